@@ -1,0 +1,68 @@
+"""Drip: WhatsApp drip campaigns. create_app() wires extensions, blueprints and the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+
+from app import auth, cli, errors
+from app.api.keys import bp as api_keys_bp
+from app.config import Config
+from app.crypto import SecretBox
+from app.extensions import csrf, db, login_manager, migrate
+from app.web.auth_views import bp as auth_bp
+from app.web.pages import bp as pages_bp
+from app.web.settings import bp as settings_bp
+
+ROOT = Path(__file__).resolve().parent.parent
+
+HTML_BLUEPRINTS = (auth_bp, pages_bp, settings_bp)
+# JSON blueprints authenticate per request (Bearer, or a session plus the CSRF header).
+API_BLUEPRINTS = (api_keys_bp,)
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the app; configuration comes from the environment unless a Config is given."""
+    config = config or Config.from_env()
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(config.flask_settings(Path(app.instance_path)))
+    app.extensions["drip_secret_box"] = SecretBox(app.config["SECRET_KEY"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    # The login guard runs before CSRF so that an anonymous POST is sent to log in first.
+    app.before_request(auth.require_login)
+    csrf.init_app(app)
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+    for blueprint in HTML_BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    for blueprint in API_BLUEPRINTS:
+        app.register_blueprint(blueprint)
+        csrf.exempt(blueprint)
+    errors.register_error_handlers(app)
+    cli.register(app)
+    return app
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets the web app read while the worker writes; foreign keys are off by default.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

@@ -1,0 +1,1 @@
+"""The JSON API (Bearer API key or a logged-in session)."""

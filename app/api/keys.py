@@ -1,0 +1,50 @@
+"""API keys over the JSON API: list, create (the key is in this answer only), revoke."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g
+from flask_login import current_user
+
+from app.api.respond import json_body, ok
+from app.auth import current_org_id
+from app.drip import accounts
+from app.drip.errors import ValidationError
+from app.extensions import db
+from app.models import ApiKey
+
+bp = Blueprint("api_keys", __name__, url_prefix="/api/api-keys")
+
+
+def serialize_key(key: ApiKey) -> dict:
+    return {
+        "id": key.id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "createdAt": key.created_at,
+        "lastUsedAt": key.last_used_at,
+        "revokedAt": key.revoked_at,
+    }
+
+
+@bp.get("")
+def list_keys():
+    return ok([serialize_key(k) for k in accounts.list_api_keys(db.session, current_org_id())])
+
+
+@bp.post("")
+def create_key():
+    name = json_body().get("name", "")
+    if not isinstance(name, str):
+        raise ValidationError("name must be a string.", {"name": "A string."})
+    user_id = None if g.api_key is not None else current_user.id
+    key, token = accounts.create_api_key(db.session, current_org_id(), name, user_id=user_id)
+    db.session.commit()
+    return ok({**serialize_key(key), "key": token}, status=201)
+
+
+@bp.delete("/<int:key_id>")
+def revoke_key(key_id: int):
+    key = accounts.revoke_api_key(db.session, current_org_id(), key_id)
+    db.session.commit()
+    return ok(serialize_key(key))
+

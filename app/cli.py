@@ -1,0 +1,121 @@
+"""flask --app wsgi <command>: create-org, create-user, create-api-key, set-whatsapp, seed-demo."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from app.drip import accounts
+from app.drip.errors import DripError
+from app.extensions import db
+from app.models import Organization, User
+
+DEMO_ORG = "Demo Shop"
+DEMO_EMAIL = "demo@drip.example"
+DEMO_PASSWORD = "drip-demo-2026"
+
+
+def register(app: Flask) -> None:
+    for command in (create_org, create_user, create_api_key, set_whatsapp, seed_demo):
+        app.cli.add_command(command)
+
+
+def _fail(exc: DripError):
+    db.session.rollback()
+    raise click.ClickException(_describe(exc))
+
+
+def _describe(exc: DripError) -> str:
+    fields = (exc.details or {}).get("fields") if isinstance(exc.details, dict) else None
+    if fields:
+        return exc.message + " " + " ".join(f"{k}: {v}" for k, v in fields.items())
+    return exc.message
+
+
+@click.command("create-org")
+@click.argument("name")
+@click.option("--timezone", default="UTC", show_default=True)
+def create_org(name: str, timezone: str):
+    """Create an organization."""
+    try:
+        org = accounts.create_organization(db.session, name, timezone=timezone)
+    except DripError as exc:
+        _fail(exc)
+    db.session.commit()
+    click.echo(f"Created organization {org.name!r} (id {org.id}).")
+
+
+@click.command("create-user")
+@click.option("--org", "org_name", required=True)
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--role", type=click.Choice(["admin", "member"]), default="admin", show_default=True)
+def create_user(org_name: str, email: str, password: str, role: str):
+    """Create a user who can log in to an organization."""
+    try:
+        org = accounts.organization_by_name(db.session, org_name)
+        user = accounts.create_user(db.session, org, email, password, role=role)
+    except DripError as exc:
+        _fail(exc)
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email} in {org.name!r}.")
+
+
+@click.command("create-api-key")
+@click.option("--org", "org_name", required=True)
+@click.option("--name", default="CLI key", show_default=True)
+def create_api_key(org_name: str, name: str):
+    """Create an API key; the key is printed alone on the last line, once."""
+    try:
+        org = accounts.organization_by_name(db.session, org_name)
+        _key, token = accounts.create_api_key(db.session, org.id, name)
+    except DripError as exc:
+        _fail(exc)
+    db.session.commit()
+    click.echo(f"API key for {org.name!r} (shown once, store it now):")
+    click.echo(token)
+
+
+@click.command("set-whatsapp")
+@click.option("--org", "org_name", required=True)
+@click.option("--phone-number-id", required=True)
+@click.option("--access-token", required=True)
+@click.option("--app-secret", required=True)
+@click.option("--verify-token", default=None)
+@click.option("--api-base-url", default=None, help="Point the client at another Graph API host.")
+@click.option("--business-account-id", default=None)
+def set_whatsapp(org_name, phone_number_id, access_token, app_secret, verify_token, api_base_url,
+                 business_account_id):
+    """Connect an organization to a WhatsApp Cloud API phone number."""
+    try:
+        org = accounts.organization_by_name(db.session, org_name)
+        account = accounts.set_whatsapp_account(
+            db.session,
+            current_app.extensions["drip_secret_box"],
+            org,
+            phone_number_id=phone_number_id,
+            access_token=access_token,
+            app_secret=app_secret,
+            verify_token=verify_token,
+            api_base_url=api_base_url,
+            business_account_id=business_account_id,
+        )
+    except DripError as exc:
+        _fail(exc)
+    db.session.commit()
+    click.echo(f"{org.name!r} now sends through phone number {account.phone_number_id} "
+               f"at {account.api_base_url}.")
+
+
+@click.command("seed-demo")
+def seed_demo():
+    """Create the demo organization and its login (safe to run again)."""
+    org = db.session.scalar(select(Organization).where(Organization.name == DEMO_ORG))
+    if org is None:
+        org = accounts.create_organization(db.session, DEMO_ORG)
+    if db.session.scalar(select(User.id).where(User.email == DEMO_EMAIL)) is None:
+        accounts.create_user(db.session, org, DEMO_EMAIL, DEMO_PASSWORD, role="admin")
+    db.session.commit()
+    click.echo(f"Demo organization {DEMO_ORG!r} is ready.")
+    click.echo(f"Log in with {DEMO_EMAIL} / {DEMO_PASSWORD}")

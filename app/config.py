@@ -1,0 +1,92 @@
+"""Settings, read from the environment when create_app() runs (never at import time)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def normalize_database_url(url: str) -> str:
+    """Pick the psycopg 3 driver for a plain PostgreSQL URL."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_or_create_secret_key(instance_path: Path) -> str:
+    """Return the key kept under instance/, creating it once so sessions survive restarts."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting at once must agree on one key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+@dataclass
+class Config:
+    """Production and development settings; every field can come from the environment."""
+
+    secret_key: str | None = None
+    database_url: str | None = None
+    redis_url: str | None = None
+    cron_secret: str | None = None
+    testing: bool = False
+    csrf_enabled: bool = True
+    session_cookie_secure: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None) -> Config:
+        env = os.environ if environ is None else environ
+        return cls(
+            secret_key=env.get("SECRET_KEY") or None,
+            database_url=env.get("DATABASE_URL") or None,
+            redis_url=env.get("REDIS_URL") or None,
+            cron_secret=env.get("CRON_SECRET") or None,
+            session_cookie_secure=env.get("SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
+        )
+
+    def flask_settings(self, instance_path: Path) -> dict:
+        """The Flask config mapping this object stands for."""
+        database_url = self.database_url or f"sqlite:///{instance_path / 'drip.db'}"
+        settings = {
+            "SECRET_KEY": self.secret_key or load_or_create_secret_key(instance_path),
+            "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            "REDIS_URL": self.redis_url,
+            "CRON_SECRET": self.cron_secret,
+            "TESTING": self.testing,
+            "WTF_CSRF_ENABLED": self.csrf_enabled,
+            # API clients send the token in a header; the HTML forms in a field.
+            "WTF_CSRF_HEADERS": ["X-CSRFToken", "X-CSRF-Token"],
+            "WTF_CSRF_TIME_LIMIT": None,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.session_cookie_secure,
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SAMESITE": "Lax",
+            "REMEMBER_COOKIE_SECURE": self.session_cookie_secure,
+            "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        }
+        settings.update(self.extra)
+        return settings
+
+
+@dataclass
+class TestConfig(Config):
+    """Settings for the test suite: explicit database, fixed key, no CSRF unless a test asks."""
+
+    secret_key: str | None = "test-secret-key-not-for-production"
+    testing: bool = True
+    csrf_enabled: bool = False

@@ -1,0 +1,33 @@
+"""Every model, so that importing app.models fills the metadata Alembic compares against."""
+
+from app.models.ab_tests import DripAbTest, DripAbVariant, DripVariantAssignment
+from app.models.base import Base, utcnow
+from app.models.campaigns import DripCampaign, DripCampaignStep
+from app.models.contacts import Contact, ContactTag, Tag
+from app.models.enrollments import DripEnrollment, DripMessageLog
+from app.models.events import InboundMessage, Link, LinkClick, WebhookEvent, WhatsAppStatusEvent
+from app.models.orgs import ApiKey, Organization, User, WhatsAppAccount
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Contact",
+    "ContactTag",
+    "DripAbTest",
+    "DripAbVariant",
+    "DripCampaign",
+    "DripCampaignStep",
+    "DripEnrollment",
+    "DripMessageLog",
+    "DripVariantAssignment",
+    "InboundMessage",
+    "Link",
+    "LinkClick",
+    "Organization",
+    "Tag",
+    "User",
+    "WebhookEvent",
+    "WhatsAppAccount",
+    "WhatsAppStatusEvent",
+    "utcnow",
+]

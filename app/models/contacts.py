@@ -1,0 +1,49 @@
+"""Contacts and their tags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, CreatedMixin, IdMixin, IdType, JsonType, fk, org_fk, utcnow
+
+
+class Contact(IdMixin, CreatedMixin, Base):
+    __tablename__ = "contacts"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "phone"),
+        Index("ix_contacts_org_created", "organization_id", "created_at"),
+    )
+
+    organization_id: Mapped[int] = org_fk()
+    phone: Mapped[str] = mapped_column(String(20))  # E.164
+    first_name: Mapped[str | None] = mapped_column(String(120))
+    last_name: Mapped[str | None] = mapped_column(String(120))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    attributes: Mapped[dict] = mapped_column(JsonType, default=dict)
+    opted_out_at: Mapped[datetime | None]
+    opt_out_reason: Mapped[str | None] = mapped_column(String(64))
+    undeliverable_at: Mapped[datetime | None]
+    # Opens Meta's 24-hour window for free-text messages.
+    last_inbound_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Tag(IdMixin, CreatedMixin, Base):
+    __tablename__ = "tags"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    organization_id: Mapped[int] = org_fk()
+    name: Mapped[str] = mapped_column(String(64))
+
+
+class ContactTag(CreatedMixin, Base):
+    """A tag on a contact; created_at drives the tag-added trigger."""
+
+    __tablename__ = "contact_tags"
+
+    contact_id: Mapped[int] = fk("contacts.id", primary_key=True, index=False)
+    tag_id: Mapped[int] = fk("tags.id", primary_key=True)
+    organization_id: Mapped[int] = org_fk()

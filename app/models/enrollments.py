@@ -1,0 +1,84 @@
+"""Enrollments (a contact's way through a campaign) and the log of every message sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, CreatedMixin, IdMixin, fk, org_fk, utcnow
+from app.models.campaigns import in_list
+
+ENROLLMENT_STATUSES = ("active", "paused", "completed", "stopped", "unsubscribed", "failed")
+MESSAGE_STATUSES = ("pending", "sent", "delivered", "read", "failed")
+LIVE_ENROLLMENT = "status IN ('active', 'paused')"
+
+
+class DripEnrollment(IdMixin, Base):
+    __tablename__ = "drip_enrollments"
+    __table_args__ = (
+        CheckConstraint(in_list("status", ENROLLMENT_STATUSES), name="status"),
+        # At most one live enrollment per (campaign, contact); history rows are free.
+        Index(
+            "uq_drip_enrollments_live_campaign_contact",
+            "campaign_id",
+            "contact_id",
+            unique=True,
+            sqlite_where=text(LIVE_ENROLLMENT),
+            postgresql_where=text(LIVE_ENROLLMENT),
+        ),
+        Index("ix_drip_enrollments_status_next_send_at", "status", "next_send_at"),
+        Index("ix_drip_enrollments_campaign_status", "campaign_id", "status"),
+        Index("ix_drip_enrollments_campaign_enrolled_at", "campaign_id", "enrolled_at"),
+    )
+
+    organization_id: Mapped[int] = org_fk()
+    campaign_id: Mapped[int] = fk("drip_campaigns.id", index=False)
+    contact_id: Mapped[int] = fk("contacts.id")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    current_step_id: Mapped[int | None] = fk(
+        "drip_campaign_steps.id", nullable=True, ondelete="SET NULL", index=False
+    )
+    next_send_at: Mapped[datetime | None]
+    # Consecutive retryable failures of the current step, for the backoff.
+    retry_count: Mapped[int] = mapped_column(Integer, default=0)
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    paused_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    stopped_at: Mapped[datetime | None]
+    stop_reason: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DripMessageLog(IdMixin, CreatedMixin, Base):
+    """One step sent (or attempted) to one enrollment; unique so it is never sent twice."""
+
+    __tablename__ = "drip_message_logs"
+    __table_args__ = (
+        CheckConstraint(in_list("status", MESSAGE_STATUSES), name="status"),
+        UniqueConstraint("enrollment_id", "step_id"),
+        Index("ix_drip_message_logs_created_at", "created_at"),
+        Index("ix_drip_message_logs_status_created_at", "status", "created_at"),
+        Index("ix_drip_message_logs_campaign_step", "campaign_id", "step_id"),
+        Index("ix_drip_message_logs_contact_created_at", "contact_id", "created_at"),
+    )
+
+    organization_id: Mapped[int] = org_fk()
+    enrollment_id: Mapped[int] = fk("drip_enrollments.id", index=False)
+    campaign_id: Mapped[int] = fk("drip_campaigns.id", index=False)
+    step_id: Mapped[int] = fk("drip_campaign_steps.id", index=False)
+    contact_id: Mapped[int] = fk("contacts.id", index=False)
+    variant_id: Mapped[int | None] = fk("drip_ab_variants.id", nullable=True, ondelete="SET NULL")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    wamid: Mapped[str | None] = mapped_column(String(128), unique=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    read_at: Mapped[datetime | None]
+    replied_at: Mapped[datetime | None]
+    clicked_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,84 @@
+"""What comes back from WhatsApp and from contacts: webhook deliveries, status events,
+inbound messages, and tracked links with their clicks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, IdMixin, JsonType, fk, utcnow
+
+
+class WebhookEvent(IdMixin, Base):
+    """A raw webhook delivery, recorded before it is applied so a crash loses nothing."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (Index("ix_webhook_events_applied_received", "applied_at", "received_at"),)
+
+    # Null until routed: a delivery is recorded before its phone number id is looked up.
+    organization_id: Mapped[int | None] = fk("organizations.id", nullable=True)
+    body_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    applied_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class WhatsAppStatusEvent(IdMixin, Base):
+    """One (wamid, status) as Meta reported it; unique, so a repeat is applied once."""
+
+    __tablename__ = "whatsapp_status_events"
+    __table_args__ = (UniqueConstraint("wamid", "status"),)
+
+    organization_id: Mapped[int] = fk("organizations.id")
+    message_log_id: Mapped[int | None] = fk("drip_message_logs.id", nullable=True)
+    wamid: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime]
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    error_title: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboundMessage(IdMixin, Base):
+    """A message a contact sent us; unique on Meta's message id."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (Index("ix_inbound_messages_contact_received", "contact_id", "received_at"),)
+
+    organization_id: Mapped[int] = fk("organizations.id")
+    contact_id: Mapped[int | None] = fk("contacts.id", nullable=True, index=False)
+    wa_message_id: Mapped[str] = mapped_column(String(128), unique=True)
+    message_type: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict | None] = mapped_column(JsonType)
+    context_wamid: Mapped[str | None] = mapped_column(String(128))
+    occurred_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Link(IdMixin, Base):
+    """A tracked short link, unique to one message; only stored URLs are redirect targets."""
+
+    __tablename__ = "links"
+
+    organization_id: Mapped[int] = fk("organizations.id")
+    message_log_id: Mapped[int | None] = fk("drip_message_logs.id", nullable=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    click_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_clicked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LinkClick(IdMixin, Base):
+    __tablename__ = "link_clicks"
+
+    organization_id: Mapped[int] = fk("organizations.id")
+    link_id: Mapped[int] = fk("links.id")
+    clicked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    details: Mapped[dict | None] = mapped_column(JsonType)

@@ -1,0 +1,72 @@
+"""Organizations and who acts for them: users, API keys, WhatsApp accounts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, CreatedMixin, IdMixin, IdType, JsonType, fk, org_fk
+
+
+class Organization(IdMixin, CreatedMixin, Base):
+    __tablename__ = "organizations"
+
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    # Region used to read phone numbers written without a country code.
+    default_region: Mapped[str] = mapped_column(String(2), default="US")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    opt_out_keywords: Mapped[list] = mapped_column(JsonType, default=list)
+
+
+class User(UserMixin, IdMixin, CreatedMixin, Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'member')", name="role"),)
+
+    organization_id: Mapped[int] = org_fk()
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    name: Mapped[str | None] = mapped_column(String(120))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    last_login_at: Mapped[datetime | None]
+
+
+class ApiKey(IdMixin, CreatedMixin, Base):
+    """A per-organization key; only its SHA-256 is stored, the key is shown once."""
+
+    __tablename__ = "api_keys"
+
+    organization_id: Mapped[int] = org_fk()
+    name: Mapped[str] = mapped_column(String(120))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_user_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class WhatsAppAccount(IdMixin, CreatedMixin, Base):
+    """An organization's Cloud API phone number; secrets are Fernet-encrypted at rest."""
+
+    __tablename__ = "whatsapp_accounts"
+
+    organization_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("organizations.id", ondelete="CASCADE"), unique=True
+    )
+    phone_number_id: Mapped[str] = mapped_column(String(64), unique=True)
+    business_account_id: Mapped[str | None] = mapped_column(String(64))
+    display_phone_number: Mapped[str | None] = mapped_column(String(32))
+    access_token_encrypted: Mapped[str] = mapped_column(Text)
+    app_secret_encrypted: Mapped[str] = mapped_column(Text)
+    # Meta sends the verify token back in the handshake; a hash is enough to match it.
+    verify_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    api_base_url: Mapped[str] = mapped_column(String(255), default="https://graph.facebook.com")
+    api_version: Mapped[str] = mapped_column(String(16), default="v21.0")
+    messaging_tier: Mapped[str | None] = mapped_column(String(32))
+    rate_limit_per_second: Mapped[int] = mapped_column(Integer, default=80)
+    sending_paused_at: Mapped[datetime | None]
+    sending_paused_code: Mapped[str | None] = mapped_column(String(16))
+    sending_paused_reason: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,1 @@
+"""HTML blueprints: parse input, call app.drip, render."""
