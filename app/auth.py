@@ -60,7 +60,9 @@ def _require_api_caller():
         scheme, _, token = header.partition(" ")
         key = api_key_for_token(db.session, token.strip()) if scheme.lower() == "bearer" else None
         if key is None:
-            return error_response(401, "unauthorized", "The API key is missing, invalid or revoked.")
+            return error_response(
+                401, "unauthorized", "The API key is missing, invalid or revoked."
+            )
         g.api_key = key
         g.organization_id = key.organization_id
         # last_used_at was set on lookup; keep it even if the handler rolls back.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.drip import accounts
@@ -34,6 +35,7 @@ def _describe(exc: DripError) -> str:
 
 
 @click.command("create-org")
+@with_appcontext
 @click.argument("name")
 @click.option("--timezone", default="UTC", show_default=True)
 def create_org(name: str, timezone: str):
@@ -47,6 +49,7 @@ def create_org(name: str, timezone: str):
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--org", "org_name", required=True)
 @click.option("--email", required=True)
 @click.option("--password", required=True)
@@ -63,6 +66,7 @@ def create_user(org_name: str, email: str, password: str, role: str):
 
 
 @click.command("create-api-key")
+@with_appcontext
 @click.option("--org", "org_name", required=True)
 @click.option("--name", default="CLI key", show_default=True)
 def create_api_key(org_name: str, name: str):
@@ -78,6 +82,7 @@ def create_api_key(org_name: str, name: str):
 
 
 @click.command("set-whatsapp")
+@with_appcontext
 @click.option("--org", "org_name", required=True)
 @click.option("--phone-number-id", required=True)
 @click.option("--access-token", required=True)
@@ -85,8 +90,15 @@ def create_api_key(org_name: str, name: str):
 @click.option("--verify-token", default=None)
 @click.option("--api-base-url", default=None, help="Point the client at another Graph API host.")
 @click.option("--business-account-id", default=None)
-def set_whatsapp(org_name, phone_number_id, access_token, app_secret, verify_token, api_base_url,
-                 business_account_id):
+def set_whatsapp(
+    org_name,
+    phone_number_id,
+    access_token,
+    app_secret,
+    verify_token,
+    api_base_url,
+    business_account_id,
+):
     """Connect an organization to a WhatsApp Cloud API phone number."""
     try:
         org = accounts.organization_by_name(db.session, org_name)
@@ -104,11 +116,14 @@ def set_whatsapp(org_name, phone_number_id, access_token, app_secret, verify_tok
     except DripError as exc:
         _fail(exc)
     db.session.commit()
-    click.echo(f"{org.name!r} now sends through phone number {account.phone_number_id} "
-               f"at {account.api_base_url}.")
+    click.echo(
+        f"{org.name!r} now sends through phone number {account.phone_number_id} "
+        f"at {account.api_base_url}."
+    )
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo():
     """Create the demo organization and its login (safe to run again)."""
     org = db.session.scalar(select(Organization).where(Organization.name == DEMO_ORG))

@@ -54,7 +54,8 @@ class Config:
             database_url=env.get("DATABASE_URL") or None,
             redis_url=env.get("REDIS_URL") or None,
             cron_secret=env.get("CRON_SECRET") or None,
-            session_cookie_secure=env.get("SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
+            session_cookie_secure=env.get("SESSION_COOKIE_SECURE", "").lower()
+            in ("1", "true", "yes"),
         )
 
     def flask_settings(self, instance_path: Path) -> dict:
@@ -86,6 +87,8 @@ class Config:
 @dataclass
 class TestConfig(Config):
     """Settings for the test suite: explicit database, fixed key, no CSRF unless a test asks."""
+
+    __test__ = False  # not a pytest test class
 
     secret_key: str | None = "test-secret-key-not-for-production"
     testing: bool = True

@@ -47,4 +47,3 @@ def revoke_key(key_id: int):
     key = accounts.revoke_api_key(db.session, current_org_id(), key_id)
     db.session.commit()
     return ok(serialize_key(key))
-

@@ -50,7 +50,9 @@ def _positive_int(name: str, default: int) -> int:
     if raw is None or raw == "":
         return default
     if not raw.isdigit() or int(raw) < 1:
-        raise ValidationError(f"{name} must be a whole number from 1.", {name: "Whole number >= 1."})
+        raise ValidationError(
+            f"{name} must be a whole number from 1.", {name: "Whole number >= 1."}
+        )
     return int(raw)
 
 

@@ -65,7 +65,10 @@ def create_user(
     if session.scalar(select(User.id).where(User.email == email)):
         raise Conflict(f"A user with email {email} already exists.")
     user = User(
-        organization_id=org.id, email=email, password_hash=generate_password_hash(password), role=role
+        organization_id=org.id,
+        email=email,
+        password_hash=generate_password_hash(password),
+        role=role,
     )
     session.add(user)
     session.flush()

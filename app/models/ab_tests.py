@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from sqlalchemy import (
     Boolean,
-    ForeignKey,
     CheckConstraint,
     Float,
+    ForeignKey,
     Index,
     Integer,
     Numeric,

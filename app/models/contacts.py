@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, CreatedMixin, IdMixin, IdType, JsonType, fk, org_fk, utcnow
+from app.models.base import Base, CreatedMixin, IdMixin, JsonType, fk, org_fk, utcnow
 
 
 class Contact(IdMixin, CreatedMixin, Base):
