@@ -57,9 +57,27 @@ def database_url(backend: str, tmp_path_factory, name: str) -> str:
     """A fresh, empty database of the given backend."""
     if backend == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp(name) / 'drip.db'}"
-    schema = f"drip_{name}"
+    # One schema per test run: several runs (developers, CI) can share one database.
+    schema = f"drip_{name}_{os.getpid()}"
     reset_pg_schema(schema)
+    _SCHEMAS_CREATED.append(schema)
     return pg_schema_url(schema)
+
+
+_SCHEMAS_CREATED: list[str] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_schemas():
+    yield
+    if not _SCHEMAS_CREATED:
+        return
+    url = pg_base_url().replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        for schema in _SCHEMAS_CREATED:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
