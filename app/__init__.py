@@ -8,19 +8,24 @@ from flask import Flask
 from sqlalchemy import event
 
 from app import auth, cli, errors
-from app.api.keys import bp as api_keys_bp
+from app.api import campaigns as api_campaigns
+from app.api import contacts as api_contacts
+from app.api import enrollments as api_enrollments
+from app.api import keys as api_keys
+from app.api import openapi
 from app.config import Config
 from app.crypto import SecretBox
 from app.extensions import csrf, db, login_manager, migrate
-from app.web.auth_views import bp as auth_bp
-from app.web.pages import bp as pages_bp
-from app.web.settings import bp as settings_bp
+from app.web import auth_views, campaigns, contacts, enrollments, pages, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
-HTML_BLUEPRINTS = (auth_bp, pages_bp, settings_bp)
-# JSON blueprints authenticate per request (Bearer, or a session plus the CSRF header).
-API_BLUEPRINTS = (api_keys_bp,)
+HTML_BLUEPRINTS = tuple(
+    module.bp for module in (auth_views, pages, campaigns, contacts, enrollments, settings)
+)
+# JSON modules: a blueprint and the OpenAPI paths it serves. They authenticate per request
+# (Bearer, or a session plus the CSRF header), so form CSRF does not apply.
+API_MODULES = (api_keys, api_contacts, api_campaigns, api_enrollments, openapi)
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -50,9 +55,11 @@ def create_app(config: Config | None = None) -> Flask:
 
     for blueprint in HTML_BLUEPRINTS:
         app.register_blueprint(blueprint)
-    for blueprint in API_BLUEPRINTS:
-        app.register_blueprint(blueprint)
-        csrf.exempt(blueprint)
+    app.extensions["drip_openapi_paths"] = {}
+    for module in API_MODULES:
+        app.register_blueprint(module.bp)
+        csrf.exempt(module.bp)
+        app.extensions["drip_openapi_paths"].update(getattr(module, "OPENAPI", {}))
     errors.register_error_handlers(app)
     cli.register(app)
     return app

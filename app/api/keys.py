@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g
 from flask_login import current_user
 
+from app.api.openapi import data_response, error_responses, request_body
 from app.api.respond import json_body, ok
 from app.auth import current_org_id
 from app.drip import accounts
@@ -47,3 +48,47 @@ def revoke_key(key_id: int):
     key = accounts.revoke_api_key(db.session, current_org_id(), key_id)
     db.session.commit()
     return ok(serialize_key(key))
+
+
+API_KEY_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "prefix": {"type": "string"},
+        "createdAt": {"type": "string", "format": "date-time"},
+        "lastUsedAt": {"type": "string", "format": "date-time", "nullable": True},
+        "revokedAt": {"type": "string", "format": "date-time", "nullable": True},
+        "key": {"type": "string", "description": "only in the answer that creates the key"},
+    },
+}
+OPENAPI = {
+    "/api/api-keys": {
+        "get": {
+            "summary": "List the organization's API keys (never the keys themselves)",
+            "responses": {
+                **data_response({"type": "array", "items": API_KEY_SCHEMA}),
+                **error_responses(401),
+            },
+        },
+        "post": {
+            "summary": "Create an API key; the answer is the only time the key is shown",
+            "requestBody": request_body(
+                {"type": "object", "properties": {"name": {"type": "string", "maxLength": 120}}}
+            ),
+            "responses": {
+                **data_response(API_KEY_SCHEMA, 201),
+                **error_responses(400, 401, 422),
+            },
+        },
+    },
+    "/api/api-keys/{keyId}": {
+        "delete": {
+            "summary": "Revoke an API key",
+            "parameters": [
+                {"name": "keyId", "in": "path", "required": True, "schema": {"type": "integer"}}
+            ],
+            "responses": {**data_response(API_KEY_SCHEMA), **error_responses(401, 404)},
+        }
+    },
+}

@@ -83,3 +83,9 @@ def to_json(value):
     if isinstance(value, Decimal):
         return float(value)
     return value
+
+
+def camel_case(name: str) -> str:
+    """contact_id -> contactId: the API's spelling of a Python name."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)

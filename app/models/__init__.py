@@ -3,7 +3,7 @@
 from app.models.ab_tests import DripAbTest, DripAbVariant, DripVariantAssignment
 from app.models.base import Base, utcnow
 from app.models.campaigns import DripCampaign, DripCampaignStep
-from app.models.contacts import Contact, ContactTag, Tag
+from app.models.contacts import Contact, ContactImport, ContactTag, Tag
 from app.models.enrollments import DripEnrollment, DripMessageLog
 from app.models.events import InboundMessage, Link, LinkClick, WebhookEvent, WhatsAppStatusEvent
 from app.models.orgs import ApiKey, Organization, User, WhatsAppAccount
@@ -12,6 +12,7 @@ __all__ = [
     "ApiKey",
     "Base",
     "Contact",
+    "ContactImport",
     "ContactTag",
     "DripAbTest",
     "DripAbVariant",

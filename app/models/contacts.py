@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, CreatedMixin, IdMixin, JsonType, fk, org_fk, utcnow
@@ -47,3 +47,34 @@ class ContactTag(CreatedMixin, Base):
     contact_id: Mapped[int] = fk("contacts.id", primary_key=True, index=False)
     tag_id: Mapped[int] = fk("tags.id", primary_key=True)
     organization_id: Mapped[int] = org_fk()
+
+
+IMPORT_STATUSES = ("queued", "running", "done", "failed")
+
+
+class ContactImport(IdMixin, CreatedMixin, Base):
+    """A CSV import: the file is kept in the database so any worker machine can run it, and
+    the counters are the progress bar."""
+
+    __tablename__ = "contact_imports"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('queued', 'running', 'done', 'failed')", name="status"
+        ),
+    )
+
+    organization_id: Mapped[int] = org_fk()
+    created_by_user_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    total_rows: Mapped[int | None] = mapped_column(Integer)
+    processed_rows: Mapped[int] = mapped_column(Integer, default=0)
+    created_count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_count: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    # [{"row": n, "message": "..."}], the first few hundred.
+    errors: Mapped[list] = mapped_column(JsonType, default=list)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

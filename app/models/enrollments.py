@@ -41,6 +41,9 @@ class DripEnrollment(IdMixin, Base):
         "drip_campaign_steps.id", nullable=True, ondelete="SET NULL", index=False
     )
     next_send_at: Mapped[datetime | None]
+    # When the previous step went out: the current step's delay counts from here
+    # (from enrolled_at for the first step).
+    last_sent_at: Mapped[datetime | None]
     # Consecutive retryable failures of the current step, for the backoff.
     retry_count: Mapped[int] = mapped_column(Integer, default=0)
     enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,48 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from sqlalchemy import func, select
 
 from app.auth import current_org_id
-from app.drip.scope import scoped
 from app.extensions import db
-from app.models import Contact, DripAbTest, DripCampaign
+from app.models import DripAbTest, DripCampaign
 
 bp = Blueprint("pages", __name__)
-PER_PAGE = 50
 
 
 @bp.route("/")
 def home():
-    return redirect(url_for("pages.campaigns"))
-
-
-@bp.route("/campaigns")
-def campaigns():
-    rows = db.session.scalars(
-        scoped(DripCampaign, current_org_id()).order_by(DripCampaign.created_at.desc())
-    ).all()
-    return render_template("pages/campaigns.html", campaigns=rows)
-
-
-@bp.route("/contacts")
-def contacts():
-    page = request.args.get("page", 1, type=int) or 1
-    org_id = current_org_id()
-    total = db.session.scalar(
-        select(func.count()).select_from(Contact).where(Contact.organization_id == org_id)
-    )
-    rows = db.session.scalars(
-        scoped(Contact, org_id)
-        .order_by(Contact.created_at.desc(), Contact.id.desc())
-        .limit(PER_PAGE)
-        .offset((max(page, 1) - 1) * PER_PAGE)
-    ).all()
-    pages = max(1, -(-total // PER_PAGE))
-    return render_template(
-        "pages/contacts.html", contacts=rows, page=page, pages=pages, total=total
-    )
+    return redirect(url_for("campaigns.index"))
 
 
 @bp.route("/analytics")

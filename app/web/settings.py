@@ -52,7 +52,7 @@ def _render(key_form=None, whatsapp_form=None, new_key=None, status=200):
     ), status
 
 
-@bp.route("/")
+@bp.route("/", strict_slashes=False)
 def index():
     return _render()
 
