@@ -8,7 +8,7 @@ from flask import Flask, flash, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from app.api.respond import error_response
+from app.api.respond import api_field_name, error_response
 from app.auth import is_api_request
 from app.drip.errors import DripError
 from app.extensions import db
@@ -57,7 +57,11 @@ def _http_error(exc: HTTPException):
 def _drip_error(exc: DripError):
     db.session.rollback()
     if is_api_request():
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        details = exc.details
+        if isinstance(details, dict) and isinstance(details.get("fields"), dict):
+            fields = {api_field_name(k): v for k, v in details["fields"].items()}
+            details = {**details, "fields": fields}
+        return error_response(exc.status, exc.code, exc.message, details)
     template = "errors/404.html" if exc.status == 404 else "errors/generic.html"
     return render_template(template, status=exc.status, message=exc.message), exc.status
 

@@ -1,9 +1,245 @@
-"""JSON API: campaigns."""
+"""JSON API: drip campaigns, their steps, lifecycle and message preview."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, request
+from flask_login import current_user
+from sqlalchemy import func, select
 
-bp = Blueprint("api_campaigns", __name__, url_prefix="/api")
+from app.api.campaigns_openapi import OPENAPI  # noqa: F401 - collected by create_app
+from app.api.respond import api_field_name, json_body, ok, paged, paging_args
+from app.auth import current_org_id
+from app.drip import campaigns, steps
+from app.drip.errors import NotFound, ValidationError
+from app.drip.preview import preview_message
+from app.drip.scope import get_scoped, scoped
+from app.extensions import db
+from app.models import DripCampaign, DripCampaignStep
+from app.models.campaigns import CAMPAIGN_STATUSES
 
-OPENAPI: dict = {}
+bp = Blueprint("api_campaigns", __name__, url_prefix="/api/drip-campaigns")
+
+
+def serialize_step(step: DripCampaignStep) -> dict:
+    template = None
+    if step.message_type == "template":
+        template = {
+            "name": step.template_name,
+            "language": step.template_language,
+            "parameters": step.template_parameters or [],
+        }
+    return {
+        "id": step.id,
+        "campaignId": step.campaign_id,
+        "position": step.position,
+        "name": step.name,
+        "delayAmount": step.delay_amount,
+        "delayUnit": step.delay_unit,
+        "messageType": step.message_type,
+        "messageContent": step.message_content,
+        "template": template,
+        "createdAt": step.created_at,
+        "updatedAt": step.updated_at,
+    }
+
+
+def serialize_campaign(campaign: DripCampaign, counts: dict, step_rows=None) -> dict:
+    data = {
+        "id": campaign.id,
+        "name": campaign.name,
+        "description": campaign.description,
+        "status": campaign.status,
+        "trigger": {"type": campaign.trigger_type, "value": campaign.trigger_value},
+        "stopOnReply": campaign.stop_on_reply,
+        "allowReenrollment": campaign.allow_reenrollment,
+        "trackLinks": campaign.track_links,
+        "sendWindow": {
+            "start": campaign.window_start.strftime("%H:%M") if campaign.window_start else None,
+            "end": campaign.window_end.strftime("%H:%M") if campaign.window_end else None,
+            "weekdays": campaign.window_weekdays,
+            "timezone": campaign.window_timezone,
+        },
+        "counters": {
+            "totalEnrolled": sum(counts.values()),
+            **{status: counts[status] for status in counts},
+            "sent": campaign.sent_count,
+            "delivered": campaign.delivered_count,
+            "read": campaign.read_count,
+            "replied": campaign.replied_count,
+            "failed": campaign.failed_count,
+        },
+        "createdAt": campaign.created_at,
+        "updatedAt": campaign.updated_at,
+        "activatedAt": campaign.activated_at,
+        "archivedAt": campaign.archived_at,
+    }
+    if step_rows is not None:
+        data["steps"] = [serialize_step(s) for s in step_rows]
+    return data
+
+
+def campaign_fields(body: dict) -> dict:
+    """The API's camelCase body as the domain's snake_case fields."""
+    fields = {}
+    for key, name in (
+        ("name", "name"),
+        ("description", "description"),
+        ("stopOnReply", "stop_on_reply"),
+        ("allowReenrollment", "allow_reenrollment"),
+        ("trackLinks", "track_links"),
+    ):
+        if key in body:
+            fields[name] = body[key]
+    if "trigger" in body:
+        trigger = _object(body["trigger"], "trigger")
+        fields["trigger_type"] = trigger.get("type", "manual")
+        fields["trigger_value"] = trigger.get("value")
+    if "sendWindow" in body:
+        window = _object(body["sendWindow"], "sendWindow")
+        for key in ("start", "end", "weekdays", "timezone"):
+            if key in window:
+                fields[f"window_{key}"] = window[key]
+        if "start" in window or "end" in window:
+            fields.setdefault("window_start", None)
+            fields.setdefault("window_end", None)
+    return fields
+
+
+def step_fields(body: dict) -> dict:
+    fields = {}
+    for key, name in (
+        ("name", "name"),
+        ("delayAmount", "delay_amount"),
+        ("delayUnit", "delay_unit"),
+        ("messageType", "message_type"),
+        ("messageContent", "message_content"),
+        ("template", "template"),
+    ):
+        if key in body:
+            fields[name] = body[key]
+    return fields
+
+
+def _object(value, name: str) -> dict:
+    if not isinstance(value, dict):
+        raise ValidationError(f"{name} must be an object.", {name: "An object."})
+    return value
+
+
+def _campaign(campaign_id: int) -> DripCampaign:
+    return get_scoped(db.session, DripCampaign, current_org_id(), campaign_id)
+
+
+def _one(campaign: DripCampaign):
+    counts = campaigns.enrollment_counts(db.session, [campaign.id])[campaign.id]
+    return serialize_campaign(campaign, counts, campaigns.live_steps(db.session, campaign.id))
+
+
+@bp.get("")
+def list_campaigns():
+    page, per_page = paging_args()
+    query = scoped(DripCampaign, current_org_id())
+    status = request.args.get("status")
+    if status:
+        if status not in CAMPAIGN_STATUSES:
+            raise ValidationError("Unknown status.", {"status": ", ".join(CAMPAIGN_STATUSES)})
+        query = query.where(DripCampaign.status == status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.order_by(DripCampaign.created_at.desc(), DripCampaign.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    counts = campaigns.enrollment_counts(db.session, [c.id for c in rows])
+    return paged([serialize_campaign(c, counts[c.id]) for c in rows], total, page, per_page)
+
+
+@bp.post("")
+def create_campaign():
+    user_id = current_user.id if current_user.is_authenticated else None
+    campaign = campaigns.create_campaign(
+        db.session, current_org_id(), campaign_fields(json_body()), user_id=user_id
+    )
+    db.session.commit()
+    return ok(_one(campaign), status=201)
+
+
+@bp.get("/<int:id>")
+def get_campaign(id: int):
+    return ok(_one(_campaign(id)))
+
+
+@bp.patch("/<int:id>")
+def update_campaign(id: int):
+    campaign = campaigns.update_campaign(db.session, _campaign(id), campaign_fields(json_body()))
+    db.session.commit()
+    return ok(_one(campaign))
+
+
+@bp.delete("/<int:id>")
+def delete_campaign(id: int):
+    campaigns.delete_campaign(db.session, _campaign(id))
+    db.session.commit()
+    return ok({"id": id, "deleted": True})
+
+
+@bp.post("/<int:id>/status")
+def change_status(id: int):
+    action = json_body().get("action")
+    campaign = campaigns.change_status(db.session, _campaign(id), action)
+    db.session.commit()
+    return ok(_one(campaign))
+
+
+@bp.get("/<int:id>/steps")
+def list_steps(id: int):
+    campaign = _campaign(id)
+    return ok([serialize_step(s) for s in campaigns.live_steps(db.session, campaign.id)])
+
+
+@bp.post("/<int:id>/steps")
+def add_step(id: int):
+    body = json_body()
+    step = steps.add_step(
+        db.session, _campaign(id), step_fields(body), position=body.get("position")
+    )
+    db.session.commit()
+    return ok(serialize_step(step), status=201)
+
+
+def _step(campaign: DripCampaign, step_id: int) -> DripCampaignStep:
+    step = get_scoped(db.session, DripCampaignStep, campaign.organization_id, step_id)
+    if step.campaign_id != campaign.id or step.deleted_at is not None:
+        raise NotFound(f"Step {step_id} not found in this campaign.")
+    return step
+
+
+@bp.patch("/<int:id>/steps/<int:step_id>")
+def update_step(id: int, step_id: int):
+    step = steps.update_step(db.session, _step(_campaign(id), step_id), step_fields(json_body()))
+    db.session.commit()
+    return ok(serialize_step(step))
+
+
+@bp.delete("/<int:id>/steps/<int:step_id>")
+def delete_step(id: int, step_id: int):
+    steps.delete_step(db.session, _step(_campaign(id), step_id))
+    db.session.commit()
+    return ok({"id": step_id, "deleted": True})
+
+
+@bp.post("/<int:id>/steps/reorder")
+def reorder_steps(id: int):
+    ordered = steps.reorder_steps(db.session, _campaign(id), json_body().get("stepIds"))
+    db.session.commit()
+    return ok([serialize_step(s) for s in ordered])
+
+
+@bp.post("/<int:id>/preview")
+def preview(id: int):
+    body = json_body()
+    result = preview_message(
+        db.session, _campaign(id), step_fields(body), contact_id=body.get("contactId")
+    )
+    result["errors"] = {api_field_name(k): v for k, v in result["errors"].items()}
+    return ok(result)

@@ -85,6 +85,22 @@ def to_json(value):
     return value
 
 
+# Domain field names whose API spelling is not simply camelCase.
+API_FIELD_NAMES = {
+    "trigger_type": "trigger.type",
+    "trigger_value": "trigger.value",
+    "window_start": "sendWindow.start",
+    "window_end": "sendWindow.end",
+    "window_weekdays": "sendWindow.weekdays",
+    "window_timezone": "sendWindow.timezone",
+}
+
+
+def api_field_name(name: str) -> str:
+    """How the API spells a domain field name in error details (template.name stays dotted)."""
+    return API_FIELD_NAMES.get(name) or ".".join(camel_case(part) for part in name.split("."))
+
+
 def camel_case(name: str) -> str:
     """contact_id -> contactId: the API's spelling of a Python name."""
     head, *rest = name.split("_")

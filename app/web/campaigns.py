@@ -1,15 +1,43 @@
-"""Campaign pages: list, editor, steps, lifecycle, preview."""
+"""Campaign pages: list, create, the editor (settings, steps, preview) and the lifecycle."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from app.auth import current_org_id
-from app.drip.scope import scoped
+from app.drip import campaigns, steps
+from app.drip.errors import DripError, NotFound, ValidationError
+from app.drip.preview import FREE_TEXT_WARNING
+from app.drip.scope import get_scoped, scoped
 from app.extensions import db
-from app.models import DripCampaign
+from app.models import Contact, DripCampaign, DripCampaignStep
+from app.web.campaign_forms import CampaignForm, StepForm, show_errors
+from app.web.settings import EmptyForm
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
+ACTION_MESSAGES = {
+    "activate": "Campaign activated: due steps go out on the next processing pass.",
+    "pause": "Campaign paused: nothing is sent until you resume it.",
+    "resume": "Campaign resumed.",
+    "archive": "Campaign archived: it is read-only and its enrollments were stopped.",
+}
+
+
+def _campaign(campaign_id: int) -> DripCampaign:
+    return get_scoped(db.session, DripCampaign, current_org_id(), campaign_id)
+
+
+def _step(campaign: DripCampaign, step_id: int) -> DripCampaignStep:
+    step = get_scoped(db.session, DripCampaignStep, current_org_id(), step_id)
+    if step.campaign_id != campaign.id or step.deleted_at is not None:
+        raise NotFound(f"Step {step_id} not found in this campaign.")
+    return step
+
+
+def _checked_action_form() -> None:
+    if not EmptyForm().validate_on_submit():
+        abort(400, "Your form expired. Please reload the page and try again.")
 
 
 @bp.route("/", strict_slashes=False)
@@ -17,4 +45,194 @@ def index():
     rows = db.session.scalars(
         scoped(DripCampaign, current_org_id()).order_by(DripCampaign.created_at.desc())
     ).all()
-    return render_template("campaigns/index.html", campaigns=rows)
+    counts = campaigns.enrollment_counts(db.session, [c.id for c in rows])
+    return render_template("campaigns/index.html", campaigns=rows, counts=counts)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    form = CampaignForm()
+    if form.validate_on_submit():
+        try:
+            campaign = campaigns.create_campaign(
+                db.session, current_org_id(), form.fields_for_domain(), user_id=current_user.id
+            )
+        except ValidationError as exc:
+            db.session.rollback()
+            for message in show_errors(form, exc):
+                flash(message, "error")
+        else:
+            db.session.commit()
+            flash("Campaign created. Add its first step below.", "success")
+            return redirect(url_for("campaigns.show", id=campaign.id))
+    return render_template("campaigns/new.html", form=form), 200 if request.method == "GET" else 422
+
+
+def render_editor(campaign, settings_form=None, step_form=None, status=200):
+    if settings_form is None:
+        settings_form = CampaignForm(formdata=None)
+        settings_form.load(campaign)
+    contacts = db.session.scalars(
+        scoped(Contact, campaign.organization_id).order_by(Contact.first_name).limit(50)
+    ).all()
+    return render_template(
+        "campaigns/show.html",
+        campaign=campaign,
+        steps=campaigns.live_steps(db.session, campaign.id),
+        counts=campaigns.enrollment_counts(db.session, [campaign.id])[campaign.id],
+        settings_form=settings_form,
+        step_form=step_form or StepForm(formdata=None),
+        action_form=EmptyForm(),
+        preview_contacts=contacts,
+        free_text_warning=FREE_TEXT_WARNING,
+    ), status
+
+
+@bp.route("/<int:id>")
+def show(id: int):
+    return render_editor(_campaign(id))
+
+
+@bp.route("/<int:id>", methods=["POST"])
+def update(id: int):
+    campaign = _campaign(id)
+    form = CampaignForm()
+    if form.validate_on_submit():
+        try:
+            campaigns.update_campaign(db.session, campaign, form.fields_for_domain())
+        except ValidationError as exc:
+            db.session.rollback()
+            for message in show_errors(form, exc):
+                flash(message, "error")
+        except DripError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash("Settings saved.", "success")
+            return redirect(url_for("campaigns.show", id=id))
+    return render_editor(_campaign(id), settings_form=form, status=422)
+
+
+@bp.route("/<int:id>/status", methods=["POST"])
+def change_status(id: int):
+    _checked_action_form()
+    action = request.form.get("action", "")
+    try:
+        campaigns.change_status(db.session, _campaign(id), action)
+    except DripError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(ACTION_MESSAGES[action], "success")
+    return redirect(url_for("campaigns.show", id=id))
+
+
+@bp.route("/<int:id>/delete", methods=["POST"])
+def delete(id: int):
+    _checked_action_form()
+    campaign = _campaign(id)
+    name = campaign.name
+    try:
+        campaigns.delete_campaign(db.session, campaign)
+    except DripError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("campaigns.show", id=id))
+    db.session.commit()
+    flash(f"Campaign “{name}” deleted.", "success")
+    return redirect(url_for("campaigns.index"))
+
+
+@bp.route("/<int:id>/steps", methods=["POST"])
+def add_step(id: int):
+    campaign = _campaign(id)
+    form = StepForm()
+    if form.validate_on_submit():
+        try:
+            steps.add_step(
+                db.session, campaign, form.fields_for_domain(), position=form.position.data
+            )
+        except ValidationError as exc:
+            db.session.rollback()
+            for message in show_errors(form, exc):
+                flash(message, "error")
+        except DripError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash("Step added.", "success")
+            return redirect(url_for("campaigns.show", id=id) + "#steps")
+    return render_editor(_campaign(id), step_form=form, status=422)
+
+
+@bp.route("/<int:id>/steps/<int:step_id>", methods=["GET", "POST"])
+def edit_step(id: int, step_id: int):
+    campaign = _campaign(id)
+    step = _step(campaign, step_id)
+    form = StepForm()
+    status = 200
+    if request.method == "GET":
+        form = StepForm(formdata=None)
+        form.load(step)
+    elif form.validate_on_submit():
+        try:
+            steps.update_step(db.session, step, form.fields_for_domain())
+        except ValidationError as exc:
+            db.session.rollback()
+            for message in show_errors(form, exc):
+                flash(message, "error")
+        except DripError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash("Step saved.", "success")
+            return redirect(url_for("campaigns.show", id=id) + "#steps")
+        status = 422
+        campaign, step = _campaign(id), _step(_campaign(id), step_id)
+    else:
+        status = 422
+    contacts = db.session.scalars(
+        scoped(Contact, campaign.organization_id).order_by(Contact.first_name).limit(50)
+    ).all()
+    return render_template(
+        "campaigns/step.html",
+        campaign=campaign,
+        step=step,
+        form=form,
+        preview_contacts=contacts,
+        free_text_warning=FREE_TEXT_WARNING,
+    ), status
+
+
+@bp.route("/<int:id>/steps/<int:step_id>/delete", methods=["POST"])
+def delete_step(id: int, step_id: int):
+    _checked_action_form()
+    campaign = _campaign(id)
+    try:
+        steps.delete_step(db.session, _step(campaign, step_id))
+    except DripError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash("Step deleted. Contacts waiting for it move on to the next step.", "success")
+    return redirect(url_for("campaigns.show", id=id) + "#steps")
+
+
+@bp.route("/<int:id>/steps/<int:step_id>/move", methods=["POST"])
+def move_step(id: int, step_id: int):
+    _checked_action_form()
+    campaign = _campaign(id)
+    offset = -1 if request.form.get("direction") == "up" else 1
+    try:
+        steps.move_step(db.session, _step(campaign, step_id), offset)
+    except DripError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+    return redirect(url_for("campaigns.show", id=id) + "#steps")

@@ -1,0 +1,256 @@
+"""OpenAPI paths of the campaign API (app/api/campaigns.py)."""
+
+from __future__ import annotations
+
+from app.api.openapi import (
+    PAGING_PARAMETERS,
+    data_response,
+    error_responses,
+    list_response,
+    request_body,
+)
+
+ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+STEP_ID = {"name": "stepId", "in": "path", "required": True, "schema": {"type": "integer"}}
+NULLABLE_STRING = {"type": "string", "nullable": True}
+TIME = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "nullable": True}
+
+TEMPLATE = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z0-9_]{1,512}$"},
+        "language": {"type": "string", "example": "en_US"},
+        "parameters": {"type": "array", "items": {"type": "string"}},
+    },
+}
+STEP_INPUT = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": 200},
+        "delayAmount": {"type": "integer", "minimum": 0},
+        "delayUnit": {"type": "string", "enum": ["minutes", "hours", "days"]},
+        "messageType": {"type": "string", "enum": ["text", "template"]},
+        "messageContent": {"type": "string", "maxLength": 4096},
+        "template": TEMPLATE,
+        "position": {"type": "integer", "minimum": 1},
+    },
+}
+STEP = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "campaignId": {"type": "integer"},
+        "position": {"type": "integer"},
+        "name": {"type": "string"},
+        "delayAmount": {"type": "integer"},
+        "delayUnit": {"type": "string"},
+        "messageType": {"type": "string"},
+        "messageContent": NULLABLE_STRING,
+        "template": {**TEMPLATE, "nullable": True},
+    },
+}
+WINDOW = {
+    "type": "object",
+    "properties": {
+        "start": TIME,
+        "end": TIME,
+        "weekdays": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 7}},
+        "timezone": {"type": "string", "description": "an IANA zone, or 'contact'"},
+    },
+}
+TRIGGER = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string", "enum": ["manual", "tag_added", "contact_created", "keyword"]},
+        "value": NULLABLE_STRING,
+    },
+}
+CAMPAIGN_INPUT = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": 200},
+        "description": NULLABLE_STRING,
+        "trigger": TRIGGER,
+        "stopOnReply": {"type": "boolean"},
+        "allowReenrollment": {"type": "boolean"},
+        "trackLinks": {"type": "boolean"},
+        "sendWindow": WINDOW,
+    },
+}
+CAMPAIGN = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "status": {"type": "string", "enum": ["draft", "active", "paused", "archived"]},
+        "trigger": TRIGGER,
+        "stopOnReply": {"type": "boolean"},
+        "allowReenrollment": {"type": "boolean"},
+        "sendWindow": WINDOW,
+        "counters": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "steps": {"type": "array", "items": STEP},
+    },
+}
+PREVIEW = {
+    "type": "object",
+    "properties": {
+        "text": NULLABLE_STRING,
+        "errors": {"type": "object", "additionalProperties": {"type": "string"}},
+        "contact": {"type": "object"},
+        "warning": NULLABLE_STRING,
+    },
+}
+
+
+def op(summary, responses, *statuses, body=None, parameters=None):
+    operation = {"summary": summary, "responses": {**responses, **error_responses(*statuses)}}
+    if body is not None:
+        operation["requestBody"] = request_body(body)
+    if parameters:
+        operation["parameters"] = parameters
+    return operation
+
+
+OPENAPI = {
+    "/api/drip-campaigns": {
+        "get": op(
+            "List campaigns (?status=)",
+            list_response(CAMPAIGN),
+            401,
+            422,
+            parameters=[
+                *PAGING_PARAMETERS,
+                {"name": "status", "in": "query", "schema": {"type": "string"}},
+            ],
+        ),
+        "post": op(
+            "Create a draft campaign",
+            data_response(CAMPAIGN, 201),
+            400,
+            401,
+            422,
+            body=CAMPAIGN_INPUT,
+        ),
+    },
+    "/api/drip-campaigns/{id}": {
+        "get": op(
+            "One campaign with its steps and counters",
+            data_response(CAMPAIGN),
+            401,
+            404,
+            parameters=[ID],
+        ),
+        "patch": op(
+            "Change a campaign's settings",
+            data_response(CAMPAIGN),
+            400,
+            401,
+            404,
+            409,
+            422,
+            body=CAMPAIGN_INPUT,
+            parameters=[ID],
+        ),
+        "delete": op(
+            "Delete a draft or archived campaign",
+            data_response({"type": "object"}),
+            401,
+            404,
+            409,
+            parameters=[ID],
+        ),
+    },
+    "/api/drip-campaigns/{id}/status": {
+        "post": op(
+            "Activate, pause, resume or archive",
+            data_response(CAMPAIGN),
+            400,
+            401,
+            404,
+            409,
+            422,
+            body={
+                "type": "object",
+                "required": ["action"],
+                "properties": {
+                    "action": {"type": "string", "enum": ["activate", "pause", "resume", "archive"]}
+                },
+            },
+            parameters=[ID],
+        )
+    },
+    "/api/drip-campaigns/{id}/steps": {
+        "get": op(
+            "The campaign's steps in order",
+            data_response({"type": "array", "items": STEP}),
+            401,
+            404,
+            parameters=[ID],
+        ),
+        "post": op(
+            "Add a step (at the end, or at position)",
+            data_response(STEP, 201),
+            400,
+            401,
+            404,
+            409,
+            422,
+            body=STEP_INPUT,
+            parameters=[ID],
+        ),
+    },
+    "/api/drip-campaigns/{id}/steps/{stepId}": {
+        "patch": op(
+            "Edit a step",
+            data_response(STEP),
+            400,
+            401,
+            404,
+            409,
+            422,
+            body=STEP_INPUT,
+            parameters=[ID, STEP_ID],
+        ),
+        "delete": op(
+            "Delete a step (waiting enrollments move on)",
+            data_response({"type": "object"}),
+            401,
+            404,
+            409,
+            parameters=[ID, STEP_ID],
+        ),
+    },
+    "/api/drip-campaigns/{id}/steps/reorder": {
+        "post": op(
+            "Put the steps in a new order",
+            data_response({"type": "array", "items": STEP}),
+            400,
+            401,
+            404,
+            409,
+            422,
+            body={
+                "type": "object",
+                "required": ["stepIds"],
+                "properties": {"stepIds": {"type": "array", "items": {"type": "integer"}}},
+            },
+            parameters=[ID],
+        )
+    },
+    "/api/drip-campaigns/{id}/preview": {
+        "post": op(
+            "Render a message for a contact (or a sample contact)",
+            data_response(PREVIEW),
+            400,
+            401,
+            404,
+            422,
+            body={
+                **STEP_INPUT,
+                "properties": {**STEP_INPUT["properties"], "contactId": {"type": "integer"}},
+            },
+            parameters=[ID],
+        )
+    },
+}

@@ -1,0 +1,82 @@
+// Live preview of a step's message: posts the form's message fields to the preview endpoint
+// as the marketer types, and shows the rendered text (as text, never as HTML) and any errors.
+(() => {
+  const editor = document.querySelector(".step-editor");
+  if (!editor) return;
+  const form = editor.closest("form");
+  const output = editor.querySelector("[data-preview-text]");
+  const errorList = editor.querySelector("[data-preview-errors]");
+  const contact = editor.querySelector("#preview-contact");
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  let timer = null;
+  let latest = 0;
+
+  const value = (name) => (form.elements[name] ? form.elements[name].value : "");
+  const messageType = () => {
+    const checked = form.querySelector('input[name="message_type"]:checked');
+    return checked ? checked.value : "text";
+  };
+
+  function showType() {
+    const type = messageType();
+    editor.querySelectorAll("[data-message-type]").forEach((block) => {
+      block.hidden = block.dataset.messageType !== type;
+    });
+  }
+
+  function body() {
+    const data = { messageType: messageType() };
+    if (data.messageType === "template") {
+      data.template = {
+        name: value("template_name").trim(),
+        language: value("template_language").trim() || "en_US",
+        parameters: value("template_parameters").split("\n").map((p) => p.trim()).filter(Boolean),
+      };
+    } else {
+      data.messageContent = value("message_content");
+    }
+    if (contact.value) data.contactId = Number(contact.value);
+    return data;
+  }
+
+  async function refresh() {
+    const ticket = ++latest;
+    output.classList.add("loading");
+    try {
+      const response = await fetch(editor.dataset.previewUrl, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: JSON.stringify(body()),
+        credentials: "same-origin",
+      });
+      const payload = await response.json();
+      if (ticket !== latest) return;
+      errorList.replaceChildren();
+      if (!response.ok) {
+        output.textContent = payload.error ? payload.error.message : "Preview unavailable.";
+        return;
+      }
+      const result = payload.data;
+      output.textContent = result.text === null ? "—" : result.text;
+      Object.values(result.errors).forEach((message) => {
+        const item = document.createElement("li");
+        item.textContent = message;
+        errorList.append(item);
+      });
+    } catch (err) {
+      output.textContent = "Preview unavailable (connection problem).";
+    } finally {
+      output.classList.remove("loading");
+    }
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 250);
+  }
+
+  form.addEventListener("input", schedule);
+  form.addEventListener("change", () => { showType(); schedule(); });
+  showType();
+  if (value("message_content") || value("template_name")) refresh();
+})();
