@@ -99,7 +99,7 @@ def test_steps_in_the_editor(client_a, clean_app):
     client_a.post(f"/campaigns/{cid}/steps/{ids['One']}/delete")
     assert step_names(clean_app, cid) == ["Tpl", "Second"]
     page = client_a.get(f"/campaigns/{cid}").get_data(as_text=True)
-    assert "after 3 hours" in page
+    assert "3 hours after the previous step" in page
 
 
 def test_message_text_is_escaped_on_the_page(client_a):
