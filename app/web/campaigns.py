@@ -118,8 +118,9 @@ def update(id: int):
 def change_status(id: int):
     _checked_action_form()
     action = request.form.get("action", "")
+    campaign = _campaign(id)  # outside the try: another organization's id is a 404
     try:
-        campaigns.change_status(db.session, _campaign(id), action)
+        campaigns.change_status(db.session, campaign, action)
     except DripError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -211,9 +212,9 @@ def edit_step(id: int, step_id: int):
 @bp.route("/<int:id>/steps/<int:step_id>/delete", methods=["POST"])
 def delete_step(id: int, step_id: int):
     _checked_action_form()
-    campaign = _campaign(id)
+    step = _step(_campaign(id), step_id)
     try:
-        steps.delete_step(db.session, _step(campaign, step_id))
+        steps.delete_step(db.session, step)
     except DripError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -226,10 +227,10 @@ def delete_step(id: int, step_id: int):
 @bp.route("/<int:id>/steps/<int:step_id>/move", methods=["POST"])
 def move_step(id: int, step_id: int):
     _checked_action_form()
-    campaign = _campaign(id)
+    step = _step(_campaign(id), step_id)
     offset = -1 if request.form.get("direction") == "up" else 1
     try:
-        steps.move_step(db.session, _step(campaign, step_id), offset)
+        steps.move_step(db.session, step, offset)
     except DripError as exc:
         db.session.rollback()
         flash(exc.message, "error")

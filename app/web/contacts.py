@@ -2,32 +2,157 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
-from sqlalchemy import func, select
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from app.auth import current_org_id
-from app.drip.scope import scoped
+from app.drip import contact_changes, contacts, csv_import
+from app.drip.errors import DripError
+from app.drip.tags import list_tags
 from app.extensions import db
-from app.models import Contact
+from app.jobs import run_contact_import
+from app.queue import enqueue
+from app.web.contact_forms import ContactForm, EmptyForm, ImportForm
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 PER_PAGE = 50
+# ?status= on the list page -> the opted_out filter.
+STATUS_FILTERS = {"": None, "subscribed": False, "opted_out": True}
 
 
 @bp.route("/", strict_slashes=False)
 def index():
+    filters = {
+        "q": request.args.get("q", "").strip(),
+        "tag": request.args.get("tag", "").strip(),
+        "status": request.args.get("status", ""),
+    }
+    if filters["status"] not in STATUS_FILTERS:
+        filters["status"] = ""
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    org_id = current_org_id()
-    total = db.session.scalar(
-        select(func.count()).select_from(Contact).where(Contact.organization_id == org_id)
+    result = contacts.list_contacts(
+        db.session,
+        current_org_id(),
+        q=filters["q"],
+        tag=filters["tag"],
+        opted_out=STATUS_FILTERS[filters["status"]],
+        page=page,
+        per_page=PER_PAGE,
     )
-    rows = db.session.scalars(
-        scoped(Contact, org_id)
-        .order_by(Contact.created_at.desc(), Contact.id.desc())
-        .limit(PER_PAGE)
-        .offset((page - 1) * PER_PAGE)
-    ).all()
-    pages = max(1, -(-total // PER_PAGE))
     return render_template(
-        "contacts/index.html", contacts=rows, page=page, pages=pages, total=total
+        "contacts/index.html",
+        result=result,
+        filters=filters,
+        active_filters={name: value for name, value in filters.items() if value},
+        tags=list_tags(db.session, current_org_id()),
     )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            contact = contact_changes.create_contact(db.session, current_org_id(), **form.changes())
+        except DripError as exc:
+            return _form_error(form, exc, "contacts/form.html", contact=None)
+        db.session.commit()
+        flash(f"Contact {contact.phone} added.", "info")
+        return redirect(url_for("contacts.index"))
+    status = 400 if form.errors else 200
+    return render_template("contacts/form.html", form=form, contact=None), status
+
+
+@bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
+def edit(contact_id: int):
+    org_id = current_org_id()
+    contact = contacts.get_contact(db.session, org_id, contact_id)
+    if request.method == "GET":
+        form = ContactForm.for_contact(
+            contact, contacts.contact_tags(db.session, org_id, contact.id)
+        )
+        return render_template("contacts/form.html", form=form, contact=contact)
+    form = ContactForm()
+    if not form.validate_on_submit():
+        return render_template("contacts/form.html", form=form, contact=contact), 400
+    try:
+        contact_changes.update_contact(db.session, org_id, contact_id, form.changes())
+    except DripError as exc:
+        return _form_error(form, exc, "contacts/form.html", contact=contact)
+    db.session.commit()
+    flash("Contact saved.", "info")
+    return redirect(url_for("contacts.index"))
+
+
+def _form_error(form, exc: DripError, template: str, **context):
+    db.session.rollback()
+    form.show_errors(exc)
+    flash(exc.message, "error")
+    return render_template(template, form=form, **context), exc.status
+
+
+@bp.route("/<int:contact_id>/delete", methods=["GET", "POST"])
+def delete(contact_id: int):
+    """GET asks for confirmation; the confirmation page's POST (confirm=yes) deletes."""
+    contact = contacts.get_contact(db.session, current_org_id(), contact_id)
+    form = EmptyForm()
+    confirmed = request.form.get("confirm") == "yes"
+    if request.method == "GET" or not (confirmed and form.validate_on_submit()):
+        return render_template("contacts/delete.html", contact=contact, form=form)
+    phone = contact.phone
+    contact_changes.delete_contact(db.session, current_org_id(), contact_id)
+    db.session.commit()
+    flash(f"Contact {phone} deleted.", "info")
+    return redirect(url_for("contacts.index"))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_page():
+    form = ImportForm()
+    if not form.validate_on_submit():
+        return _import_page(form, 400 if form.errors else 200)
+    upload = form.file.data
+    try:
+        imp = csv_import.create_import(
+            db.session,
+            current_org_id(),
+            upload.filename,
+            upload.read(),
+            user_id=current_user.id,
+        )
+    except DripError as exc:
+        db.session.rollback()
+        form.file.errors = [exc.message]
+        return _import_page(form, exc.status)
+    db.session.commit()
+    import_id = imp.id
+    if csv_import.runs_in_background(imp):
+        enqueue(run_contact_import, import_id)
+    else:
+        run_contact_import(import_id)
+    return redirect(url_for("contacts.import_status", import_id=import_id))
+
+
+def _import_page(form: ImportForm, status: int):
+    recent = csv_import.recent_imports(db.session, current_org_id())
+    return render_template("contacts/import.html", form=form, imports=recent), status
+
+
+@bp.route("/imports/<int:import_id>")
+def import_status(import_id: int):
+    imp = csv_import.get_import(db.session, current_org_id(), import_id)
+    return render_template("contacts/import_status.html", imp=imp, form=EmptyForm())
+
+
+@bp.route("/imports/<int:import_id>/retry", methods=["POST"])
+def retry_import(import_id: int):
+    imp = csv_import.get_import(db.session, current_org_id(), import_id)
+    if not EmptyForm().validate_on_submit():
+        flash("Your form expired. Please try again.", "error")
+    elif csv_import.retry(db.session, imp):
+        db.session.commit()
+        enqueue(run_contact_import, import_id)
+        flash("Import restarted where it stopped.", "info")
+    else:
+        flash("Only a failed import can be restarted.", "error")
+    return redirect(url_for("contacts.import_status", import_id=import_id))

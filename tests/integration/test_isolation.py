@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import (
     ApiKey,
     Contact,
+    ContactImport,
     DripAbTest,
     DripAbVariant,
     DripCampaign,
@@ -34,11 +35,12 @@ from tests.integration.test_auth import PUBLIC_ENDPOINTS, methods
 PLAIN_ARGUMENTS = {"name": "funnel", "fmt": "png", "format": "png", "filename": "x"}
 
 
-def rows_of_org(org) -> dict[str, int]:
-    """One row of every kind for the organization, keyed by the URL argument naming it."""
+def rows_of_org(org, n: int = 0) -> dict[str, int]:
+    """One row of every kind for the organization, keyed by the URL argument naming it.
+    `n` makes a further, distinct set (the owner's test uses a fresh set per route)."""
     session = db.session
     campaign = DripCampaign(organization_id=org.org_id, name=f"{org.name} welcome")
-    contact = Contact(organization_id=org.org_id, phone="+442079460001", first_name="Ada")
+    contact = Contact(organization_id=org.org_id, phone=f"+4420794{n:03d}01", first_name="Ada")
     session.add_all([campaign, contact])
     session.flush()
     step = DripCampaignStep(
@@ -85,21 +87,26 @@ def rows_of_org(org) -> dict[str, int]:
     link = Link(
         organization_id=org.org_id,
         message_log_id=log.id,
-        code=f"c{org.org_id}x",
+        code=f"c{org.org_id}x{n}",
         url="https://example.com/",
     )
-    session.add(link)
+    contact_import = ContactImport(
+        organization_id=org.org_id, filename="contacts.csv", status="done", total_rows=0
+    )
+    lone_contact = Contact(organization_id=org.org_id, phone=f"+4420794{n:03d}02", first_name="Bo")
+    session.add_all([link, contact_import, lone_contact])
     session.commit()
     return {
         "id": campaign.id,
         "campaign_id": campaign.id,
-        "contact_id": contact.id,
+        "contact_id": lone_contact.id,
         "step_id": step.id,
         "enrollment_id": enrollment.id,
         "test_id": test.id,
         "variant_id": variant.id,
         "key_id": org.api_key_id,
         "log_id": log.id,
+        "import_id": contact_import.id,
     }
 
 
@@ -157,15 +164,16 @@ def test_other_organization_gets_404_on_every_route(clean_app, org_a, org_b, ids
         assert db.session.get(ApiKey, org_a.api_key_id).revoked_at is None
 
 
-def test_owner_reaches_every_scoped_route(clean_app, org_a, ids_a, client_a):
-    """The 404s above are isolation, not routes that always answer 404."""
-    for rule in scoped_rules(clean_app):
-        url = build(rule, ids_a)
-        statuses = {
-            method: client_a.open(url, method=method, json={}).status_code
-            for method in methods(rule)
-        }
-        assert any(status != 404 for status in statuses.values()), (url, statuses)
+def test_owner_reaches_every_scoped_route(clean_app, org_a, client_a):
+    """The 404s above are isolation, not routes that always answer 404. Each route gets rows
+    of its own, so a DELETE tried on one route does not empty the next one."""
+    for n, rule in enumerate(scoped_rules(clean_app), start=1):
+        statuses = {}
+        for method in methods(rule):
+            with clean_app.app_context():
+                url = build(rule, rows_of_org(org_a, n * 10 + len(statuses)))
+            statuses[method] = client_a.open(url, method=method, json={}).status_code
+        assert any(status != 404 for status in statuses.values()), (rule.rule, statuses)
 
 
 def test_scoped_loader_refuses_other_organizations(session, org_a, org_b):

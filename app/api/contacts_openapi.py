@@ -1,0 +1,199 @@
+"""The OpenAPI paths of app/api/contacts.py."""
+
+from __future__ import annotations
+
+from app.api.openapi import (
+    PAGING_PARAMETERS,
+    data_response,
+    error_responses,
+    list_response,
+    request_body,
+)
+
+NULLABLE_TEXT = {"type": "string", "nullable": True}
+ATTRIBUTES = {
+    "type": "object",
+    "description": "free-form name: value pairs (text, number, true/false or null)",
+    "additionalProperties": {"nullable": True},
+}
+CONTACT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "phone": {"type": "string", "description": "E.164", "example": "+12025550143"},
+        "firstName": NULLABLE_TEXT,
+        "lastName": NULLABLE_TEXT,
+        "timezone": {**NULLABLE_TEXT, "description": "IANA name; null: the organization's"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "attributes": ATTRIBUTES,
+        "optedOutAt": {"type": "string", "format": "date-time", "nullable": True},
+        "optOutReason": NULLABLE_TEXT,
+        "createdAt": {"type": "string", "format": "date-time"},
+        "updatedAt": {"type": "string", "format": "date-time"},
+    },
+}
+CONTACT_INPUT_PROPERTIES = {
+    "phone": {
+        "type": "string",
+        "description": "any common format; without a country code it is read in the "
+        "organization's default region. Stored as E.164.",
+    },
+    "firstName": {**NULLABLE_TEXT, "maxLength": 120},
+    "lastName": {**NULLABLE_TEXT, "maxLength": 120},
+    "timezone": {**NULLABLE_TEXT, "description": "IANA name such as Europe/Paris"},
+    "tags": {"type": "array", "items": {"type": "string", "maxLength": 64}},
+    "attributes": ATTRIBUTES,
+    "optedOut": {"type": "boolean", "description": "opt the contact out (true) or back in"},
+}
+CONTACT_ID = {"name": "contactId", "in": "path", "required": True, "schema": {"type": "integer"}}
+IMPORT_ID = {"name": "importId", "in": "path", "required": True, "schema": {"type": "integer"}}
+ROW_ERRORS = {
+    "type": "array",
+    "description": "the first 1,000 bad rows; row 1 is the header",
+    "items": {
+        "type": "object",
+        "properties": {"row": {"type": "integer"}, "message": {"type": "string"}},
+    },
+}
+IMPORT_RESULT = {
+    "type": "object",
+    "properties": {
+        "importId": {"type": "integer"},
+        "status": {"type": "string", "enum": ["done"]},
+        "totalRows": {"type": "integer"},
+        "created": {"type": "integer"},
+        "updated": {"type": "integer"},
+        "errorCount": {"type": "integer"},
+        "errors": ROW_ERRORS,
+    },
+}
+IMPORT_QUEUED = {
+    "type": "object",
+    "properties": {
+        "importId": {"type": "integer"},
+        "status": {"type": "string", "enum": ["queued"]},
+        "statusUrl": {"type": "string", "description": "GET it for the progress"},
+    },
+}
+IMPORT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "filename": {"type": "string"},
+        "status": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+        "totalRows": {"type": "integer"},
+        "processedRows": {"type": "integer"},
+        "created": {"type": "integer"},
+        "updated": {"type": "integer"},
+        "errorCount": {"type": "integer"},
+        "errors": ROW_ERRORS,
+        "lastError": NULLABLE_TEXT,
+        "createdAt": {"type": "string", "format": "date-time"},
+        "startedAt": {"type": "string", "format": "date-time", "nullable": True},
+        "finishedAt": {"type": "string", "format": "date-time", "nullable": True},
+    },
+}
+
+OPENAPI = {
+    "/api/contacts": {
+        "get": {
+            "summary": "List contacts, newest first, with search and filters",
+            "parameters": [
+                {
+                    "name": "q",
+                    "in": "query",
+                    "description": "part of the name, or digits of the phone number",
+                    "schema": {"type": "string"},
+                },
+                {
+                    "name": "tag",
+                    "in": "query",
+                    "description": "only contacts with this tag",
+                    "schema": {"type": "string"},
+                },
+                {
+                    "name": "optedOut",
+                    "in": "query",
+                    "description": "true: opted-out contacts only; false: subscribed only",
+                    "schema": {"type": "boolean"},
+                },
+                *PAGING_PARAMETERS,
+            ],
+            "responses": {**list_response(CONTACT), **error_responses(401, 422)},
+        },
+        "post": {
+            "summary": "Create a contact (fires the contact-created and tag-added triggers)",
+            "requestBody": request_body(
+                {"type": "object", "required": ["phone"], "properties": CONTACT_INPUT_PROPERTIES}
+            ),
+            "responses": {
+                **data_response(CONTACT, 201),
+                **error_responses(400, 401, 409, 422),
+            },
+        },
+    },
+    "/api/contacts/{contactId}": {
+        "get": {
+            "summary": "One contact",
+            "parameters": [CONTACT_ID],
+            "responses": {**data_response(CONTACT), **error_responses(401, 404)},
+        },
+        "patch": {
+            "summary": "Change a contact: only the fields sent; tags and attributes are replaced",
+            "parameters": [CONTACT_ID],
+            "requestBody": request_body({"type": "object", "properties": CONTACT_INPUT_PROPERTIES}),
+            "responses": {
+                **data_response(CONTACT),
+                **error_responses(400, 401, 404, 409, 422),
+            },
+        },
+        "delete": {
+            "summary": "Delete a contact with its tags, enrollments and messages",
+            "parameters": [CONTACT_ID],
+            "responses": {
+                **data_response(
+                    {
+                        "type": "object",
+                        "properties": {"id": {"type": "integer"}, "deleted": {"type": "boolean"}},
+                    }
+                ),
+                **error_responses(401, 404),
+            },
+        },
+    },
+    "/api/contacts/import": {
+        "post": {
+            "summary": "Import contacts from a CSV file; existing phones are updated",
+            "description": (
+                "Header row with phone and optionally first_name, last_name, timezone, tags "
+                "(';'-separated); other columns become attributes. Up to 5,000 rows are "
+                "imported at once (200); larger files run in the background (202, poll "
+                "statusUrl). Bad rows are reported with their row number; good rows go in."
+            ),
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["file"],
+                            "properties": {"file": {"type": "string", "format": "binary"}},
+                        }
+                    }
+                },
+            },
+            "responses": {
+                **data_response(IMPORT_RESULT, 200, "imported"),
+                **data_response(IMPORT_QUEUED, 202, "queued as a background job"),
+                **error_responses(401, 413, 422),
+            },
+        }
+    },
+    "/api/contacts/imports/{importId}": {
+        "get": {
+            "summary": "Progress and row errors of a CSV import",
+            "parameters": [IMPORT_ID],
+            "responses": {**data_response(IMPORT), **error_responses(401, 404)},
+        }
+    },
+}
