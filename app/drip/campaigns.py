@@ -6,22 +6,17 @@ and raises ValidationError / Conflict with a message a marketer can act on.
 
 from __future__ import annotations
 
-import re
-from datetime import time
-
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.drip import enrollment
-from app.drip.accounts import validate_timezone
 from app.drip.errors import Conflict, ValidationError
+from app.drip.schedule import ALL_WEEKDAYS, CONTACT_ZONE, validate_window
 from app.models import DripCampaign, DripCampaignStep, DripEnrollment, utcnow
 from app.models.campaigns import TRIGGER_TYPES
 from app.models.enrollments import ENROLLMENT_STATUSES
 
-CONTACT_TIMEZONE = "contact"
-ALL_WEEKDAYS = [1, 2, 3, 4, 5, 6, 7]
-TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+WINDOW_FIELDS = ("window_start", "window_end", "window_weekdays", "window_timezone")
 # action -> (statuses it applies to, resulting status)
 TRANSITIONS = {
     "activate": ({"draft", "paused"}, "active"),
@@ -48,7 +43,7 @@ def create_campaign(
         allow_reenrollment=False,
         track_links=False,
         window_weekdays=list(ALL_WEEKDAYS),
-        window_timezone=CONTACT_TIMEZONE,
+        window_timezone=CONTACT_ZONE,
     )
     apply_campaign_fields(campaign, {"name": None, **fields})
     session.add(campaign)
@@ -68,6 +63,7 @@ def update_campaign(session: Session, campaign: DripCampaign, fields: dict) -> D
 
 
 def window_of(campaign: DripCampaign) -> tuple:
+    """The send window's fields, in WINDOW_FIELDS order."""
     return (
         campaign.window_start,
         campaign.window_end,
@@ -124,46 +120,28 @@ def _trigger(kind, value, values: dict, errors: dict) -> None:
     values["trigger_value"] = value if kind in ("tag_added", "keyword") else None
 
 
-def parse_time_of_day(value, field: str, errors: dict) -> time | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, time):
-        return value
-    match = TIME_OF_DAY.match(value) if isinstance(value, str) else None
-    if not match:
-        errors[field] = "A time of day as HH:MM, e.g. 09:00."
-        return None
-    return time(int(match[1]), int(match[2]))
-
-
 def _window(fields: dict, campaign: DripCampaign, values: dict, errors: dict) -> None:
-    if "window_start" in fields or "window_end" in fields:
-        start = parse_time_of_day(fields.get("window_start"), "window_start", errors)
-        end = parse_time_of_day(fields.get("window_end"), "window_end", errors)
-        if (start is None) != (end is None) and not errors:
-            errors["window_end" if end is None else "window_start"] = (
-                "Give both a start and an end, or neither for any time of day."
-            )
-        elif start is not None and start == end:
-            errors["window_end"] = "The window must not start and end at the same time."
-        values["window_start"], values["window_end"] = start, end
-    if "window_weekdays" in fields:
-        days = fields["window_weekdays"]
-        valid = isinstance(days, list) and all(
-            isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 7 for d in days
+    if not any(key in fields for key in WINDOW_FIELDS):
+        return
+    current = dict(zip(WINDOW_FIELDS, window_of(campaign), strict=True))
+    merged = {key: fields.get(key, current[key]) for key in WINDOW_FIELDS}
+    try:
+        window = validate_window(
+            merged["window_start"],
+            merged["window_end"],
+            merged["window_weekdays"],
+            merged["window_timezone"] or CONTACT_ZONE,
+            prefix="window_",
         )
-        if not valid or not days:
-            errors["window_weekdays"] = "Pick at least one weekday (1 = Monday … 7 = Sunday)."
-        else:
-            values["window_weekdays"] = sorted(set(days))
-    if "window_timezone" in fields:
-        zone = fields["window_timezone"] or CONTACT_TIMEZONE
-        if zone != CONTACT_TIMEZONE:
-            try:
-                validate_timezone(zone, "window_timezone")
-            except ValidationError as exc:
-                errors.update(exc.fields)
-        values["window_timezone"] = zone
+    except ValidationError as exc:
+        errors.update(exc.fields)
+        return
+    values.update(
+        window_start=window.start,
+        window_end=window.end,
+        window_weekdays=list(window.weekdays),
+        window_timezone=window.timezone,
+    )
 
 
 def live_steps(session: Session, campaign_id: int) -> list[DripCampaignStep]:
