@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.drip import accounts
+from app.drip.demo import seed_demo_data
 from app.drip.errors import DripError
 from app.extensions import db
 from app.models import Organization, User
@@ -125,12 +126,14 @@ def set_whatsapp(
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo():
-    """Create the demo organization and its login (safe to run again)."""
+    """Create the demo organization, its login, contacts and campaign (safe to run again)."""
     org = db.session.scalar(select(Organization).where(Organization.name == DEMO_ORG))
     if org is None:
         org = accounts.create_organization(db.session, DEMO_ORG)
     if db.session.scalar(select(User.id).where(User.email == DEMO_EMAIL)) is None:
         accounts.create_user(db.session, org, DEMO_EMAIL, DEMO_PASSWORD, role="admin")
+    created = seed_demo_data(db.session, org.id)
     db.session.commit()
-    click.echo(f"Demo organization {DEMO_ORG!r} is ready.")
+    state = "created" if created else "already there"
+    click.echo(f"Demo organization {DEMO_ORG!r} is ready (contacts and campaign {state}).")
     click.echo(f"Log in with {DEMO_EMAIL} / {DEMO_PASSWORD}")

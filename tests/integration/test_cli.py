@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.cli import DEMO_EMAIL, DEMO_PASSWORD
 from app.extensions import db
-from app.models import Organization, User, WhatsAppAccount
+from app.models import (
+    Contact,
+    DripCampaign,
+    DripCampaignStep,
+    DripEnrollment,
+    Organization,
+    User,
+    WhatsAppAccount,
+)
 from tests.conftest import login
 
 
@@ -126,6 +134,16 @@ def test_seed_demo_is_idempotent_and_its_login_works(clean_app):
     with clean_app.app_context():
         assert len(db.session.scalars(select(Organization)).all()) == 1
         assert len(db.session.scalars(select(User)).all()) == 1
+        # Contacts and a three-step demo campaign, active, with the customers enrolled.
+        assert db.session.scalar(select(func.count()).select_from(Contact)) == 60
+        campaign = db.session.scalars(select(DripCampaign)).one()
+        assert campaign.status == "active"
+        live_steps = db.session.scalars(
+            select(DripCampaignStep).where(DripCampaignStep.deleted_at.is_(None))
+        ).all()
+        assert len(live_steps) == 3
+        enrolled = db.session.scalar(select(func.count()).select_from(DripEnrollment))
+        assert enrolled == 60
     client = clean_app.test_client()
     assert login(client, DEMO_EMAIL, DEMO_PASSWORD).status_code == 302
     assert client.get("/campaigns").status_code == 200
