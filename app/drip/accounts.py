@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -29,6 +30,25 @@ def create_organization(session: Session, name: str, *, timezone: str = "UTC") -
     validate_timezone(timezone, "timezone")
     org = Organization(name=name, timezone=timezone, opt_out_keywords=[])
     session.add(org)
+    session.flush()
+    return org
+
+
+def update_organization(
+    session: Session, org: Organization, *, default_region: str, timezone: str
+) -> Organization:
+    """Change the region used to read local phone numbers, and the organization's time zone."""
+    region = (default_region or "").strip().upper()
+    errors = {}
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        errors["default_region"] = "A two-letter country code such as US or GB."
+    try:
+        validate_timezone(timezone, "timezone")
+    except ValidationError as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise ValidationError("The organization settings need attention.", errors)
+    org.default_region, org.timezone = region, timezone
     session.flush()
     return org
 

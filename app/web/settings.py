@@ -1,4 +1,4 @@
-"""Settings: API keys (shown once, revocable) and the WhatsApp account."""
+"""Settings: the organization's defaults, API keys (shown once, revocable), WhatsApp."""
 
 from __future__ import annotations
 
@@ -31,18 +31,27 @@ class WhatsAppForm(FlaskForm):
     api_base_url = StringField("API base URL", validators=[Optional(), Length(max=255)])
 
 
+class OrganizationForm(FlaskForm):
+    default_region = StringField(
+        "Default country for phone numbers", validators=[DataRequired(), Length(max=2)]
+    )
+    timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
+
+
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for buttons that change something."""
 
 
-def _render(key_form=None, whatsapp_form=None, new_key=None, status=200):
+def _render(key_form=None, whatsapp_form=None, new_key=None, org_form=None, status=200):
     org_id = current_org_id()
+    org = db.session.get(Organization, org_id)
     account = db.session.scalar(
         select(WhatsAppAccount).where(WhatsAppAccount.organization_id == org_id)
     )
     return render_template(
         "settings/index.html",
-        org=db.session.get(Organization, org_id),
+        org=org,
+        org_form=org_form or OrganizationForm(obj=org),
         keys=accounts.list_api_keys(db.session, org_id),
         account=account,
         key_form=key_form or ApiKeyForm(),
@@ -55,6 +64,28 @@ def _render(key_form=None, whatsapp_form=None, new_key=None, status=200):
 @bp.route("/", strict_slashes=False)
 def index():
     return _render()
+
+
+@bp.route("/organization", methods=["POST"])
+def save_organization():
+    form = OrganizationForm()
+    if not form.validate_on_submit():
+        return _render(org_form=form, status=400)
+    try:
+        accounts.update_organization(
+            db.session,
+            db.session.get(Organization, current_org_id()),
+            default_region=form.default_region.data,
+            timezone=form.timezone.data.strip(),
+        )
+    except DripError as exc:
+        db.session.rollback()
+        for field, message in (exc.details or {}).get("fields", {}).items():
+            getattr(form, field).errors.append(message)
+        return _render(org_form=form, status=422)
+    db.session.commit()
+    flash("Organization settings saved.", "success")
+    return redirect(url_for("settings.index"))
 
 
 @bp.route("/api-keys", methods=["POST"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ApiKey
+from app.models import ApiKey, Organization
 
 
 def test_key_is_shown_once_and_works_as_bearer(clean_app, client_a):
@@ -71,3 +71,22 @@ def test_bad_bodies_are_clear_errors(client_a):
     assert "name" in response.json["error"]["details"]["fields"]
     response = client_a.post("/api/api-keys", json={"name": "x" * 121})
     assert response.status_code == 422
+
+
+def test_organization_defaults_are_editable(clean_app, client_a, org_a):
+    response = client_a.post(
+        "/settings/organization", data={"default_region": "gb", "timezone": "Europe/London"}
+    )
+    assert response.status_code == 302
+    with clean_app.app_context():
+        org = db.session.get(Organization, org_a.org_id)
+        assert (org.default_region, org.timezone) == ("GB", "Europe/London")
+    # A local UK number is now read as +44.
+    created = client_a.post("/api/contacts", json={"phone": "020 7946 0123"})
+    assert created.json["data"]["phone"] == "+442079460123"
+    bad = client_a.post(
+        "/settings/organization", data={"default_region": "XX", "timezone": "Nowhere/City"}
+    )
+    assert bad.status_code == 422
+    page = bad.get_data(as_text=True)
+    assert "two-letter country code" in page and "IANA" in page
