@@ -19,7 +19,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.drip.errors import ValidationError
 from app.models.campaigns import DELAY_UNITS
 
 WEEKDAYS = [
@@ -156,18 +155,6 @@ class StepForm(FlaskForm):
                 "template_parameters": "\n".join(step.template_parameters or []),
             }
         )
-
-
-def show_errors(form: FlaskForm, exc: ValidationError) -> list[str]:
-    """Put each field error on its form field; return the ones no field shows."""
-    unplaced = []
-    for name, message in exc.fields.items():
-        field = getattr(form, name.replace(".", "_"), None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*list(field.errors or []), message]
-        else:
-            unplaced.append(message)
-    return unplaced
 
 
 def _hhmm(value) -> str | None:

@@ -7,12 +7,13 @@ from flask_login import current_user
 
 from app.auth import current_org_id
 from app.drip import campaigns, steps
-from app.drip.errors import DripError, NotFound, ValidationError
+from app.drip.errors import NotFound
 from app.drip.preview import FREE_TEXT_WARNING
 from app.drip.scope import get_scoped, scoped
 from app.extensions import db
 from app.models import Contact, DripCampaign, DripCampaignStep
-from app.web.campaign_forms import CampaignForm, StepForm, show_errors
+from app.web.actions import commit_or_report
+from app.web.campaign_forms import CampaignForm, StepForm
 from app.web.settings import EmptyForm
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
@@ -52,19 +53,18 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     form = CampaignForm()
-    if form.validate_on_submit():
-        try:
-            campaign = campaigns.create_campaign(
+    created = []
+
+    def create():
+        created.append(
+            campaigns.create_campaign(
                 db.session, current_org_id(), form.fields_for_domain(), user_id=current_user.id
             )
-        except ValidationError as exc:
-            db.session.rollback()
-            for message in show_errors(form, exc):
-                flash(message, "error")
-        else:
-            db.session.commit()
-            flash("Campaign created. Add its first step below.", "success")
-            return redirect(url_for("campaigns.show", id=campaign.id))
+        )
+
+    if form.validate_on_submit() and commit_or_report(create, form):
+        flash("Campaign created. Add its first step below.", "success")
+        return redirect(url_for("campaigns.show", id=created[0].id))
     return render_template("campaigns/new.html", form=form), 200 if request.method == "GET" else 422
 
 
@@ -97,20 +97,11 @@ def show(id: int):
 def update(id: int):
     campaign = _campaign(id)
     form = CampaignForm()
-    if form.validate_on_submit():
-        try:
-            campaigns.update_campaign(db.session, campaign, form.fields_for_domain())
-        except ValidationError as exc:
-            db.session.rollback()
-            for message in show_errors(form, exc):
-                flash(message, "error")
-        except DripError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash("Settings saved.", "success")
-            return redirect(url_for("campaigns.show", id=id))
+    if form.validate_on_submit() and commit_or_report(
+        lambda: campaigns.update_campaign(db.session, campaign, form.fields_for_domain()), form
+    ):
+        flash("Settings saved.", "success")
+        return redirect(url_for("campaigns.show", id=id))
     return render_editor(_campaign(id), settings_form=form, status=422)
 
 
@@ -119,13 +110,7 @@ def change_status(id: int):
     _checked_action_form()
     action = request.form.get("action", "")
     campaign = _campaign(id)  # outside the try: another organization's id is a 404
-    try:
-        campaigns.change_status(db.session, campaign, action)
-    except DripError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
+    if commit_or_report(lambda: campaigns.change_status(db.session, campaign, action)):
         flash(ACTION_MESSAGES[action], "success")
     return redirect(url_for("campaigns.show", id=id))
 
@@ -135,13 +120,8 @@ def delete(id: int):
     _checked_action_form()
     campaign = _campaign(id)
     name = campaign.name
-    try:
-        campaigns.delete_campaign(db.session, campaign)
-    except DripError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    if not commit_or_report(lambda: campaigns.delete_campaign(db.session, campaign)):
         return redirect(url_for("campaigns.show", id=id))
-    db.session.commit()
     flash(f"Campaign “{name}” deleted.", "success")
     return redirect(url_for("campaigns.index"))
 
@@ -150,22 +130,14 @@ def delete(id: int):
 def add_step(id: int):
     campaign = _campaign(id)
     form = StepForm()
-    if form.validate_on_submit():
-        try:
-            steps.add_step(
-                db.session, campaign, form.fields_for_domain(), position=form.position.data
-            )
-        except ValidationError as exc:
-            db.session.rollback()
-            for message in show_errors(form, exc):
-                flash(message, "error")
-        except DripError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash("Step added.", "success")
-            return redirect(url_for("campaigns.show", id=id) + "#steps")
+    if form.validate_on_submit() and commit_or_report(
+        lambda: steps.add_step(
+            db.session, campaign, form.fields_for_domain(), position=form.position.data
+        ),
+        form,
+    ):
+        flash("Step added.", "success")
+        return redirect(url_for("campaigns.show", id=id) + "#steps")
     return render_editor(_campaign(id), step_form=form, status=422)
 
 
@@ -178,24 +150,15 @@ def edit_step(id: int, step_id: int):
     if request.method == "GET":
         form = StepForm(formdata=None)
         form.load(step)
-    elif form.validate_on_submit():
-        try:
-            steps.update_step(db.session, step, form.fields_for_domain())
-        except ValidationError as exc:
-            db.session.rollback()
-            for message in show_errors(form, exc):
-                flash(message, "error")
-        except DripError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+    else:
+        if form.validate_on_submit() and commit_or_report(
+            lambda: steps.update_step(db.session, step, form.fields_for_domain()), form
+        ):
             flash("Step saved.", "success")
             return redirect(url_for("campaigns.show", id=id) + "#steps")
         status = 422
-        campaign, step = _campaign(id), _step(_campaign(id), step_id)
-    else:
-        status = 422
+        campaign = _campaign(id)
+        step = _step(campaign, step_id)
     contacts = db.session.scalars(
         scoped(Contact, campaign.organization_id).order_by(Contact.first_name).limit(50)
     ).all()
@@ -213,13 +176,7 @@ def edit_step(id: int, step_id: int):
 def delete_step(id: int, step_id: int):
     _checked_action_form()
     step = _step(_campaign(id), step_id)
-    try:
-        steps.delete_step(db.session, step)
-    except DripError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
+    if commit_or_report(lambda: steps.delete_step(db.session, step)):
         flash("Step deleted. Contacts waiting for it move on to the next step.", "success")
     return redirect(url_for("campaigns.show", id=id) + "#steps")
 
@@ -229,11 +186,5 @@ def move_step(id: int, step_id: int):
     _checked_action_form()
     step = _step(_campaign(id), step_id)
     offset = -1 if request.form.get("direction") == "up" else 1
-    try:
-        steps.move_step(db.session, step, offset)
-    except DripError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
+    commit_or_report(lambda: steps.move_step(db.session, step, offset))
     return redirect(url_for("campaigns.show", id=id) + "#steps")
