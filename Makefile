@@ -25,7 +25,7 @@ run: install
 
 test: install
 	$(BIN)/ruff check .
-	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -n 2
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,189 @@
+"""WhatsApp Cloud API client: POST {base}/{version}/{phone-number-id}/messages on the shared
+keep-alive pool (or an injected httpx.Client), every failure turned into a classified
+`SendError`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from app.whatsapp.errors import AMBIGUOUS_REASON, ErrorKind, SendError
+from app.whatsapp.pool import shared_http_client
+from app.whatsapp.provider import SendResult
+
+log = logging.getLogger(__name__)
+
+_URL = re.compile(r"https?://", re.IGNORECASE)
+_NOT_DIGITS = re.compile(r"[\s+\-().]")
+_MSISDN = re.compile(r"[0-9]{5,15}")
+
+
+def recipient(to: str) -> str:
+    """Meta's `to`: the E.164 number as digits only ('+44 20 7946 0123' -> '442079460123')."""
+    digits = _NOT_DIGITS.sub("", to or "")
+    if not _MSISDN.fullmatch(digits):
+        raise SendError(
+            ErrorKind.PERMANENT, f"The contact's phone number {to!r} is not a valid number"
+        )
+    return digits
+
+
+def text_body(to: str, body: str, callback_data: str | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": recipient(to),
+        "type": "text",
+        # A preview is fetched only when asked for, and only makes sense with a link.
+        "text": {"preview_url": bool(_URL.search(body)), "body": body},
+    }
+    return _with_callback(payload, callback_data)
+
+
+def template_body(
+    to: str,
+    name: str,
+    language: str,
+    parameters: Sequence[str] = (),
+    callback_data: str | None = None,
+) -> dict[str, Any]:
+    template: dict[str, Any] = {"name": name, "language": {"code": language}}
+    if parameters:
+        values = [{"type": "text", "text": str(value)} for value in parameters]
+        template["components"] = [{"type": "body", "parameters": values}]
+    payload = {
+        "messaging_product": "whatsapp",
+        "to": recipient(to),
+        "type": "template",
+        "template": template,
+    }
+    return _with_callback(payload, callback_data)
+
+
+def _with_callback(payload: dict[str, Any], callback_data: str | None) -> dict[str, Any]:
+    if callback_data is not None:
+        payload["biz_opaque_callback_data"] = callback_data
+    return payload
+
+
+class CloudApiClient:
+    """Sends through one phone number of the Cloud API; implements `Provider`."""
+
+    def __init__(
+        self,
+        api_base_url: str,
+        api_version: str,
+        phone_number_id: str,
+        access_token: str,
+        *,
+        http: httpx.Client | None = None,
+        connect_timeout: float = 5,
+        read_timeout: float = 15,
+    ) -> None:
+        if not api_base_url.startswith(("http://", "https://")):
+            raise ValueError("api_base_url must be an http:// or https:// URL")
+        base = api_base_url.rstrip("/")
+        self.url = f"{base}/{api_version.strip('/')}/{phone_number_id}/messages"
+        self._headers = {
+            "Authorization": f"Bearer {access_token}",
+            "Content-Type": "application/json",
+        }
+        self._http = http
+        self._timeout = httpx.Timeout(
+            connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
+        )
+
+    def __repr__(self) -> str:  # never the token
+        return f"CloudApiClient({self.url!r})"
+
+    def send_text(self, to: str, body: str, callback_data: str | None = None) -> SendResult:
+        return self._send(text_body(to, body, callback_data))
+
+    def send_template(
+        self,
+        to: str,
+        name: str,
+        language: str,
+        parameters: Sequence[str] = (),
+        callback_data: str | None = None,
+    ) -> SendResult:
+        return self._send(template_body(to, name, language, parameters, callback_data))
+
+    def _send(self, payload: dict[str, Any]) -> SendResult:
+        callback = payload.get("biz_opaque_callback_data")
+        try:
+            result = _answer(self._post(payload))
+        except SendError as error:
+            log.info("send %s failed: %s %s (%s)", callback, error.kind, error.code, error.reason)
+            raise
+        log.debug("send %s accepted as %s", callback, result.wamid)
+        return result
+
+    def _post(self, payload: dict[str, Any]) -> httpx.Response:
+        content = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        http = self._http or shared_http_client()
+        try:
+            return http.post(
+                self.url, content=content, headers=self._headers, timeout=self._timeout
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise _not_sent(exc) from exc
+        except (httpx.WriteError, httpx.WriteTimeout) as exc:
+            # The body never fully left: Meta cannot have acted on a request it did not get.
+            raise _not_sent(exc) from exc
+        except httpx.LocalProtocolError as exc:
+            # The request could not even be formed (e.g. a token with a newline in it).
+            raise SendError(
+                ErrorKind.STOP_ACCOUNT,
+                "The request to WhatsApp could not be formed: check the account's access token",
+            ) from exc
+        except httpx.TransportError as exc:
+            # ReadTimeout, ReadError, RemoteProtocolError...: after the send, so maybe accepted.
+            raise SendError(
+                ErrorKind.AMBIGUOUS, AMBIGUOUS_REASON, title=type(exc).__name__
+            ) from exc
+
+
+def _not_sent(exc: Exception) -> SendError:
+    return SendError(
+        ErrorKind.RETRY,
+        "Could not reach WhatsApp (the message was not sent); retrying",
+        title=type(exc).__name__,
+    )
+
+
+def _answer(response: httpx.Response) -> SendResult:
+    status = response.status_code
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if 200 <= status < 300:
+        wamid = _wamid(data)
+        if wamid:
+            return SendResult(wamid)
+        raise SendError(
+            ErrorKind.AMBIGUOUS,
+            "WhatsApp accepted the request but returned no message id: it may have been sent, "
+            "so it is not resent automatically",
+            http_status=status,
+        )
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict):
+        raise SendError.from_api_error(error, status)
+    raise SendError.from_http_status(status)
+
+
+def _wamid(data: object) -> str | None:
+    if not isinstance(data, dict):
+        return None
+    messages = data.get("messages")
+    if not isinstance(messages, list) or not messages or not isinstance(messages[0], dict):
+        return None
+    wamid = messages[0].get("id")
+    return wamid if isinstance(wamid, str) and wamid else None

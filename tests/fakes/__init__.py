@@ -1,0 +1,1 @@
+"""Fakes of outside services (the WhatsApp Cloud API) for tests and benchmarks."""
