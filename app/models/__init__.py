@@ -5,7 +5,14 @@ from app.models.base import Base, utcnow
 from app.models.campaigns import DripCampaign, DripCampaignStep
 from app.models.contacts import Contact, ContactImport, ContactTag, Tag
 from app.models.enrollments import DripEnrollment, DripMessageLog
-from app.models.events import InboundMessage, Link, LinkClick, WebhookEvent, WhatsAppStatusEvent
+from app.models.events import (
+    InboundMessage,
+    JobRun,
+    Link,
+    LinkClick,
+    WebhookEvent,
+    WhatsAppStatusEvent,
+)
 from app.models.orgs import ApiKey, Organization, User, WhatsAppAccount
 
 __all__ = [
@@ -22,6 +29,7 @@ __all__ = [
     "DripMessageLog",
     "DripVariantAssignment",
     "InboundMessage",
+    "JobRun",
     "Link",
     "LinkClick",
     "Organization",

@@ -76,6 +76,9 @@ class DripMessageLog(IdMixin, CreatedMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     wamid: Mapped[str | None] = mapped_column(String(128), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Set after a retryable failure: from then on a resend is safe. A pending log without it
+    # may have reached Meta (a timeout after sending) and is never resent automatically.
+    retry_at: Mapped[datetime | None]
     error_code: Mapped[str | None] = mapped_column(String(16))
     error_message: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]

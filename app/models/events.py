@@ -82,3 +82,18 @@ class LinkClick(IdMixin, Base):
     clicked_at: Mapped[datetime] = mapped_column(default=utcnow)
     user_agent: Mapped[str | None] = mapped_column(String(512))
     details: Mapped[dict | None] = mapped_column(JsonType)
+
+
+class JobRun(IdMixin, Base):
+    """One run of a background job (processing pass, housekeeping): the queue health page
+    reads these, in embedded mode as well as with Redis."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_name_started", "name", "started_at"),)
+
+    name: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    ok: Mapped[bool | None]
+    stats: Mapped[dict | None] = mapped_column(JsonType)
+    error: Mapped[str | None] = mapped_column(Text)
