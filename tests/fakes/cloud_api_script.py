@@ -6,6 +6,7 @@ Neither class locks: the server owns one lock and holds it around every use.
 from __future__ import annotations
 
 import random
+import time
 from collections import Counter
 from dataclasses import dataclass, fields
 from typing import Any
@@ -94,9 +95,12 @@ class Counters:
         self.accepted_by_callback: Counter[str] = Counter()
         self.outcomes: Counter[str] = Counter()  # "200", "429", "hang", "drop_after_body"...
         self.records: list[dict[str, Any]] = []
+        # Arrivals per wall-clock second: how a rate limit is checked from outside.
+        self.per_second: Counter[int] = Counter()
 
     def request(self) -> None:
         self.requests += 1
+        self.per_second[int(time.time())] += 1
 
     def received(self, to: str | None, callback: str | None) -> None:
         self.bodies_read += 1
@@ -126,6 +130,7 @@ class Counters:
             "callbacks_accepted_more_than_once": sum(
                 1 for n in self.accepted_by_callback.values() if n > 1
             ),
+            "per_second": {str(k): v for k, v in sorted(self.per_second.items())},
         }
         if detail:
             stats["received_by_to"] = dict(self.received_by_to)

@@ -1,0 +1,243 @@
+"""One processing pass, as domain steps the caller (app.sending) runs in its transactions:
+
+1. claim(): due enrollments of active campaigns, locked with SKIP LOCKED on PostgreSQL, are
+   leased (next_send_at pushed out) and get their message log inserted first: the unique
+   (enrollment, step) log is the guard against a second send. Commit, then
+2. the messages go out (app.sending, outside any transaction), then
+3. record(): wamids, failures and retries are written and enrollments advance. Commit.
+
+A crash between 1 and 3 leaves logs pending without retry_at: they may have reached Meta, so
+they are never resent; a status webhook settles them or the 24-hour stale rule fails them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from app.drip.ab_testing import variant_for_send
+from app.drip.advance import Advancer
+from app.drip.preview import contact_values
+from app.drip.statements import fresh_plans
+from app.drip.templating import render
+from app.models import (
+    Contact,
+    DripCampaign,
+    DripCampaignStep,
+    DripEnrollment,
+    DripMessageLog,
+    WhatsAppAccount,
+)
+
+LEASE = timedelta(minutes=10)
+# A pending log without retry_at may have been accepted by Meta: wait for its status webhook
+# or for the stale rule (24 h) before moving the enrollment on.
+PARK = timedelta(hours=24, minutes=5)
+
+
+@dataclass
+class Outgoing:
+    """One message to send: everything the sender needs, no ORM objects."""
+
+    log_id: int
+    organization_id: int
+    enrollment_id: int
+    step_id: int
+    contact_id: int
+    to: str
+    kind: str  # text | template
+    attempts: int = 1  # sends of this log so far, this one included
+    body: str | None = None
+    template_name: str | None = None
+    template_language: str | None = None
+    template_parameters: list[str] = field(default_factory=list)
+
+    @property
+    def callback_data(self) -> str:
+        return f"log={self.log_id}"
+
+
+@dataclass
+class Claim:
+    outgoing: list[Outgoing] = field(default_factory=list)
+    claimed: int = 0
+    reconciled: int = 0  # enrollments whose step was already settled: moved on, nothing sent
+    parked: int = 0  # waiting for an ambiguous send to settle
+
+
+def claim(session: Session, now: datetime, batch_size: int) -> Claim:
+    """Lock and lease a batch of due enrollments and create (or reuse) their message logs."""
+    rows = session.execute(_due_query(now, batch_size)).all()
+    result = Claim(claimed=len(rows))
+    if not rows:
+        return result
+    ids = [row.id for row in rows]
+    session.execute(
+        update(DripEnrollment)
+        .where(DripEnrollment.id.in_(ids))
+        .values(next_send_at=now + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    existing = _existing_logs(session, rows)
+    fresh, resend = [], []
+    advancer = Advancer(session, now)
+    for row in rows:
+        log = existing.get((row.id, row.current_step_id))
+        if log is None:
+            fresh.append(row)
+        elif log.status == "pending" and log.retry_at is not None:
+            resend.append(log)
+        elif log.status == "pending":
+            result.parked += 1
+            advancer.park(row.id, log.created_at + PARK)
+        else:  # sent, delivered, read, or failed by the stale rule: the step is settled
+            result.reconciled += 1
+            advancer.after_settled(row, log)
+    advancer.flush()
+    logs = _insert_logs(session, fresh, now) + _mark_resend(session, resend)
+    result.outgoing = _render(session, logs)
+    return result
+
+
+def _due_query(now: datetime, batch_size: int):
+    return (
+        select(
+            DripEnrollment.id,
+            DripEnrollment.organization_id,
+            DripEnrollment.campaign_id,
+            DripEnrollment.contact_id,
+            DripEnrollment.current_step_id,
+        )
+        .join(DripCampaign, DripCampaign.id == DripEnrollment.campaign_id)
+        .outerjoin(
+            WhatsAppAccount, WhatsAppAccount.organization_id == DripEnrollment.organization_id
+        )
+        .where(
+            DripEnrollment.status == "active",
+            DripEnrollment.next_send_at <= now,
+            DripCampaign.status == "active",
+            WhatsAppAccount.sending_paused_at.is_(None),
+        )
+        .order_by(DripEnrollment.next_send_at)
+        .limit(batch_size)
+        # Any number of workers: each takes rows no other transaction holds.
+        .with_for_update(of=DripEnrollment, skip_locked=True)
+    )
+
+
+def _existing_logs(session: Session, rows) -> dict[tuple[int, int], DripMessageLog]:
+    logs = session.scalars(
+        select(DripMessageLog).where(DripMessageLog.enrollment_id.in_([r.id for r in rows]))
+    )
+    return {(log.enrollment_id, log.step_id): log for log in logs}
+
+
+def _insert_logs(session: Session, rows, now: datetime) -> list[dict]:
+    sendable = [row for row in rows if row.current_step_id is not None]
+    if not sendable:
+        return []
+    values = [
+        {
+            "organization_id": row.organization_id,
+            "enrollment_id": row.id,
+            "campaign_id": row.campaign_id,
+            "step_id": row.current_step_id,
+            "contact_id": row.contact_id,
+            "status": "pending",
+            "attempts": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for row in sendable
+    ]
+    with fresh_plans(session):
+        inserted = session.execute(
+            DripMessageLog.__table__.insert().returning(
+                DripMessageLog.id,
+                DripMessageLog.organization_id,
+                DripMessageLog.enrollment_id,
+                DripMessageLog.step_id,
+                DripMessageLog.contact_id,
+                DripMessageLog.attempts,
+            ),
+            values,
+        ).all()
+    return [row._asdict() for row in inserted]
+
+
+def _mark_resend(session: Session, logs: list[DripMessageLog]) -> list[dict]:
+    """Logs whose last attempt failed retryably: safe to send again, one more attempt."""
+    out = []
+    for log in logs:
+        log.attempts += 1
+        log.retry_at = None
+        out.append(
+            {
+                "id": log.id,
+                "organization_id": log.organization_id,
+                "enrollment_id": log.enrollment_id,
+                "step_id": log.step_id,
+                "contact_id": log.contact_id,
+                "attempts": log.attempts,
+            }
+        )
+    session.flush()
+    return out
+
+
+def _render(session: Session, logs: list[dict]) -> list[Outgoing]:
+    if not logs:
+        return []
+    contacts = {
+        c.id: c
+        for c in session.scalars(
+            select(Contact).where(Contact.id.in_({log["contact_id"] for log in logs}))
+        )
+    }
+    steps = {
+        s.id: s
+        for s in session.scalars(
+            select(DripCampaignStep).where(
+                DripCampaignStep.id.in_({log["step_id"] for log in logs})
+            )
+        )
+    }
+    outgoing, variants = [], []
+    for log in logs:
+        contact, step = contacts[log["contact_id"]], steps[log["step_id"]]
+        values = contact_values(contact)
+        message = Outgoing(
+            log_id=log["id"],
+            organization_id=log["organization_id"],
+            enrollment_id=log["enrollment_id"],
+            step_id=log["step_id"],
+            contact_id=log["contact_id"],
+            to=contact.phone,
+            kind=step.message_type,
+            attempts=log["attempts"],
+        )
+        variant = variant_for_send(session, step.id, contact.id)
+        if variant is not None:
+            variants.append({"b_id": log["id"], "b_variant": variant[0]})
+        if step.message_type == "template" and variant is None:
+            message.template_name = step.template_name
+            message.template_language = step.template_language
+            message.template_parameters = [
+                render(p, values) for p in step.template_parameters or []
+            ]
+        else:
+            message.kind = "text"
+            message.body = render(variant[1] if variant else step.message_content or "", values)
+        outgoing.append(message)
+    if variants:
+        table = DripMessageLog.__table__
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(variant_id=bindparam("b_variant")),
+            variants,
+        )
+    return outgoing

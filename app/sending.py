@@ -1,0 +1,160 @@
+"""A processing pass with its transactions: claim and commit, send outside any transaction
+(at each phone number's rate, many at once), record and commit; batch after batch.
+
+Called by the recurring job, the cron endpoint and the benchmarks; the domain steps are in
+app.drip.processor and app.drip.outcomes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from flask import current_app
+from redis import Redis
+from sqlalchemy import select
+
+from app.drip import outcomes, processor
+from app.extensions import db
+from app.models import WhatsAppAccount, utcnow
+from app.whatsapp.client import CloudApiClient
+from app.whatsapp.errors import ErrorKind, SendError
+from app.whatsapp.provider import Provider, SendResult
+from app.whatsapp.rate_limit import RateLimiter
+from app.whatsapp.sandbox import SandboxProvider
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Route:
+    """How one organization's messages go out."""
+
+    provider: Provider
+    key: str  # rate-limit key: the phone number
+    rate: int  # messages per second; 0 = no limit (the sandbox)
+
+
+@dataclass
+class PassStats:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    ambiguous: int = 0
+    completed: int = 0
+    parked: int = 0
+    reconciled: int = 0
+    paused_accounts: int = 0
+    batches: int = 0
+
+
+class Sender:
+    """The process-wide pieces of sending: a thread pool and the rate limiter."""
+
+    def __init__(self, concurrency: int, redis: Redis | None):
+        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="drip-send")
+        self.limiter = RateLimiter(redis)
+
+    def send_all(self, messages, routes: dict[int, Route]):
+        return list(self.pool.map(lambda m: (m, self._send(m, routes[m.organization_id])), messages))
+
+    def _send(self, message: processor.Outgoing, route: Route) -> SendResult | SendError:
+        self.limiter.acquire(route.key, route.rate)
+        try:
+            if message.kind == "template":
+                return route.provider.send_template(
+                    message.to,
+                    message.template_name,
+                    message.template_language,
+                    message.template_parameters,
+                    message.callback_data,
+                )
+            return route.provider.send_text(message.to, message.body, message.callback_data)
+        except SendError as error:
+            return error
+        except Exception as exc:  # noqa: BLE001 - a bug must not lose track of a maybe-sent message
+            log.exception("unexpected error sending log %s", message.log_id)
+            return SendError(ErrorKind.AMBIGUOUS, f"Unexpected error: {exc.__class__.__name__}")
+
+
+_senders: dict[tuple, Sender] = {}
+
+
+def sender_for_app() -> Sender:
+    config = current_app.config
+    key = (config.get("REDIS_URL"), config.get("SEND_CONCURRENCY", 64))
+    if key not in _senders:
+        redis = Redis.from_url(key[0]) if key[0] else None
+        _senders[key] = Sender(key[1], redis)
+    return _senders[key]
+
+
+def routes_for(session, organization_ids: set[int]) -> dict[int, Route]:
+    """The Cloud API client for organizations with a WhatsApp account, else the sandbox."""
+    box = current_app.extensions["drip_secret_box"]
+    accounts = {
+        a.organization_id: a
+        for a in session.scalars(
+            select(WhatsAppAccount).where(WhatsAppAccount.organization_id.in_(organization_ids))
+        )
+    }
+    routes = {}
+    for org_id in organization_ids:
+        account = accounts.get(org_id)
+        if account is None:
+            routes[org_id] = Route(SandboxProvider(), f"sandbox:{org_id}", 0)
+            continue
+        client = CloudApiClient(
+            account.api_base_url,
+            account.api_version,
+            account.phone_number_id,
+            box.decrypt(account.access_token_encrypted),
+            read_timeout=current_app.config.get("WHATSAPP_READ_TIMEOUT", 15),
+        )
+        routes[org_id] = Route(client, account.phone_number_id, account.rate_limit_per_second)
+    return routes
+
+
+def run_processing_pass(
+    now: datetime | None = None,
+    *,
+    batch_size: int | None = None,
+    max_batches: int | None = None,
+    time_budget: float | None = None,
+) -> dict:
+    """Send what is due, batch after batch, until nothing is due or the budget is spent."""
+    config = current_app.config
+    batch_size = batch_size or config.get("PROCESSOR_BATCH_SIZE", 200)
+    time_budget = time_budget if time_budget is not None else config.get("PROCESSOR_TIME_BUDGET", 25)
+    started = time.monotonic()
+    stats = PassStats()
+    sender = sender_for_app()
+    session = db.session
+    while max_batches is None or stats.batches < max_batches:
+        moment = now or utcnow()
+        claim = processor.claim(session, moment, batch_size)
+        attempts = _attempts(claim)
+        session.commit()
+        stats.batches += 1
+        stats.claimed += claim.claimed
+        stats.parked += claim.parked
+        stats.reconciled += claim.reconciled
+        if claim.outgoing:
+            routes = routes_for(session, {m.organization_id for m in claim.outgoing})
+            session.commit()  # end the read transaction before the network calls
+            results = sender.send_all(claim.outgoing, routes)
+            counts = outcomes.record(session, results, utcnow() if now is None else now, attempts)
+            session.commit()
+            for name, value in asdict(counts).items():
+                setattr(stats, name, getattr(stats, name) + value)
+        if claim.claimed < batch_size or time.monotonic() - started > time_budget:
+            break
+    return asdict(stats)
+
+
+def _attempts(claim: processor.Claim) -> dict[int, int]:
+    return {m.log_id: m.attempts for m in claim.outgoing}

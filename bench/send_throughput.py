@@ -1,0 +1,153 @@
+"""Sending throughput on PostgreSQL against the fake Cloud API (a separate process).
+
+    .venv/bin/python bench/send_throughput.py [--messages 30000] [--workers 2]
+
+1. limited: the phone number's limit at 1,000/s, the fake answering after 50 ms: sustained
+   messages/s and the busiest second (goal: >= 900/s, never over 1,000 in any second);
+2. ceiling: no limit, no latency: the pipeline's own rate (goal: >= 2,000/s on 2 cores).
+Prints the peak RSS of each worker process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import create_engine, select, text  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.config import TestConfig  # noqa: E402
+from app.drip import accounts, enrollment  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.models import Contact, WhatsAppAccount  # noqa: E402
+from tests.integration.enrollment_world import make_campaign  # noqa: E402
+
+PG = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+TOKEN = "bench-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scratch_url(schema: str) -> str:
+    engine = create_engine(PG.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    return f"{PG}?options=-csearch_path%3D{schema}"
+
+
+def prepare(url: str, base_url: str, messages: int, rate: int) -> None:
+    app = create_app(TestConfig(database_url=url))
+    with app.app_context():
+        upgrade()
+        session = db.session
+        org = accounts.create_organization(session, "Bench")
+        accounts.set_whatsapp_account(
+            session, app.extensions["drip_secret_box"], org, phone_number_id="100000000000001",
+            access_token=TOKEN, app_secret="s", api_base_url=base_url,
+        )
+        account = session.scalar(select(WhatsAppAccount))
+        account.api_version, account.rate_limit_per_second = "v21.0", rate
+        campaign = make_campaign(session, org.id, steps=((0, "minutes"),))
+        session.execute(
+            text(
+                "INSERT INTO contacts (organization_id, phone, first_name, attributes, created_at,"
+                " updated_at) SELECT :org, '+1202' || lpad(g::text, 7, '0'), 'P' || g, '{}', "
+                "now(), now() FROM generate_series(1, :n) g"
+            ),
+            {"org": org.id, "n": messages},
+        )
+        ids = session.scalars(select(Contact.id)).all()
+        enrollment.enroll(session, campaign, contact_ids=list(ids))
+        session.commit()
+        db.engine.dispose()
+
+
+def control(base: str, body: dict | None = None, path: str = "/_control") -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method="POST" if data else "GET",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
+
+
+def run(label: str, messages: int, workers: int, rate: int, latency: int, concurrency: int) -> dict:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.cloud_api", "--port", str(port), "--latency-ms",
+         str(latency), "--token", TOKEN],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(1)
+        url = scratch_url(f"bench_send_{label}")
+        prepare(url, base, messages, rate)
+        subprocess.run(["redis-cli", "-u", REDIS, "flushdb"], check=False, capture_output=True)
+        started = time.time()
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.support.run_passes", url, "--redis", REDIS,
+                 "--batch", "500", "--concurrency", str(concurrency)],
+                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )
+            for _ in range(workers)
+        ]
+        outs = [p.communicate() for p in procs]
+        elapsed = time.time() - started
+        results = [json.loads(o.strip().splitlines()[-1]) for o, _ in outs]
+        stats = control(base, path="/_stats?detail=0")
+    finally:
+        fake.terminate()
+    per_second = sorted((int(k), v) for k, v in stats["per_second"].items())
+    inner = per_second[1:-1] or per_second  # whole seconds only
+    sustained = sum(v for _, v in inner) / max(len(inner), 1)
+    return {
+        "label": label,
+        "sent": sum(r["sent"] for r in results),
+        "fake_requests": stats["requests"],
+        "duplicates": stats["callbacks_accepted_more_than_once"],
+        "elapsed_s": round(elapsed, 2),
+        "overall_per_s": round(stats["requests"] / elapsed, 1),
+        "sustained_per_s": round(sustained, 1),
+        "busiest_second": max(v for _, v in per_second),
+        "worker_peak_rss_mb": [r["peak_rss_mb"] for r in results],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=30_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=64)
+    args = parser.parse_args()
+    limited = run("limited", args.messages, args.workers, 1000, 50, args.concurrency)
+    print(json.dumps(limited))
+    print(f"limited to 1,000/s at 50 ms: sustained {limited['sustained_per_s']:,.0f}/s "
+          f"(goal >= 900), busiest second {limited['busiest_second']:,} (goal <= 1,000), "
+          f"duplicates {limited['duplicates']}")
+    ceiling = run("ceiling", args.messages, args.workers, 0, 0, args.concurrency)
+    print(json.dumps(ceiling))
+    print(f"no limit, no latency: {ceiling['sustained_per_s']:,.0f}/s sustained, "
+          f"{ceiling['overall_per_s']:,.0f}/s overall (goal >= 2,000)")
+
+
+if __name__ == "__main__":
+    main()

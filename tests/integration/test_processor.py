@@ -1,0 +1,212 @@
+"""The processing pass against the fake Cloud API over real sockets, on both databases:
+sends each step once, advances, retries, fails, pauses an account, never resends the
+ambiguous."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.drip import accounts, enrollment, processor
+from app.extensions import db
+from app.models import Contact, DripCampaign, DripEnrollment, DripMessageLog, Organization, WhatsAppAccount
+from app.sending import run_processing_pass
+from tests.fakes.cloud_api import FakeCloudApi
+from tests.integration.enrollment_world import NOW, make_campaign, make_contacts
+
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def fake():
+    with FakeCloudApi() as server:
+        yield server
+
+
+@pytest.fixture
+def world(clean_app, org_a, fake):
+    """Org A sends through the fake Cloud API; a two-step campaign with three enrolled."""
+    clean_app.config["SEND_CONCURRENCY"] = 8
+    with clean_app.app_context():
+        session = db.session
+        org = session.get(Organization, org_a.org_id)
+        accounts.set_whatsapp_account(
+            session, clean_app.extensions["drip_secret_box"], org,
+            phone_number_id=fake.phone_number_id, access_token=fake.access_token,
+            app_secret="s", api_base_url=fake.base_url,
+        )
+        account = session.scalar(select(WhatsAppAccount))
+        account.api_version = fake.api_version
+        campaign = make_campaign(session, org.id)
+        contacts = make_contacts(session, org.id, 3)
+        enrollment.enroll(session, campaign, contact_ids=[c.id for c in contacts], now=NOW)
+        session.commit()
+        yield {"campaign_id": campaign.id, "contact_ids": [c.id for c in contacts]}
+
+
+def run(app, at, **kw):
+    with app.app_context():
+        return run_processing_pass(at, **kw)
+
+
+def logs(app):
+    with app.app_context():
+        return db.session.scalars(select(DripMessageLog).order_by(DripMessageLog.id)).all()
+
+
+def enrollments(app):
+    with app.app_context():
+        return db.session.scalars(select(DripEnrollment).order_by(DripEnrollment.id)).all()
+
+
+def test_each_step_goes_out_once_then_the_enrollment_completes(clean_app, world, fake):
+    stats = run(clean_app, NOW)
+    assert stats["claimed"] == 3 and stats["sent"] == 3
+    assert fake.requests == 3
+    bodies = [r["body"] for r in fake.records()]
+    assert {b["text"]["body"] for b in bodies} == {f"Hi Person{i}" for i in range(3)}
+    assert all(b["biz_opaque_callback_data"].startswith("log=") for b in bodies)
+    first = logs(clean_app)
+    assert [log.status for log in first] == ["sent"] * 3
+    assert all(log.wamid and log.sent_at == NOW for log in first)
+    for row in enrollments(clean_app):
+        assert row.status == "active"
+        assert row.last_sent_at == NOW
+        assert row.next_send_at == NOW + DAY  # step 2's delay from the send
+
+    assert run(clean_app, NOW + timedelta(hours=23))["claimed"] == 0
+    assert run(clean_app, NOW)["sent"] == 0  # nothing is due twice
+    assert fake.requests == 3
+
+    stats = run(clean_app, NOW + DAY)
+    assert stats["sent"] == 3 and stats["completed"] == 3
+    assert fake.requests == 6
+    assert {row.status for row in enrollments(clean_app)} == {"completed"}
+    assert len(logs(clean_app)) == 6
+    assert run(clean_app, NOW + 10 * DAY)["claimed"] == 0
+
+
+def test_paused_campaigns_and_enrollments_send_nothing(clean_app, world, fake):
+    with clean_app.app_context():
+        first = db.session.scalars(select(DripEnrollment)).first()
+        first.status = "paused"
+        db.session.commit()
+    assert run(clean_app, NOW)["sent"] == 2
+    with clean_app.app_context():
+        db.session.get(DripCampaign, world["campaign_id"]).status = "paused"
+        db.session.commit()
+    assert run(clean_app, NOW + DAY)["claimed"] == 0
+
+
+def test_a_retryable_error_is_retried_later_and_sent_once(clean_app, world, fake):
+    fake.fail(130429, times=3)
+    stats = run(clean_app, NOW)
+    assert stats["retried"] == 3 and stats["sent"] == 0
+    for log in logs(clean_app):
+        assert log.status == "pending" and log.error_code == "130429"
+        assert log.retry_at is not None and NOW < log.retry_at <= NOW + timedelta(seconds=2)
+    retry_at = {log.enrollment_id: log.retry_at for log in logs(clean_app)}
+    for row in enrollments(clean_app):
+        assert row.retry_count == 1 and row.next_send_at == retry_at[row.id]
+    stats = run(clean_app, NOW + timedelta(minutes=1))
+    assert stats["sent"] == 3
+    for log in logs(clean_app):
+        assert log.status == "sent" and log.attempts == 2 and log.error_code is None
+        assert fake.accepted(callback=f"log={log.id}") == 1
+
+
+def test_retries_are_capped(clean_app, world, fake):
+    fake.fail(131000, fraction=1.0)
+    at = NOW
+    for _ in range(12):
+        run(clean_app, at)
+        at += timedelta(minutes=10)
+    for log in logs(clean_app):
+        assert log.status == "failed"
+        assert log.attempts == 8
+        assert "8" in log.error_message
+    assert {row.status for row in enrollments(clean_app)} == {"failed"}
+
+
+@pytest.mark.parametrize(
+    ("code", "enrollment_status", "reason"),
+    [
+        (131026, "failed", "undeliverable"),
+        (131047, "failed", "send_failed:131047"),
+        (132001, "failed", "send_failed:132001"),
+        (131050, "unsubscribed", "opted_out"),
+    ],
+)
+def test_permanent_errors_fail_with_a_reason(clean_app, world, fake, code, enrollment_status, reason):
+    fake.fail(code, times=1)
+    stats = run(clean_app, NOW)
+    assert stats["failed"] == 1 and stats["sent"] == 2
+    failed = [log for log in logs(clean_app) if log.status == "failed"]
+    assert len(failed) == 1 and failed[0].error_code == str(code)
+    assert failed[0].error_message
+    row = next(r for r in enrollments(clean_app) if r.id == failed[0].enrollment_id)
+    assert (row.status, row.stop_reason) == (enrollment_status, reason)
+    with clean_app.app_context():
+        contact = db.session.get(Contact, failed[0].contact_id)
+        if code == 131050:
+            assert contact.opted_out_at is not None
+        if code == 131026:
+            assert contact.undeliverable_at is not None
+    assert run(clean_app, NOW + DAY)["sent"] == 2  # the failed one is not retried
+
+
+def test_an_expired_token_pauses_the_account(clean_app, world, fake):
+    fake.fail(190, fraction=1.0)
+    stats = run(clean_app, NOW)
+    assert stats["paused_accounts"] >= 1 and stats["sent"] == 0
+    with clean_app.app_context():
+        account = db.session.scalar(select(WhatsAppAccount))
+        assert account.sending_paused_at == NOW and account.sending_paused_code == "190"
+    requests = fake.requests
+    assert run(clean_app, NOW + DAY)["claimed"] == 0  # nothing goes out while paused
+    assert fake.requests == requests
+    fake.reset()
+    with clean_app.app_context():  # the operator sets a new token: sending resumes
+        account = db.session.scalar(select(WhatsAppAccount))
+        account.sending_paused_at = None
+        db.session.commit()
+    stats = run(clean_app, NOW + DAY)
+    assert stats["sent"] == 3
+    assert {log.status for log in logs(clean_app)} == {"sent"}
+
+
+def test_a_timeout_after_sending_is_never_resent(clean_app, world, fake):
+    clean_app.config["WHATSAPP_READ_TIMEOUT"] = 0.5
+    fake.hang(3, times=1)
+    stats = run(clean_app, NOW)
+    assert stats["ambiguous"] == 1 and stats["sent"] == 2
+    ambiguous = next(log for log in logs(clean_app) if log.status == "pending")
+    assert ambiguous.retry_at is None and ambiguous.wamid is None
+    row = next(r for r in enrollments(clean_app) if r.id == ambiguous.enrollment_id)
+    assert row.next_send_at > NOW + timedelta(hours=24)
+    # Passes at any time before the park ends send nothing for it.
+    for hours in (1, 12, 23):
+        run(clean_app, NOW + timedelta(hours=hours))
+    assert fake.received(callback=f"log={ambiguous.id}") == 1
+
+
+def test_a_crash_after_claiming_leaves_nothing_to_send_twice(clean_app, world, fake):
+    with clean_app.app_context():
+        claim = processor.claim(db.session, NOW, 10)
+        db.session.commit()  # then the worker dies before sending or recording
+    assert claim.claimed == 3
+    stats = run(clean_app, NOW + timedelta(minutes=11))  # the lease has run out
+    assert stats["claimed"] == 3 and stats["parked"] == 3 and stats["sent"] == 0
+    assert fake.requests == 0
+    # The stale rule fails them after 24 h; the next pass moves the enrollments on.
+    with clean_app.app_context():
+        for log in db.session.scalars(select(DripMessageLog)):
+            log.status, log.error_code = "failed", "stale"
+        db.session.commit()
+    stats = run(clean_app, NOW + timedelta(hours=25))
+    assert stats["reconciled"] == 3
+    assert {r.current_step_id for r in enrollments(clean_app)} != {None}
+    assert fake.requests == 0  # step 2 is a day after: not yet
+    assert run(clean_app, NOW + timedelta(hours=49))["sent"] == 3
