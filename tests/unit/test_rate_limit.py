@@ -29,19 +29,19 @@ def test_local_limiter_holds_the_rate_per_second():
     limiter = RateLimiter(clock=clock, sleep=clock.sleep)
     seconds = Counter()
     for _ in range(250):
-        limiter.acquire("123", 80)
+        limiter.acquire("123", 100)
         seconds[int(clock.now)] += 1
-    assert max(seconds.values()) == 80
+    assert max(seconds.values()) == 98  # 2% headroom for requests crossing a second
     assert sum(seconds.values()) == 250
-    assert len(seconds) == 4  # 80 + 80 + 80 + 10
+    assert len(seconds) == 3  # 98 + 98 + 54
 
 
 def test_keys_are_independent_and_zero_means_no_limit():
     clock = FakeClock()
     limiter = RateLimiter(clock=clock, sleep=clock.sleep)
-    for _ in range(5):
-        limiter.acquire("a", 5)
-        limiter.acquire("b", 5)
+    for _ in range(9):
+        limiter.acquire("a", 10)
+        limiter.acquire("b", 10)
     assert clock.now == 1_000.0  # neither had to wait
     for _ in range(1_000):
         limiter.acquire("sandbox", 0)
@@ -81,4 +81,4 @@ def test_limiters_in_many_threads_share_the_redis_counter(redis_client):
         thread.join()
     per_second = Counter(int(t) for t in starts)
     assert sum(per_second.values()) == 240
-    assert max(per_second.values()) <= 40
+    assert max(per_second.values()) <= 39  # 40 less the headroom
