@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -59,8 +59,12 @@ class Sender:
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="drip-send")
         self.limiter = RateLimiter(redis)
 
-    def send_all(self, messages, routes: dict[int, Route]):
-        return list(self.pool.map(lambda m: (m, self._send(m, routes[m.organization_id])), messages))
+    def submit(self, messages, routes: dict[int, Route]) -> list[Future]:
+        """Start sending; each future gives (message, SendResult or SendError)."""
+        return [
+            self.pool.submit(lambda m: (m, self._send(m, routes[m.organization_id])), message)
+            for message in messages
+        ]
 
     def _send(self, message: processor.Outgoing, route: Route) -> SendResult | SendError:
         self.limiter.acquire(route.key, route.rate)
@@ -76,7 +80,8 @@ class Sender:
             return route.provider.send_text(message.to, message.body, message.callback_data)
         except SendError as error:
             return error
-        except Exception as exc:  # noqa: BLE001 - a bug must not lose track of a maybe-sent message
+        # A bug must not lose track of a message that may have gone out.
+        except Exception as exc:
             log.exception("unexpected error sending log %s", message.log_id)
             return SendError(ErrorKind.AMBIGUOUS, f"Unexpected error: {exc.__class__.__name__}")
 
@@ -129,15 +134,16 @@ def run_processing_pass(
     """Send what is due, batch after batch, until nothing is due or the budget is spent."""
     config = current_app.config
     batch_size = batch_size or config.get("PROCESSOR_BATCH_SIZE", 200)
-    time_budget = time_budget if time_budget is not None else config.get("PROCESSOR_TIME_BUDGET", 25)
+    time_budget = (
+        time_budget if time_budget is not None else config.get("PROCESSOR_TIME_BUDGET", 25)
+    )
     started = time.monotonic()
     stats = PassStats()
     sender = sender_for_app()
     session = db.session
+    in_flight: tuple[list[Future], dict[int, int]] | None = None
     while max_batches is None or stats.batches < max_batches:
-        moment = now or utcnow()
-        claim = processor.claim(session, moment, batch_size)
-        attempts = _attempts(claim)
+        claim = processor.claim(session, now or utcnow(), batch_size)
         session.commit()
         stats.batches += 1
         stats.claimed += claim.claimed
@@ -146,14 +152,27 @@ def run_processing_pass(
         if claim.outgoing:
             routes = routes_for(session, {m.organization_id for m in claim.outgoing})
             session.commit()  # end the read transaction before the network calls
-            results = sender.send_all(claim.outgoing, routes)
-            counts = outcomes.record(session, results, utcnow() if now is None else now, attempts)
-            session.commit()
-            for name, value in asdict(counts).items():
-                setattr(stats, name, getattr(stats, name) + value)
+            # This batch goes out while the previous one is recorded.
+            next_flight = (sender.submit(claim.outgoing, routes), _attempts(claim))
+        else:
+            next_flight = None
+        if in_flight is not None:
+            _record(session, in_flight, now, stats)
+        in_flight = next_flight
         if claim.claimed < batch_size or time.monotonic() - started > time_budget:
             break
+    if in_flight is not None:
+        _record(session, in_flight, now, stats)
     return asdict(stats)
+
+
+def _record(session, flight, now: datetime | None, stats: PassStats) -> None:
+    futures, attempts = flight
+    results = [future.result() for future in futures]
+    counts = outcomes.record(session, results, now or utcnow(), attempts)
+    session.commit()
+    for name, value in asdict(counts).items():
+        setattr(stats, name, getattr(stats, name) + value)
 
 
 def _attempts(claim: processor.Claim) -> dict[int, int]:

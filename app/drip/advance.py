@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from app.drip.statements import id_in
 from app.drip.timing import Scheduler
 from app.models import Contact, DripCampaign, DripCampaignStep, DripEnrollment, DripMessageLog
 
@@ -97,13 +98,13 @@ class Advancer:
                     Contact.timezone,
                 )
                 .join(Contact, Contact.id == DripEnrollment.contact_id)
-                .where(DripEnrollment.id.in_(ids))
+                .where(id_in(self.session, DripEnrollment.id, ids))
             )
         }
         done = defaultdict(set)
         for enrollment_id, step_id in self.session.execute(
             select(DripMessageLog.enrollment_id, DripMessageLog.step_id).where(
-                DripMessageLog.enrollment_id.in_(ids)
+                id_in(self.session, DripMessageLog.enrollment_id, ids)
             )
         ):
             done[enrollment_id].add(step_id)

@@ -15,13 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.drip.ab_testing import variant_for_send
 from app.drip.advance import Advancer
 from app.drip.preview import contact_values
-from app.drip.statements import fresh_plans
+from app.drip.statements import id_in
 from app.drip.templating import render
 from app.models import (
     Contact,
@@ -31,6 +31,7 @@ from app.models import (
     DripMessageLog,
     WhatsAppAccount,
 )
+from app.models.base import UTCDateTime
 
 LEASE = timedelta(minutes=10)
 # A pending log without retry_at may have been accepted by Meta: wait for its status webhook
@@ -77,7 +78,7 @@ def claim(session: Session, now: datetime, batch_size: int) -> Claim:
     ids = [row.id for row in rows]
     session.execute(
         update(DripEnrollment)
-        .where(DripEnrollment.id.in_(ids))
+        .where(id_in(session, DripEnrollment.id, ids))
         .values(next_send_at=now + LEASE)
         .execution_options(synchronize_session=False)
     )
@@ -128,64 +129,89 @@ def _due_query(now: datetime, batch_size: int):
     )
 
 
-def _existing_logs(session: Session, rows) -> dict[tuple[int, int], DripMessageLog]:
-    logs = session.scalars(
-        select(DripMessageLog).where(DripMessageLog.enrollment_id.in_([r.id for r in rows]))
+def _existing_logs(session: Session, rows) -> dict[tuple[int, int], object]:
+    logs = session.execute(
+        select(
+            DripMessageLog.id,
+            DripMessageLog.organization_id,
+            DripMessageLog.enrollment_id,
+            DripMessageLog.step_id,
+            DripMessageLog.contact_id,
+            DripMessageLog.status,
+            DripMessageLog.retry_at,
+            DripMessageLog.attempts,
+            DripMessageLog.created_at,
+            DripMessageLog.sent_at,
+        ).where(id_in(session, DripMessageLog.enrollment_id, [r.id for r in rows]))
     )
     return {(log.enrollment_id, log.step_id): log for log in logs}
 
 
 def _insert_logs(session: Session, rows, now: datetime) -> list[dict]:
-    sendable = [row for row in rows if row.current_step_id is not None]
-    if not sendable:
+    """One INSERT ... SELECT from the claimed enrollments: the log row comes first."""
+    ids = [row.id for row in rows if row.current_step_id is not None]
+    if not ids:
         return []
-    values = [
-        {
-            "organization_id": row.organization_id,
-            "enrollment_id": row.id,
-            "campaign_id": row.campaign_id,
-            "step_id": row.current_step_id,
-            "contact_id": row.contact_id,
-            "status": "pending",
-            "attempts": 1,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for row in sendable
+    e = DripEnrollment.__table__
+    source = select(
+        e.c.organization_id,
+        e.c.id,
+        e.c.campaign_id,
+        e.c.current_step_id,
+        e.c.contact_id,
+        literal("pending"),
+        literal(1),
+        literal(now, UTCDateTime()),
+        literal(now, UTCDateTime()),
+    ).where(id_in(session, e.c.id, ids))
+    columns = [
+        "organization_id",
+        "enrollment_id",
+        "campaign_id",
+        "step_id",
+        "contact_id",
+        "status",
+        "attempts",
+        "created_at",
+        "updated_at",
     ]
-    with fresh_plans(session):
-        inserted = session.execute(
-            DripMessageLog.__table__.insert().returning(
-                DripMessageLog.id,
-                DripMessageLog.organization_id,
-                DripMessageLog.enrollment_id,
-                DripMessageLog.step_id,
-                DripMessageLog.contact_id,
-                DripMessageLog.attempts,
-            ),
-            values,
-        ).all()
+    logs = DripMessageLog.__table__
+    inserted = session.execute(
+        logs.insert()
+        .from_select(columns, source)
+        .returning(
+            logs.c.id,
+            logs.c.organization_id,
+            logs.c.enrollment_id,
+            logs.c.step_id,
+            logs.c.contact_id,
+            logs.c.attempts,
+        )
+    ).all()
     return [row._asdict() for row in inserted]
 
 
-def _mark_resend(session: Session, logs: list[DripMessageLog]) -> list[dict]:
+def _mark_resend(session: Session, logs: list) -> list[dict]:
     """Logs whose last attempt failed retryably: safe to send again, one more attempt."""
-    out = []
-    for log in logs:
-        log.attempts += 1
-        log.retry_at = None
-        out.append(
-            {
-                "id": log.id,
-                "organization_id": log.organization_id,
-                "enrollment_id": log.enrollment_id,
-                "step_id": log.step_id,
-                "contact_id": log.contact_id,
-                "attempts": log.attempts,
-            }
-        )
-    session.flush()
-    return out
+    if not logs:
+        return []
+    table = DripMessageLog.__table__
+    session.execute(
+        update(table)
+        .where(id_in(session, table.c.id, [log.id for log in logs]))
+        .values(attempts=table.c.attempts + 1, retry_at=None)
+    )
+    return [
+        {
+            "id": log.id,
+            "organization_id": log.organization_id,
+            "enrollment_id": log.enrollment_id,
+            "step_id": log.step_id,
+            "contact_id": log.contact_id,
+            "attempts": log.attempts + 1,
+        }
+        for log in logs
+    ]
 
 
 def _render(session: Session, logs: list[dict]) -> list[Outgoing]:
@@ -194,7 +220,7 @@ def _render(session: Session, logs: list[dict]) -> list[Outgoing]:
     contacts = {
         c.id: c
         for c in session.scalars(
-            select(Contact).where(Contact.id.in_({log["contact_id"] for log in logs}))
+            select(Contact).where(id_in(session, Contact.id, {log["contact_id"] for log in logs}))
         )
     }
     steps = {
