@@ -1,8 +1,10 @@
 """Messages per second per phone number, shared by every worker.
 
-Fixed one-second windows: at most `rate` sends start in any calendar second, whichever worker
-sends them. With Redis the counter is shared (INCR on a key per number and second); without
-Redis (embedded mode, one process) a local counter does the same.
+Sends are paced, not burst: each one gets the next free slot on a per-number timeline, one
+slot every 1/rate seconds (GCRA), and waits for it. So at most `rate` slots fall in any
+second, and a request delayed a little on its way (a busy worker) does not pile up with the
+next second's. With Redis the timeline is shared by all workers (one small Lua script);
+without Redis (embedded mode, one process) a local timeline does the same.
 """
 
 from __future__ import annotations
@@ -13,14 +15,21 @@ from collections.abc import Callable
 
 from redis import Redis
 
-
-# A request started late in one second can reach Meta early in the next: keep 2% spare so
-# that Meta never sees more than `rate` in any second.
+# Keep 2% spare: a request starts a few milliseconds after its slot, and Meta counts arrivals.
 HEADROOM = 0.98
+
+# KEYS[1] timeline; ARGV: now, interval (seconds). Returns the slot as a string.
+_TAKE_SLOT = """
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local now = tonumber(ARGV[1])
+local slot = math.max(tat, now)
+redis.call('SET', KEYS[1], string.format('%.6f', slot + tonumber(ARGV[2])), 'PX', 60000)
+return string.format('%.6f', slot)
+"""
 
 
 class RateLimiter:
-    """acquire(key, rate) blocks until a send for `key` fits under `rate` per second."""
+    """acquire(key, rate) returns when a send for `key` may start under `rate` per second."""
 
     def __init__(
         self,
@@ -35,30 +44,26 @@ class RateLimiter:
         self.sleep = sleep
         self.prefix = prefix
         self._lock = threading.Lock()
-        self._local: dict[tuple[str, int], int] = {}
+        self._timelines: dict[str, float] = {}
+        self._script = redis.register_script(_TAKE_SLOT) if redis is not None else None
 
-    def acquire(self, key: str, rate: int) -> None:
+    def acquire(self, key: str, rate: int) -> float:
+        """Wait for this send's slot and return it (seconds since the epoch)."""
         if rate <= 0:
-            return
-        allowed = max(1, int(rate * HEADROOM))
-        while True:
-            now = self.clock()
-            window = int(now)
-            if self._take(key, window) <= allowed:
-                return
-            # This second is full: wait for the next one (plus a little spread).
-            self.sleep(max(window + 1 - now, 0) + 0.001)
+            return self.clock()
+        interval = 1.0 / max(rate * HEADROOM, 1e-9)
+        now = self.clock()
+        slot = self._take(key, now, interval)
+        if slot > now:
+            self.sleep(slot - now)
+        return slot
 
-    def _take(self, key: str, window: int) -> int:
-        if self.redis is not None:
-            name = f"{self.prefix}:{key}:{window}"
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.incr(name)
-            pipe.expire(name, 5)
-            return pipe.execute()[0]
+    def _take(self, key: str, now: float, interval: float) -> float:
+        if self._script is not None:
+            return float(
+                self._script(keys=[f"{self.prefix}:{key}"], args=[repr(now), repr(interval)])
+            )
         with self._lock:
-            count = self._local.get((key, window), 0) + 1
-            self._local[(key, window)] = count
-            if len(self._local) > 1000:
-                self._local = {k: v for k, v in self._local.items() if k[1] >= window - 1}
-            return count
+            slot = max(self._timelines.get(key, 0.0), now)
+            self._timelines[key] = slot + interval
+            return slot
