@@ -11,8 +11,9 @@ from sqlalchemy import bindparam, case, func, update
 from sqlalchemy.orm import Session
 
 from app.drip.advance import Advancer
+from app.drip.opt_out import opt_out_contact
 from app.drip.processor import PARK, Outgoing
-from app.models import Contact, DripEnrollment, DripMessageLog, WhatsAppAccount
+from app.models import Contact, DripMessageLog, WhatsAppAccount
 from app.whatsapp.errors import ErrorKind, SendError, gave_up_reason
 from app.whatsapp.provider import SendResult
 
@@ -139,22 +140,7 @@ def _pause_account(session: Session, organization_id: int, error: SendError, now
 
 def _end_enrollment(session: Session, advancer: Advancer, message, code, now) -> None:
     if code in UNSUBSCRIBE_CODES:
-        contact_id = message.contact_id
-        session.execute(
-            update(Contact)
-            .where(Contact.id == contact_id, Contact.opted_out_at.is_(None))
-            .values(opted_out_at=now, opt_out_reason=f"meta_{code}")
-        )
-        session.execute(
-            update(DripEnrollment)
-            .where(
-                DripEnrollment.contact_id == contact_id,
-                DripEnrollment.status.in_(("active", "paused")),
-            )
-            .values(
-                status="unsubscribed", stop_reason="opted_out", stopped_at=now, next_send_at=None
-            )
-        )
+        opt_out_contact(session, message.contact_id, f"meta_{code}", now)
         return
     if code in UNDELIVERABLE_CODES:
         session.execute(

@@ -1,0 +1,26 @@
+"""INSERT ... ON CONFLICT DO NOTHING, on PostgreSQL and SQLite: the way engagement records an
+event once. A repeat inserts nothing and raises nothing, so it never aborts the caller's
+transaction (PostgreSQL would, after a failed INSERT, without a savepoint)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+
+def insert_once(session: Session, model: type, values: dict, unique: Sequence[str]) -> int | None:
+    """Insert one row unless a row with the same `unique` columns exists; the new row's id,
+    or None when it was already there."""
+    table = model.__table__
+    dialect = session.get_bind().dialect.name
+    builder = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        builder(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(unique))
+        .returning(table.c.id)
+    )
+    return session.execute(statement).scalar()

@@ -1,0 +1,33 @@
+"""The sandbox provider: organizations without a WhatsApp account send through it. Nothing
+leaves the machine; every message is accepted with a fresh wamid. What happens to the message
+afterwards is simulated by app.drip.sandbox_events."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from app.whatsapp.provider import SendResult
+
+WAMID_PREFIX = "wamid.SANDBOX."
+
+
+class SandboxProvider:
+    """A Provider that sends nothing: each message is accepted with a fresh wamid."""
+
+    def send_text(self, to: str, body: str, callback_data: str | None = None) -> SendResult:
+        return SendResult(new_wamid())
+
+    def send_template(
+        self,
+        to: str,
+        name: str,
+        language: str,
+        parameters: Sequence[str] = (),
+        callback_data: str | None = None,
+    ) -> SendResult:
+        return SendResult(new_wamid())
+
+
+def new_wamid() -> str:
+    return f"{WAMID_PREFIX}{uuid.uuid4().hex}"
