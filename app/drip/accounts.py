@@ -164,7 +164,8 @@ def set_whatsapp_account(
     api_base_url: str | None = None,
     business_account_id: str | None = None,
 ) -> WhatsAppAccount:
-    """Create or replace the organization's WhatsApp account; secrets are stored encrypted."""
+    """Create or replace the organization's WhatsApp account; secrets are stored encrypted.
+    Saving it again resumes sending if the account was paused."""
     errors = {}
     if not (phone_number_id or "").strip().isdigit():
         errors["phone_number_id"] = "The phone number id is the number Meta shows, digits only."
@@ -195,6 +196,10 @@ def set_whatsapp_account(
         account.verify_token_hash = sha256_hex(verify_token)
     if api_base_url:
         account.api_base_url = api_base_url.rstrip("/")
+    # New credentials are the fix for a paused account (expired token, payment...).
+    account.sending_paused_at = None
+    account.sending_paused_code = None
+    account.sending_paused_reason = None
     session.add(account)
     session.flush()
     return account

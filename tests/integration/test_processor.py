@@ -46,6 +46,11 @@ def world(clean_app, org_a, fake):
         yield {"campaign_id": campaign.id, "contact_ids": [c.id for c in contacts]}
 
 
+def org_a_id(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(WhatsAppAccount.organization_id))
+
+
 def run(app, at, **kw):
     with app.app_context():
         return run_processing_pass(at, **kw)
@@ -169,8 +174,12 @@ def test_an_expired_token_pauses_the_account(clean_app, world, fake):
     assert fake.requests == requests
     fake.reset()
     with clean_app.app_context():  # the operator sets a new token: sending resumes
-        account = db.session.scalar(select(WhatsAppAccount))
-        account.sending_paused_at = None
+        accounts.set_whatsapp_account(
+            db.session, clean_app.extensions["drip_secret_box"],
+            db.session.get(Organization, org_a_id(clean_app)),
+            phone_number_id=fake.phone_number_id, access_token=fake.access_token,
+            app_secret="s", api_base_url=fake.base_url,
+        )
         db.session.commit()
     stats = run(clean_app, NOW + DAY)
     assert stats["sent"] == 3
