@@ -17,11 +17,12 @@ $(VENV)/.installed: requirements.txt | $(BIN)/activate
 
 install: $(VENV)/.installed
 
+# EMBEDDED_WORKER: without REDIS_URL, the web process also runs the recurring jobs.
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	@echo "Drip is starting on http://127.0.0.1:5000"
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	EMBEDDED_WORKER=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install
 	$(BIN)/ruff check .

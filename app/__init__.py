@@ -7,9 +7,10 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 
-from app import auth, cli, errors
+from app import auth, cli, errors, jobs, scheduler
 from app.api import campaigns as api_campaigns
 from app.api import contacts as api_contacts
+from app.api import cron as api_cron
 from app.api import enrollments as api_enrollments
 from app.api import keys as api_keys
 from app.api import openapi
@@ -25,7 +26,7 @@ HTML_BLUEPRINTS = tuple(
 )
 # JSON modules: a blueprint and the OpenAPI paths it serves. They authenticate per request
 # (Bearer, or a session plus the CSRF header), so form CSRF does not apply.
-API_MODULES = (api_keys, api_contacts, api_campaigns, api_enrollments, openapi)
+API_MODULES = (api_keys, api_contacts, api_campaigns, api_enrollments, api_cron, openapi)
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -62,6 +63,9 @@ def create_app(config: Config | None = None) -> Flask:
         app.extensions["drip_openapi_paths"].update(getattr(module, "OPENAPI", {}))
     errors.register_error_handlers(app)
     cli.register(app)
+    # Embedded mode (`make run`): the recurring jobs run in this process; it does nothing
+    # unless EMBEDDED_WORKER is set and there is no REDIS_URL.
+    scheduler.start_embedded(app, jobs.RECURRING)
     return app
 
 

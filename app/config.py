@@ -33,6 +33,10 @@ def load_or_create_secret_key(instance_path: Path) -> str:
     return key
 
 
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes")
+
+
 @dataclass
 class Config:
     """Production and development settings; every field can come from the environment."""
@@ -41,6 +45,13 @@ class Config:
     database_url: str | None = None
     redis_url: str | None = None
     cron_secret: str | None = None
+    # Recurring jobs: how often a processing pass runs, how long message logs are kept, and
+    # whether this process runs the jobs itself when there is no Redis (`make run` sets it).
+    processor_interval_seconds: int = 30
+    log_retention_days: int = 90
+    embedded_worker: bool = False
+    # Prefix of Drip's own Redis keys (job locks, the cron leader), so installs can share a Redis.
+    redis_key_prefix: str = "drip:"
     testing: bool = False
     csrf_enabled: bool = True
     session_cookie_secure: bool = False
@@ -54,8 +65,11 @@ class Config:
             database_url=env.get("DATABASE_URL") or None,
             redis_url=env.get("REDIS_URL") or None,
             cron_secret=env.get("CRON_SECRET") or None,
-            session_cookie_secure=env.get("SESSION_COOKIE_SECURE", "").lower()
-            in ("1", "true", "yes"),
+            processor_interval_seconds=int(env.get("PROCESSOR_INTERVAL_SECONDS") or 30),
+            log_retention_days=int(env.get("LOG_RETENTION_DAYS") or 90),
+            embedded_worker=_flag(env.get("EMBEDDED_WORKER")),
+            redis_key_prefix=env.get("REDIS_KEY_PREFIX") or "drip:",
+            session_cookie_secure=_flag(env.get("SESSION_COOKIE_SECURE")),
         )
 
     def flask_settings(self, instance_path: Path) -> dict:
@@ -67,6 +81,10 @@ class Config:
             "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
             "REDIS_URL": self.redis_url,
             "CRON_SECRET": self.cron_secret,
+            "PROCESSOR_INTERVAL_SECONDS": self.processor_interval_seconds,
+            "LOG_RETENTION_DAYS": self.log_retention_days,
+            "EMBEDDED_WORKER": self.embedded_worker,
+            "REDIS_KEY_PREFIX": self.redis_key_prefix,
             "TESTING": self.testing,
             "WTF_CSRF_ENABLED": self.csrf_enabled,
             # API clients send the token in a header; the HTML forms in a field.

@@ -45,7 +45,9 @@ def free_port() -> int:
 
 
 def scratch_url(schema: str) -> str:
-    engine = create_engine(PG.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    engine = create_engine(
+        PG.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
     with engine.connect() as conn:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -60,8 +62,13 @@ def prepare(url: str, base_url: str, messages: int, rate: int) -> None:
         session = db.session
         org = accounts.create_organization(session, "Bench")
         accounts.set_whatsapp_account(
-            session, app.extensions["drip_secret_box"], org, phone_number_id="100000000000001",
-            access_token=TOKEN, app_secret="s", api_base_url=base_url,
+            session,
+            app.extensions["drip_secret_box"],
+            org,
+            phone_number_id="100000000000001",
+            access_token=TOKEN,
+            app_secret="s",
+            api_base_url=base_url,
         )
         account = session.scalar(select(WhatsAppAccount))
         account.api_version, account.rate_limit_per_second = "v21.0", rate
@@ -82,8 +89,12 @@ def prepare(url: str, base_url: str, messages: int, rate: int) -> None:
 
 def control(base: str, body: dict | None = None, path: str = "/_control") -> dict:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method="POST" if data else "GET",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        base + path,
+        data=data,
+        method="POST" if data else "GET",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request) as response:
         return json.load(response)
 
@@ -92,9 +103,20 @@ def run(label: str, messages: int, workers: int, rate: int, latency: int, concur
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     fake = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.cloud_api", "--port", str(port), "--latency-ms",
-         str(latency), "--token", TOKEN],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "tests.fakes.cloud_api",
+            "--port",
+            str(port),
+            "--latency-ms",
+            str(latency),
+            "--token",
+            TOKEN,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         time.sleep(1)
@@ -104,9 +126,22 @@ def run(label: str, messages: int, workers: int, rate: int, latency: int, concur
         started = time.time()
         procs = [
             subprocess.Popen(
-                [sys.executable, "-m", "tests.support.run_passes", url, "--redis", REDIS,
-                 "--batch", "500", "--concurrency", str(concurrency)],
-                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.support.run_passes",
+                    url,
+                    "--redis",
+                    REDIS,
+                    "--batch",
+                    "500",
+                    "--concurrency",
+                    str(concurrency),
+                ],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             for _ in range(workers)
         ]
@@ -140,13 +175,17 @@ def main() -> None:
     args = parser.parse_args()
     limited = run("limited", args.messages, args.workers, 1000, 50, args.concurrency)
     print(json.dumps(limited))
-    print(f"limited to 1,000/s at 50 ms: sustained {limited['sustained_per_s']:,.0f}/s "
-          f"(goal >= 900), busiest second {limited['busiest_second']:,} (goal <= 1,000), "
-          f"duplicates {limited['duplicates']}")
+    print(
+        f"limited to 1,000/s at 50 ms: sustained {limited['sustained_per_s']:,.0f}/s "
+        f"(goal >= 900), busiest second {limited['busiest_second']:,} (goal <= 1,000), "
+        f"duplicates {limited['duplicates']}"
+    )
     ceiling = run("ceiling", args.messages, args.workers, 0, 0, args.concurrency)
     print(json.dumps(ceiling))
-    print(f"no limit, no latency: {ceiling['sustained_per_s']:,.0f}/s sustained, "
-          f"{ceiling['overall_per_s']:,.0f}/s overall (goal >= 2,000)")
+    print(
+        f"no limit, no latency: {ceiling['sustained_per_s']:,.0f}/s sustained, "
+        f"{ceiling['overall_per_s']:,.0f}/s overall (goal >= 2,000)"
+    )
 
 
 if __name__ == "__main__":

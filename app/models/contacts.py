@@ -58,9 +58,7 @@ class ContactImport(IdMixin, CreatedMixin, Base):
 
     __tablename__ = "contact_imports"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('queued', 'running', 'done', 'failed')", name="status"
-        ),
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
     )
 
     organization_id: Mapped[int] = org_fk()

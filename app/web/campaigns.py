@@ -8,12 +8,14 @@ from flask_login import current_user
 from app.auth import current_org_id
 from app.drip import campaigns, steps
 from app.drip.errors import NotFound
+from app.drip.health import queue_health
 from app.drip.preview import FREE_TEXT_WARNING
 from app.drip.scope import get_scoped, scoped
 from app.extensions import db
-from app.models import Contact, DripCampaign, DripCampaignStep
+from app.models import Contact, DripCampaign, DripCampaignStep, utcnow
 from app.web.actions import commit_or_report
 from app.web.campaign_forms import CampaignForm, StepForm
+from app.web.enrollments import local_time, viewer_zone
 from app.web.settings import EmptyForm
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
@@ -47,7 +49,14 @@ def index():
         scoped(DripCampaign, current_org_id()).order_by(DripCampaign.created_at.desc())
     ).all()
     counts = campaigns.enrollment_counts(db.session, [c.id for c in rows])
-    return render_template("campaigns/index.html", campaigns=rows, counts=counts)
+    zone = viewer_zone()
+    return render_template(
+        "campaigns/index.html",
+        campaigns=rows,
+        counts=counts,
+        health=queue_health(db.session, current_org_id(), utcnow()),
+        local=lambda value: local_time(value, zone),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -28,8 +28,14 @@ def create(client, **extra):
 
 
 def add_step(client, cid, **extra):
-    data = {"name": "Hello", "delay_amount": "1", "delay_unit": "days", "message_type": "text",
-            "message_content": "Hi {{first_name|there}}", **extra}
+    data = {
+        "name": "Hello",
+        "delay_amount": "1",
+        "delay_unit": "days",
+        "message_type": "text",
+        "message_content": "Hi {{first_name|there}}",
+        **extra,
+    }
     return client.post(f"/campaigns/{cid}/steps", data=data)
 
 
@@ -75,9 +81,15 @@ def test_steps_in_the_editor(client_a, clean_app):
     bad = add_step(client_a, cid, name="Bad", message_content="Hi {{frist_name}}")
     assert bad.status_code == 422
     assert "Unknown variable {{frist_name}}" in bad.get_data(as_text=True)
-    template = add_step(client_a, cid, name="Tpl", message_type="template",
-                        template_name="promo_code", template_language="en",
-                        template_parameters="{{first_name|there}}\nSAVE10")
+    template = add_step(
+        client_a,
+        cid,
+        name="Tpl",
+        message_type="template",
+        template_name="promo_code",
+        template_language="en",
+        template_parameters="{{first_name|there}}\nSAVE10",
+    )
     assert template.status_code == 302
     assert step_names(clean_app, cid) == ["One", "Two", "Tpl"]
 
@@ -92,8 +104,13 @@ def test_steps_in_the_editor(client_a, clean_app):
     assert "promo_code" in edit and "SAVE10" in edit
     response = client_a.post(
         f"/campaigns/{cid}/steps/{ids['Two']}",
-        data={"name": "Second", "delay_amount": "3", "delay_unit": "hours",
-              "message_type": "text", "message_content": "Still there?"},
+        data={
+            "name": "Second",
+            "delay_amount": "3",
+            "delay_unit": "hours",
+            "message_type": "text",
+            "message_content": "Still there?",
+        },
     )
     assert response.status_code == 302
     client_a.post(f"/campaigns/{cid}/steps/{ids['One']}/delete")
@@ -112,17 +129,20 @@ def test_message_text_is_escaped_on_the_page(client_a):
 
 def test_lifecycle_buttons(client_a, clean_app):
     cid = create(client_a)
-    response = client_a.post(f"/campaigns/{cid}/status", data={"action": "activate"},
-                             follow_redirects=True)
+    response = client_a.post(
+        f"/campaigns/{cid}/status", data={"action": "activate"}, follow_redirects=True
+    )
     assert "Add at least one step before activating" in response.get_data(as_text=True)
     add_step(client_a, cid)
-    response = client_a.post(f"/campaigns/{cid}/status", data={"action": "activate"},
-                             follow_redirects=True)
+    response = client_a.post(
+        f"/campaigns/{cid}/status", data={"action": "activate"}, follow_redirects=True
+    )
     assert "Campaign activated" in response.get_data(as_text=True)
     response = client_a.post(f"/campaigns/{cid}/delete", follow_redirects=True)
     assert "archive it first" in response.get_data(as_text=True)
-    response = client_a.post(f"/campaigns/{cid}/status", data={"action": "archive"},
-                             follow_redirects=True)
+    response = client_a.post(
+        f"/campaigns/{cid}/status", data={"action": "archive"}, follow_redirects=True
+    )
     page = response.get_data(as_text=True)
     assert "read-only" in page
     assert "Add a step" not in page
@@ -136,8 +156,9 @@ def test_settings_edit(client_a, clean_app):
     cid = create(client_a)
     form = client_a.get(f"/campaigns/{cid}").get_data(as_text=True)
     assert 'value="09:00"' in form
-    response = client_a.post(f"/campaigns/{cid}", data={**SETTINGS, "name": "Renamed",
-                                                       "window_timezone": "contact"})
+    response = client_a.post(
+        f"/campaigns/{cid}", data={**SETTINGS, "name": "Renamed", "window_timezone": "contact"}
+    )
     assert response.status_code == 302
     with clean_app.app_context():
         campaign = db.session.get(DripCampaign, cid)

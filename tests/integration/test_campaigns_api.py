@@ -27,8 +27,13 @@ def create(api, **extra):
 
 
 def add_step(api, campaign_id, **body):
-    body = {"name": "Hello", "delayAmount": 0, "delayUnit": "minutes",
-            "messageContent": "Hi {{first_name|there}}", **body}
+    body = {
+        "name": "Hello",
+        "delayAmount": 0,
+        "delayUnit": "minutes",
+        "messageContent": "Hi {{first_name|there}}",
+        **body,
+    }
     response = api("POST", f"/api/drip-campaigns/{campaign_id}/steps", body)
     assert response.status_code == 201, response.json
     return response.json["data"]
@@ -58,8 +63,12 @@ def test_defaults(api):
     assert data["stopOnReply"] is True
     assert data["allowReenrollment"] is False
     assert data["trigger"] == {"type": "manual", "value": None}
-    assert data["sendWindow"] == {"start": None, "end": None, "weekdays": [1, 2, 3, 4, 5, 6, 7],
-                                  "timezone": "contact"}
+    assert data["sendWindow"] == {
+        "start": None,
+        "end": None,
+        "weekdays": [1, 2, 3, 4, 5, 6, 7],
+        "timezone": "contact",
+    }
 
 
 @pytest.mark.parametrize(
@@ -99,8 +108,11 @@ def test_steps_add_edit_reorder_delete(api):
     names = [s["name"] for s in api("GET", f"/api/drip-campaigns/{cid}/steps").json["data"]]
     assert names == ["Zero", "One", "Two"]
 
-    edited = api("PATCH", f"/api/drip-campaigns/{cid}/steps/{one['id']}",
-                 {"messageContent": "Hello {{attributes.plan|friend}}", "delayAmount": 3})
+    edited = api(
+        "PATCH",
+        f"/api/drip-campaigns/{cid}/steps/{one['id']}",
+        {"messageContent": "Hello {{attributes.plan|friend}}", "delayAmount": 3},
+    )
     assert edited.status_code == 200
     assert edited.json["data"]["delayAmount"] == 3
     assert edited.json["data"]["name"] == "One"
@@ -137,10 +149,14 @@ def test_reorder_must_name_every_step_once(api):
         ({"delayUnit": "weeks"}, "delayUnit"),
         ({"delayAmount": 366, "delayUnit": "days"}, "delayAmount"),
         ({"messageContent": None, "template": {"name": "Bad Name"}}, "template.name"),
-        ({"messageContent": None, "template": {"name": "ok", "language": "english"}},
-         "template.language"),
-        ({"messageContent": None, "template": {"name": "ok", "parameters": ["{{nope}}"]}},
-         "template.parameters"),
+        (
+            {"messageContent": None, "template": {"name": "ok", "language": "english"}},
+            "template.language",
+        ),
+        (
+            {"messageContent": None, "template": {"name": "ok", "parameters": ["{{nope}}"]}},
+            "template.parameters",
+        ),
         ({"position": 5}, "position"),
     ],
 )
@@ -164,15 +180,26 @@ def test_a_step_without_a_message_is_refused(api):
 
 def test_template_steps(api):
     cid = create(api)["id"]
-    step = add_step(api, cid, messageContent=None, messageType="template",
-                    template={"name": "welcome_offer", "language": "en_US",
-                              "parameters": ["{{first_name|there}}", "10%"]})
+    step = add_step(
+        api,
+        cid,
+        messageContent=None,
+        messageType="template",
+        template={
+            "name": "welcome_offer",
+            "language": "en_US",
+            "parameters": ["{{first_name|there}}", "10%"],
+        },
+    )
     assert step["messageType"] == "template"
     assert step["messageContent"] is None
     assert step["template"]["parameters"] == ["{{first_name|there}}", "10%"]
     # Switching back to text clears the template.
-    response = api("PATCH", f"/api/drip-campaigns/{cid}/steps/{step['id']}",
-                   {"messageType": "text", "messageContent": "Plain"})
+    response = api(
+        "PATCH",
+        f"/api/drip-campaigns/{cid}/steps/{step['id']}",
+        {"messageType": "text", "messageContent": "Plain"},
+    )
     assert response.json["data"]["template"] is None
 
 
@@ -234,8 +261,12 @@ def test_list_is_paged_and_filtered(api):
 
 def test_preview_renders_for_a_contact_and_reports_errors(api, clean_app, org_a, org_b):
     with clean_app.app_context():
-        ada = Contact(organization_id=org_a.org_id, phone="+442079460001", first_name="Ada",
-                      attributes={"plan": "<b>Pro</b>"})
+        ada = Contact(
+            organization_id=org_a.org_id,
+            phone="+442079460001",
+            first_name="Ada",
+            attributes={"plan": "<b>Pro</b>"},
+        )
         other = Contact(organization_id=org_b.org_id, phone="+442079460002", first_name="Eve")
         db.session.add_all([ada, other])
         db.session.commit()
@@ -253,7 +284,13 @@ def test_preview_renders_for_a_contact_and_reports_errors(api, clean_app, org_a,
     broken = api("POST", url, {"messageContent": "Hi {{frist_name}}"}).json["data"]
     assert broken["text"] is None
     assert "frist_name" in broken["errors"]["messageContent"]
-    template = api("POST", url, {"messageType": "template", "template": {
-        "name": "promo", "language": "en", "parameters": ["{{first_name}}"]}}).json["data"]
+    template = api(
+        "POST",
+        url,
+        {
+            "messageType": "template",
+            "template": {"name": "promo", "language": "en", "parameters": ["{{first_name}}"]},
+        },
+    ).json["data"]
     assert template["warning"] is None
     assert "{{1}} = Alex" in template["text"]

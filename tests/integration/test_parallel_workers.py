@@ -38,9 +38,13 @@ def pg_world(tmp_path_factory):
         session = db.session
         org = accounts.create_organization(session, "Workers")
         accounts.set_whatsapp_account(
-            session, app.extensions["drip_secret_box"], org,
-            phone_number_id=fake.phone_number_id, access_token=fake.access_token,
-            app_secret="s", api_base_url=fake.base_url,
+            session,
+            app.extensions["drip_secret_box"],
+            org,
+            phone_number_id=fake.phone_number_id,
+            access_token=fake.access_token,
+            app_secret="s",
+            api_base_url=fake.base_url,
         )
         account = session.scalar(select(WhatsAppAccount))
         account.api_version, account.rate_limit_per_second = fake.api_version, 5000
@@ -64,7 +68,10 @@ def pg_world(tmp_path_factory):
 def start_worker(url: str, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "tests.support.run_passes", url, "--redis", REDIS_URL, *extra],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -132,7 +139,7 @@ def test_workers_killed_mid_pass_leave_no_duplicate_and_nothing_stuck(pg_world):
     assert 0 < killed_sends < 10_000  # the kills really came in the middle of the work
     fake.latency_ms = 0
     final = start_worker(url, "--offset", str(3 * lease))
-    out, err = final.communicate(timeout=300)
+    _out, err = final.communicate(timeout=300)
     assert final.returncode == 0, err[-2000:]
     assert_sent_at_most_once(fake, app)
     state = counts(app)

@@ -11,7 +11,14 @@ from sqlalchemy import select
 
 from app.drip import accounts, enrollment, processor
 from app.extensions import db
-from app.models import Contact, DripCampaign, DripEnrollment, DripMessageLog, Organization, WhatsAppAccount
+from app.models import (
+    Contact,
+    DripCampaign,
+    DripEnrollment,
+    DripMessageLog,
+    Organization,
+    WhatsAppAccount,
+)
 from app.sending import run_processing_pass
 from tests.fakes.cloud_api import FakeCloudApi
 from tests.integration.enrollment_world import NOW, make_campaign, make_contacts
@@ -33,9 +40,13 @@ def world(clean_app, org_a, fake):
         session = db.session
         org = session.get(Organization, org_a.org_id)
         accounts.set_whatsapp_account(
-            session, clean_app.extensions["drip_secret_box"], org,
-            phone_number_id=fake.phone_number_id, access_token=fake.access_token,
-            app_secret="s", api_base_url=fake.base_url,
+            session,
+            clean_app.extensions["drip_secret_box"],
+            org,
+            phone_number_id=fake.phone_number_id,
+            access_token=fake.access_token,
+            app_secret="s",
+            api_base_url=fake.base_url,
         )
         account = session.scalar(select(WhatsAppAccount))
         account.api_version = fake.api_version
@@ -144,7 +155,9 @@ def test_retries_are_capped(clean_app, world, fake):
         (131050, "unsubscribed", "opted_out"),
     ],
 )
-def test_permanent_errors_fail_with_a_reason(clean_app, world, fake, code, enrollment_status, reason):
+def test_permanent_errors_fail_with_a_reason(
+    clean_app, world, fake, code, enrollment_status, reason
+):
     fake.fail(code, times=1)
     stats = run(clean_app, NOW)
     assert stats["failed"] == 1 and stats["sent"] == 2
@@ -175,10 +188,13 @@ def test_an_expired_token_pauses_the_account(clean_app, world, fake):
     fake.reset()
     with clean_app.app_context():  # the operator sets a new token: sending resumes
         accounts.set_whatsapp_account(
-            db.session, clean_app.extensions["drip_secret_box"],
+            db.session,
+            clean_app.extensions["drip_secret_box"],
             db.session.get(Organization, org_a_id(clean_app)),
-            phone_number_id=fake.phone_number_id, access_token=fake.access_token,
-            app_secret="s", api_base_url=fake.base_url,
+            phone_number_id=fake.phone_number_id,
+            access_token=fake.access_token,
+            app_secret="s",
+            api_base_url=fake.base_url,
         )
         db.session.commit()
     stats = run(clean_app, NOW + DAY)

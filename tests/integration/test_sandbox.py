@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from app.drip.sandbox_events import SandboxRates, apply_due_sandbox_events, simulated_events
 from app.models import (
     Contact,
     DripEnrollment,
@@ -15,7 +16,6 @@ from app.models import (
     WhatsAppAccount,
     WhatsAppStatusEvent,
 )
-from app.drip.sandbox_events import SandboxRates, apply_due_sandbox_events, simulated_events
 from app.whatsapp.sandbox import SandboxProvider
 from tests.integration.enrollment_world import NOW, live_steps, make_campaign, make_contacts
 from tests.integration.test_engagement import enrollment_row, fresh, log_row, state

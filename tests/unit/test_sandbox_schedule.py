@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.drip.engagement import InboundMessageEvent, StatusUpdate
-from app.whatsapp.provider import Provider
 from app.drip.sandbox_events import CANNED_REPLIES, SandboxRates, simulated_events
+from app.whatsapp.provider import Provider
 from app.whatsapp.sandbox import WAMID_PREFIX, SandboxProvider
 
 SENT = datetime(2030, 1, 7, 12, 0, tzinfo=UTC)

@@ -11,8 +11,12 @@ from app.drip.templating import (
     text_errors,
 )
 
-ADA = ContactValues(first_name="Ada", last_name="Lovelace", phone="+442079460001",
-                    attributes={"plan": "Pro", "visits": 3, "empty": ""})
+ADA = ContactValues(
+    first_name="Ada",
+    last_name="Lovelace",
+    phone="+442079460001",
+    attributes={"plan": "Pro", "visits": 3, "empty": ""},
+)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,71 @@
+"""POST /api/cron/drip-processor: one processing pass now, for an outside scheduler (a cron
+job, a platform's scheduled request) holding CRON_SECRET.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, current_app, request
+
+from app import jobs
+from app.api.openapi import data_response, error_responses
+from app.api.respond import camel_case, error_response, ok
+from app.auth import public
+
+bp = Blueprint("cron", __name__, url_prefix="/api/cron")
+
+
+def _has_cron_secret() -> bool:
+    secret = current_app.config.get("CRON_SECRET")
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if not secret or scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(token.strip().encode(), secret.encode())
+
+
+@bp.post("/drip-processor")
+@public  # its own authentication: the Bearer CRON_SECRET, not an API key
+def drip_processor():
+    if not _has_cron_secret():
+        return error_response(
+            401, "unauthorized", "Send 'Authorization: Bearer <CRON_SECRET>' (set CRON_SECRET)."
+        )
+    stats = jobs.process_due()
+    return ok({camel_case(name): value for name, value in stats.items()})
+
+
+PASS_SCHEMA = {
+    "type": "object",
+    "description": "what the pass did; skipped (with a reason) when a pass was already running",
+    "properties": {
+        **{
+            name: {"type": "integer"}
+            for name in (
+                "claimed",
+                "sent",
+                "failed",
+                "retried",
+                "ambiguous",
+                "completed",
+                "parked",
+                "reconciled",
+                "pausedAccounts",
+                "batches",
+            )
+        },
+        "skipped": {"type": "boolean"},
+        "reason": {"type": "string"},
+    },
+    "additionalProperties": {"type": "integer"},
+}
+OPENAPI = {
+    "/api/cron/drip-processor": {
+        "post": {
+            "summary": "Run one processing pass now (Bearer CRON_SECRET, not an API key)",
+            "description": "The Bearer token is the server's CRON_SECRET. Answers 401 when it"
+            " is wrong or missing, or when no CRON_SECRET is configured.",
+            "responses": {**data_response(PASS_SCHEMA), **error_responses(401)},
+        }
+    }
+}
