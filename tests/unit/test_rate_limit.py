@@ -29,9 +29,9 @@ def test_local_limiter_paces_sends_at_the_rate():
     limiter = RateLimiter(clock=clock, sleep=clock.sleep)
     slots = [limiter.acquire("123", 100) for _ in range(250)]
     gaps = [b - a for a, b in itertools.pairwise(slots)]
-    assert all(abs(gap - 1 / 98) < 1e-9 for gap in gaps)  # evenly spaced, 2% under the limit
+    assert all(abs(gap - 1 / 95) < 1e-9 for gap in gaps)  # evenly spaced, 5% under the limit
     seconds = Counter(int(slot) for slot in slots)
-    assert max(seconds.values()) <= 99  # 98 per second, one more when a slot lands on 0.000
+    assert max(seconds.values()) <= 96  # 95 per second, one more when a slot lands on 0.000
     assert sum(seconds.values()) == 250
 
 
@@ -75,4 +75,4 @@ def test_limiters_in_many_threads_share_the_redis_counter(redis_client):
     assert sum(per_second.values()) == 240
     assert max(per_second.values()) <= 40
     starts.sort()
-    assert min(b - a for a, b in itertools.pairwise(starts)) >= 1 / (40 * 0.98) - 1e-5
+    assert min(b - a for a, b in itertools.pairwise(starts)) >= 1 / (40 * 0.95) - 1e-5
