@@ -91,6 +91,12 @@ def create_api_key(org_name: str, name: str):
 @click.option("--verify-token", default=None)
 @click.option("--api-base-url", default=None, help="Point the client at another Graph API host.")
 @click.option("--business-account-id", default=None)
+@click.option(
+    "--messages-per-second",
+    type=int,
+    default=None,
+    help="The number's throughput tier: 80 by default, up to 1,000 when Meta upgraded it.",
+)
 def set_whatsapp(
     org_name,
     phone_number_id,
@@ -99,6 +105,7 @@ def set_whatsapp(
     verify_token,
     api_base_url,
     business_account_id,
+    messages_per_second,
 ):
     """Connect an organization to a WhatsApp Cloud API phone number."""
     try:
@@ -113,6 +120,7 @@ def set_whatsapp(
             verify_token=verify_token,
             api_base_url=api_base_url,
             business_account_id=business_account_id,
+            messages_per_second=messages_per_second,
         )
     except DripError as exc:
         _fail(exc)

@@ -17,6 +17,7 @@ from app.models import ApiKey, Organization, User, WhatsAppAccount, utcnow
 
 API_KEY_PREFIX = "drip_"
 MIN_PASSWORD_LENGTH = 8
+MAX_MESSAGES_PER_SECOND = 1000  # Meta's highest throughput for a phone number
 # A real hash to check against when the email is unknown, so timing does not tell.
 _DUMMY_HASH = generate_password_hash("drip-timing-equaliser")
 
@@ -163,6 +164,7 @@ def set_whatsapp_account(
     verify_token: str | None = None,
     api_base_url: str | None = None,
     business_account_id: str | None = None,
+    messages_per_second: int | None = None,
 ) -> WhatsAppAccount:
     """Create or replace the organization's WhatsApp account; secrets are stored encrypted.
     Saving it again resumes sending if the account was paused."""
@@ -175,6 +177,10 @@ def set_whatsapp_account(
         errors["app_secret"] = "Required."
     if api_base_url and not api_base_url.startswith(("http://", "https://")):
         errors["api_base_url"] = "Use an http:// or https:// URL."
+    if messages_per_second is not None and not 1 <= messages_per_second <= MAX_MESSAGES_PER_SECOND:
+        errors["messages_per_second"] = (
+            f"From 1 to {MAX_MESSAGES_PER_SECOND:,}: Meta's default tier is 80, upgraded 1,000."
+        )
     if errors:
         raise ValidationError("The WhatsApp account could not be saved.", errors)
     phone_number_id = phone_number_id.strip()
@@ -196,6 +202,8 @@ def set_whatsapp_account(
         account.verify_token_hash = sha256_hex(verify_token)
     if api_base_url:
         account.api_base_url = api_base_url.rstrip("/")
+    if messages_per_second is not None:
+        account.rate_limit_per_second = messages_per_second
     # New credentials are the fix for a paused account (expired token, payment...).
     account.sending_paused_at = None
     account.sending_paused_code = None

@@ -147,3 +147,21 @@ def test_seed_demo_is_idempotent_and_its_login_works(clean_app):
     client = clean_app.test_client()
     assert login(client, DEMO_EMAIL, DEMO_PASSWORD).status_code == 302
     assert client.get("/campaigns").status_code == 200
+
+
+def test_set_whatsapp_takes_the_throughput_tier(clean_app):
+    run(clean_app, "create-org", "Initech")
+    args = ["--phone-number-id", "123", "--access-token", "t", "--app-secret", "s"]
+    result = run(clean_app, "set-whatsapp", "--org", "Initech", *args)
+    with clean_app.app_context():
+        assert db.session.scalar(select(WhatsAppAccount.rate_limit_per_second)) == 80
+    result = run(
+        clean_app, "set-whatsapp", "--org", "Initech", *args, "--messages-per-second", "1000"
+    )
+    assert result.exit_code == 0
+    with clean_app.app_context():
+        assert db.session.scalar(select(WhatsAppAccount.rate_limit_per_second)) == 1000
+    result = run(
+        clean_app, "set-whatsapp", "--org", "Initech", *args, "--messages-per-second", "5000"
+    )
+    assert result.exit_code != 0 and "1,000" in result.output
