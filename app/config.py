@@ -50,6 +50,11 @@ class Config:
     processor_interval_seconds: int = 30
     log_retention_days: int = 90
     embedded_worker: bool = False
+    # Sending: messages claimed per batch, sends in flight per worker process, and how long to
+    # wait for Meta's answer before the send counts as ambiguous (never resent).
+    processor_batch_size: int = 200
+    send_concurrency: int = 64
+    whatsapp_read_timeout: float = 15.0
     # Prefix of Drip's own Redis keys (job locks, the cron leader), so installs can share a Redis.
     redis_key_prefix: str = "drip:"
     testing: bool = False
@@ -68,6 +73,9 @@ class Config:
             processor_interval_seconds=int(env.get("PROCESSOR_INTERVAL_SECONDS") or 30),
             log_retention_days=int(env.get("LOG_RETENTION_DAYS") or 90),
             embedded_worker=_flag(env.get("EMBEDDED_WORKER")),
+            processor_batch_size=int(env.get("PROCESSOR_BATCH_SIZE") or 200),
+            send_concurrency=int(env.get("SEND_CONCURRENCY") or 64),
+            whatsapp_read_timeout=float(env.get("WHATSAPP_READ_TIMEOUT") or 15),
             redis_key_prefix=env.get("REDIS_KEY_PREFIX") or "drip:",
             session_cookie_secure=_flag(env.get("SESSION_COOKIE_SECURE")),
         )
@@ -84,6 +92,9 @@ class Config:
             "PROCESSOR_INTERVAL_SECONDS": self.processor_interval_seconds,
             "LOG_RETENTION_DAYS": self.log_retention_days,
             "EMBEDDED_WORKER": self.embedded_worker,
+            "PROCESSOR_BATCH_SIZE": self.processor_batch_size,
+            "SEND_CONCURRENCY": self.send_concurrency,
+            "WHATSAPP_READ_TIMEOUT": self.whatsapp_read_timeout,
             "REDIS_KEY_PREFIX": self.redis_key_prefix,
             "TESTING": self.testing,
             "WTF_CSRF_ENABLED": self.csrf_enabled,

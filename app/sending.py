@@ -91,7 +91,7 @@ _senders: dict[tuple, Sender] = {}
 
 def sender_for_app() -> Sender:
     config = current_app.config
-    key = (config.get("REDIS_URL"), config.get("SEND_CONCURRENCY", 64))
+    key = (config.get("REDIS_URL"), config["SEND_CONCURRENCY"])
     if key not in _senders:
         redis = Redis.from_url(key[0]) if key[0] else None
         _senders[key] = Sender(key[1], redis)
@@ -118,7 +118,7 @@ def routes_for(session, organization_ids: set[int]) -> dict[int, Route]:
             account.api_version,
             account.phone_number_id,
             box.decrypt(account.access_token_encrypted),
-            read_timeout=current_app.config.get("WHATSAPP_READ_TIMEOUT", 15),
+            read_timeout=current_app.config["WHATSAPP_READ_TIMEOUT"],
         )
         routes[org_id] = Route(client, account.phone_number_id, account.rate_limit_per_second)
     return routes
@@ -133,7 +133,7 @@ def run_processing_pass(
 ) -> dict:
     """Send what is due, batch after batch, until nothing is due or the budget is spent."""
     config = current_app.config
-    batch_size = batch_size or config.get("PROCESSOR_BATCH_SIZE", 200)
+    batch_size = batch_size or config["PROCESSOR_BATCH_SIZE"]
     time_budget = (
         time_budget if time_budget is not None else config.get("PROCESSOR_TIME_BUDGET", 25)
     )
