@@ -19,10 +19,11 @@ from app import create_app
 from app.config import TestConfig
 from app.drip import accounts, enrollment
 from app.extensions import db
-from app.models import Contact, DripEnrollment, DripMessageLog, WhatsAppAccount
+from app.models import Contact, DripEnrollment, DripMessageLog
 from tests.conftest import database_url
 from tests.fakes.cloud_api import FakeCloudApi
 from tests.integration.enrollment_world import make_campaign
+from tests.support.accounts import send_through_fake
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -37,17 +38,7 @@ def pg_world(tmp_path_factory):
         upgrade()
         session = db.session
         org = accounts.create_organization(session, "Workers")
-        accounts.set_whatsapp_account(
-            session,
-            app.extensions["drip_secret_box"],
-            org,
-            phone_number_id=fake.phone_number_id,
-            access_token=fake.access_token,
-            app_secret="s",
-            api_base_url=fake.base_url,
-        )
-        account = session.scalar(select(WhatsAppAccount))
-        account.api_version, account.rate_limit_per_second = fake.api_version, 5000
+        send_through_fake(app, session, org, fake, rate=1000)
         campaign = make_campaign(session, org.id, steps=((0, "minutes"),))
         session.execute(
             db.text(

@@ -22,6 +22,7 @@ from app.models import (
 from app.sending import run_processing_pass
 from tests.fakes.cloud_api import FakeCloudApi
 from tests.integration.enrollment_world import NOW, make_campaign, make_contacts
+from tests.support.accounts import send_through_fake
 
 DAY = timedelta(days=1)
 
@@ -39,17 +40,7 @@ def world(clean_app, org_a, fake):
     with clean_app.app_context():
         session = db.session
         org = session.get(Organization, org_a.org_id)
-        accounts.set_whatsapp_account(
-            session,
-            clean_app.extensions["drip_secret_box"],
-            org,
-            phone_number_id=fake.phone_number_id,
-            access_token=fake.access_token,
-            app_secret="s",
-            api_base_url=fake.base_url,
-        )
-        account = session.scalar(select(WhatsAppAccount))
-        account.api_version = fake.api_version
+        send_through_fake(clean_app, session, org, fake)
         campaign = make_campaign(session, org.id)
         contacts = make_contacts(session, org.id, 3)
         enrollment.enroll(session, campaign, contact_ids=[c.id for c in contacts], now=NOW)
