@@ -14,19 +14,28 @@ from app.api import cron as api_cron
 from app.api import enrollments as api_enrollments
 from app.api import keys as api_keys
 from app.api import openapi
+from app.api import webhooks as api_webhooks
 from app.config import Config
 from app.crypto import SecretBox
 from app.extensions import csrf, db, login_manager, migrate
-from app.web import auth_views, campaigns, contacts, enrollments, pages, settings
+from app.web import auth_views, campaigns, contacts, enrollments, links, pages, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
 HTML_BLUEPRINTS = tuple(
-    module.bp for module in (auth_views, pages, campaigns, contacts, enrollments, settings)
+    module.bp for module in (auth_views, pages, campaigns, contacts, enrollments, settings, links)
 )
 # JSON modules: a blueprint and the OpenAPI paths it serves. They authenticate per request
 # (Bearer, or a session plus the CSRF header), so form CSRF does not apply.
-API_MODULES = (api_keys, api_contacts, api_campaigns, api_enrollments, api_cron, openapi)
+API_MODULES = (
+    api_keys,
+    api_contacts,
+    api_campaigns,
+    api_enrollments,
+    api_cron,
+    api_webhooks,
+    openapi,
+)
 
 
 def create_app(config: Config | None = None) -> Flask:

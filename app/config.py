@@ -57,6 +57,8 @@ class Config:
     whatsapp_read_timeout: float = 15.0
     # Prefix of Drip's own Redis keys (job locks, the cron leader), so installs can share a Redis.
     redis_key_prefix: str = "drip:"
+    # Where this install is reached from outside: tracked short links are <base>/l/<code>.
+    public_base_url: str = "http://127.0.0.1:5000"
     testing: bool = False
     csrf_enabled: bool = True
     session_cookie_secure: bool = False
@@ -77,6 +79,7 @@ class Config:
             send_concurrency=int(env.get("SEND_CONCURRENCY") or 64),
             whatsapp_read_timeout=float(env.get("WHATSAPP_READ_TIMEOUT") or 15),
             redis_key_prefix=env.get("REDIS_KEY_PREFIX") or "drip:",
+            public_base_url=env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
             session_cookie_secure=_flag(env.get("SESSION_COOKIE_SECURE")),
         )
 
@@ -96,6 +99,7 @@ class Config:
             "SEND_CONCURRENCY": self.send_concurrency,
             "WHATSAPP_READ_TIMEOUT": self.whatsapp_read_timeout,
             "REDIS_KEY_PREFIX": self.redis_key_prefix,
+            "PUBLIC_BASE_URL": self.public_base_url,
             "TESTING": self.testing,
             "WTF_CSRF_ENABLED": self.csrf_enabled,
             # API clients send the token in a header; the HTML forms in a field.

@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from app import sending
-from app.drip import ab_testing, csv_import, housekeeping, sandbox_events
+from app.drip import ab_testing, csv_import, housekeeping, sandbox_events, webhooks
 from app.drip.health import PROCESSING_JOB
 from app.extensions import db
 from app.models import JobRun, utcnow
@@ -71,6 +71,14 @@ def sandbox_tick() -> dict:
     )
 
 
+def sweep_webhooks() -> dict:
+    """Apply recorded webhook deliveries whose application failed (one transaction each)."""
+    return run_job(
+        "sweep_webhooks",
+        lambda session, now: webhooks.sweep_webhook_events(session, now, webhooks.SWEEP_LIMIT),
+    )
+
+
 def refresh_counters() -> dict:
     return run_job(
         "refresh_counters",
@@ -116,6 +124,7 @@ def purge_old_logs() -> dict:
 RECURRING = [
     RecurringJob(PROCESSING_JOB, process_due, 30, interval_setting="PROCESSOR_INTERVAL_SECONDS"),
     RecurringJob("sandbox_tick", sandbox_tick, 30),
+    RecurringJob("sweep_webhooks", sweep_webhooks, 60),
     RecurringJob("refresh_counters", refresh_counters, 5 * 60),
     RecurringJob("check_ab_tests", check_ab_tests, 5 * 60),
     RecurringJob("fail_stale", fail_stale, 60 * 60),

@@ -143,7 +143,7 @@ def run_processing_pass(
     session = db.session
     in_flight: tuple[list[Future], dict[int, int]] | None = None
     while max_batches is None or stats.batches < max_batches:
-        claim = processor.claim(session, now or utcnow(), batch_size)
+        claim = processor.claim(session, now or utcnow(), batch_size, config.get("PUBLIC_BASE_URL"))
         session.commit()
         stats.batches += 1
         stats.claimed += claim.claimed

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, literal, select, update
 from sqlalchemy.orm import Session
 
+from app.drip import links
 from app.drip.ab_testing import variant_for_send
 from app.drip.advance import Advancer
 from app.drip.preview import contact_values
@@ -69,8 +70,13 @@ class Claim:
     parked: int = 0  # waiting for an ambiguous send to settle
 
 
-def claim(session: Session, now: datetime, batch_size: int) -> Claim:
-    """Lock and lease a batch of due enrollments and create (or reuse) their message logs."""
+def claim(
+    session: Session, now: datetime, batch_size: int, link_base_url: str | None = None
+) -> Claim:
+    """Lock and lease a batch of due enrollments and create (or reuse) their message logs.
+
+    With link_base_url, URLs in text messages of campaigns that track links become short
+    links under it; without, no text is rewritten."""
     rows = session.execute(_due_query(now, batch_size)).all()
     result = Claim(claimed=len(rows))
     if not rows:
@@ -99,7 +105,7 @@ def claim(session: Session, now: datetime, batch_size: int) -> Claim:
             advancer.after_settled(row, log)
     advancer.flush()
     logs = _insert_logs(session, fresh, now) + _mark_resend(session, resend)
-    result.outgoing = _render(session, logs)
+    result.outgoing = _render(session, logs, link_base_url)
     return result
 
 
@@ -214,7 +220,7 @@ def _mark_resend(session: Session, logs: list) -> list[dict]:
     ]
 
 
-def _render(session: Session, logs: list[dict]) -> list[Outgoing]:
+def _render(session: Session, logs: list[dict], link_base_url: str | None = None) -> list[Outgoing]:
     if not logs:
         return []
     contacts = {
@@ -231,7 +237,8 @@ def _render(session: Session, logs: list[dict]) -> list[Outgoing]:
             )
         )
     }
-    outgoing, variants = [], []
+    tracking = _tracking_campaigns(session, steps.values()) if link_base_url else set()
+    outgoing, variants, tracked = [], [], []
     for log in logs:
         contact, step = contacts[log["contact_id"]], steps[log["step_id"]]
         values = contact_values(contact)
@@ -257,7 +264,17 @@ def _render(session: Session, logs: list[dict]) -> list[Outgoing]:
         else:
             message.kind = "text"
             message.body = render(variant[1] if variant else step.message_content or "", values)
+            if step.campaign_id in tracking:
+                tracked.append(message)
         outgoing.append(message)
+    if tracked:
+        bodies = links.track_batch(
+            session,
+            [links.Message(m.organization_id, m.log_id, m.body) for m in tracked],
+            link_base_url,
+        )
+        for message, body in zip(tracked, bodies, strict=True):
+            message.body = body
     if variants:
         table = DripMessageLog.__table__
         session.execute(
@@ -267,3 +284,14 @@ def _render(session: Session, logs: list[dict]) -> list[Outgoing]:
             variants,
         )
     return outgoing
+
+
+def _tracking_campaigns(session: Session, steps) -> set[int]:
+    campaign_ids = {s.campaign_id for s in steps}
+    return set(
+        session.scalars(
+            select(DripCampaign.id).where(
+                DripCampaign.id.in_(campaign_ids), DripCampaign.track_links.is_(True)
+            )
+        )
+    )

@@ -69,6 +69,7 @@ def test_recurring_jobs_are_declared_once_with_their_intervals(clean_app):
     assert intervals == {
         "process_due": 30,
         "sandbox_tick": 30,
+        "sweep_webhooks": 60,
         "refresh_counters": 300,
         "check_ab_tests": 300,
         "fail_stale": 3600,

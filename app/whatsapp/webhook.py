@@ -1,0 +1,292 @@
+"""Meta's webhook deliveries: the signature check and parsing the JSON into the engagement
+dataclasses. Pure: no Flask, no database.
+
+- verify_signature(body, header, app_secret) -> bool (HMAC-SHA256 of the raw bytes)
+- decode(body) -> the JSON object, or WebhookFormatError
+- phone_number_ids(payload) -> the metadata.phone_number_id values (for routing only)
+- parse(payload) -> WebhookBatch: per phone number id, its statuses, messages and opt-outs
+
+Every shape problem raises WebhookFormatError with a message naming the path at fault;
+nothing else escapes, whatever the JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from app.drip.engagement import InboundMessageEvent, StatusUpdate
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+_SIGNATURE_PREFIX = "sha256="
+# Epoch seconds Meta could plausibly send: 1970 .. 9999 (datetime's range).
+_MAX_EPOCH = 253402300799
+
+
+class WebhookFormatError(ValueError):
+    """The delivery is not a webhook body we understand; the message says why."""
+
+
+@dataclass(frozen=True)
+class MarketingOptOut:
+    """A user_preferences "stop": the contact turned off marketing messages."""
+
+    wa_id: str
+    timestamp: datetime
+
+
+@dataclass
+class AccountBatch:
+    """What one phone number id's changes in a delivery carry."""
+
+    phone_number_id: str
+    statuses: list[StatusUpdate] = field(default_factory=list)
+    messages: list[InboundMessageEvent] = field(default_factory=list)
+    opt_outs: list[MarketingOptOut] = field(default_factory=list)
+
+
+@dataclass
+class WebhookBatch:
+    accounts: dict[str, AccountBatch] = field(default_factory=dict)
+
+    def for_account(self, phone_number_id: str) -> AccountBatch:
+        if phone_number_id not in self.accounts:
+            self.accounts[phone_number_id] = AccountBatch(phone_number_id)
+        return self.accounts[phone_number_id]
+
+
+# --- signature ------------------------------------------------------------------------------
+
+
+def signature_for(body: bytes, app_secret: str) -> str:
+    """The header value Meta sends for this body: "sha256=<hex>"."""
+    digest = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    return _SIGNATURE_PREFIX + digest
+
+
+def verify_signature(body: bytes, header: str | None, app_secret: str) -> bool:
+    """Whether `header` is the HMAC-SHA256 of the raw body with the app secret (constant time)."""
+    if not header or not app_secret:
+        return False
+    header = header.strip()
+    if not header.lower().startswith(_SIGNATURE_PREFIX):
+        return False
+    given = header[len(_SIGNATURE_PREFIX) :].lower().encode("ascii", "replace")
+    expected = signature_for(body, app_secret)[len(_SIGNATURE_PREFIX) :].encode()
+    return hmac.compare_digest(given, expected)
+
+
+# --- decoding and routing -------------------------------------------------------------------
+
+
+def decode(body: bytes) -> dict:
+    """The body as a JSON object with an `entry` list, or WebhookFormatError."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise WebhookFormatError(f"The body is not valid JSON: {_short(exc)}") from None
+    if not isinstance(payload, dict):
+        raise WebhookFormatError("The body must be a JSON object.")
+    if not isinstance(payload.get("entry"), list):
+        raise WebhookFormatError("The body must have an 'entry' list.")
+    return payload
+
+
+def phone_number_ids(payload: dict) -> list[str]:
+    """The distinct metadata.phone_number_id values, in order of appearance (for routing)."""
+    seen: dict[str, None] = {}
+    for _, value in _changes(payload):
+        seen[_phone_number_id(value["path"], value["value"])] = None
+    return list(seen)
+
+
+# --- parsing --------------------------------------------------------------------------------
+
+
+def parse(payload: dict) -> WebhookBatch:
+    """Every status, message and marketing opt-out of the delivery, by phone number id."""
+    batch = WebhookBatch()
+    for change_field, item in _changes(payload):
+        path, value = item["path"], item["value"]
+        account = batch.for_account(_phone_number_id(path, value))
+        if change_field == "user_preferences":
+            account.opt_outs.extend(_opt_outs(path, value))
+            continue
+        names = _profile_names(path, value)
+        for i, status in enumerate(_list(value, "statuses", path)):
+            account.statuses.append(_status(f"{path}.statuses[{i}]", status))
+        for i, message in enumerate(_list(value, "messages", path)):
+            account.messages.append(_message(f"{path}.messages[{i}]", message, names))
+    return batch
+
+
+def _changes(payload: dict):
+    """(field, {"path", "value"}) for each change of each entry."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
+        raise WebhookFormatError("The body must be a JSON object with an 'entry' list.")
+    for i, entry in enumerate(payload["entry"]):
+        entry_path = f"entry[{i}]"
+        if not isinstance(entry, dict):
+            raise WebhookFormatError(f"{entry_path} must be an object.")
+        for j, change in enumerate(_list(entry, "changes", entry_path)):
+            path = f"{entry_path}.changes[{j}]"
+            if not isinstance(change, dict):
+                raise WebhookFormatError(f"{path} must be an object.")
+            change_field = _optional_str(change, "field", path)
+            value = change.get("value")
+            if not isinstance(value, dict):
+                raise WebhookFormatError(f"{path}.value must be an object.")
+            yield change_field, {"path": f"{path}.value", "value": value}
+
+
+def _phone_number_id(path: str, value: dict) -> str:
+    metadata = value.get("metadata")
+    if not isinstance(metadata, dict):
+        raise WebhookFormatError(f"{path}.metadata must be an object.")
+    return _required_str(metadata, "phone_number_id", f"{path}.metadata")
+
+
+def _profile_names(path: str, value: dict) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for i, contact in enumerate(_list(value, "contacts", path)):
+        contact_path = f"{path}.contacts[{i}]"
+        if not isinstance(contact, dict):
+            raise WebhookFormatError(f"{contact_path} must be an object.")
+        wa_id = _optional_str(contact, "wa_id", contact_path)
+        profile = contact.get("profile")
+        if profile is None:
+            continue
+        if not isinstance(profile, dict):
+            raise WebhookFormatError(f"{contact_path}.profile must be an object.")
+        name = _optional_str(profile, "name", f"{contact_path}.profile")
+        if wa_id is not None and name is not None:
+            names[wa_id] = name
+    return names
+
+
+def _status(path: str, item) -> StatusUpdate:
+    if not isinstance(item, dict):
+        raise WebhookFormatError(f"{path} must be an object.")
+    errors = _list(item, "errors", path)
+    for i, error in enumerate(errors):
+        if not isinstance(error, dict):
+            raise WebhookFormatError(f"{path}.errors[{i}] must be an object.")
+    return StatusUpdate(
+        wamid=_required_str(item, "id", path),
+        status=_required_str(item, "status", path),
+        timestamp=_timestamp(item, path),
+        recipient=_optional_str(item, "recipient_id", path),
+        callback_data=_optional_str(item, "biz_opaque_callback_data", path),
+        errors=list(errors),
+    )
+
+
+def _message(path: str, item, names: dict[str, str]) -> InboundMessageEvent:
+    if not isinstance(item, dict):
+        raise WebhookFormatError(f"{path} must be an object.")
+    from_phone = _required_str(item, "from", path)
+    message_type = _optional_str(item, "type", path) or "unknown"
+    text = payload = title = None
+    if message_type == "text":
+        text = _optional_str(_object(item, "text", path), "body", f"{path}.text")
+    elif message_type == "button":
+        button = _object(item, "button", path)
+        payload = _optional_str(button, "payload", f"{path}.button")
+        title = _optional_str(button, "text", f"{path}.button")
+    elif message_type == "interactive":
+        interactive = _object(item, "interactive", path)
+        for kind in ("button_reply", "list_reply"):
+            if kind in interactive and interactive[kind] is not None:
+                reply = _object(interactive, kind, f"{path}.interactive")
+                payload = _optional_str(reply, "id", f"{path}.interactive.{kind}")
+                title = _optional_str(reply, "title", f"{path}.interactive.{kind}")
+                break
+    context = item.get("context")
+    if context is not None and not isinstance(context, dict):
+        raise WebhookFormatError(f"{path}.context must be an object.")
+    return InboundMessageEvent(
+        message_id=_required_str(item, "id", path),
+        from_phone=from_phone,
+        timestamp=_timestamp(item, path),
+        message_type=message_type,
+        text=text,
+        button_payload=payload,
+        context_wamid=_optional_str(context, "id", f"{path}.context") if context else None,
+        profile_name=names.get(from_phone),
+        button_title=title,
+    )
+
+
+def _opt_outs(path: str, value: dict) -> list[MarketingOptOut]:
+    found = []
+    for i, item in enumerate(_list(value, "user_preferences", path)):
+        item_path = f"{path}.user_preferences[{i}]"
+        if not isinstance(item, dict):
+            raise WebhookFormatError(f"{item_path} must be an object.")
+        wa_id = _required_str(item, "wa_id", item_path)
+        preference = _optional_str(item, "value", item_path)
+        category = _optional_str(item, "category", item_path)
+        at = _timestamp(item, item_path)
+        if preference == "stop" and category in (None, "marketing_messages"):
+            found.append(MarketingOptOut(wa_id, at))
+    return found
+
+
+# --- field helpers --------------------------------------------------------------------------
+
+
+def _list(container: dict, key: str, path: str) -> list:
+    value = container.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise WebhookFormatError(f"{path}.{key} must be a list.")
+    return value
+
+
+def _object(container: dict, key: str, path: str) -> dict:
+    value = container.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise WebhookFormatError(f"{path}.{key} must be an object.")
+    return value
+
+
+def _optional_str(container: dict, key: str, path: str) -> str | None:
+    value = container.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise WebhookFormatError(f"{path}.{key} must be a string.")
+    return value
+
+
+def _required_str(container: dict, key: str, path: str) -> str:
+    value = _optional_str(container, key, path)
+    if not value:
+        raise WebhookFormatError(f"{path}.{key} is required (a non-empty string).")
+    return value
+
+
+def _timestamp(container: dict, path: str) -> datetime:
+    """Meta's epoch seconds (a string, or a number in user_preferences) as aware UTC."""
+    value = container.get("timestamp")
+    if isinstance(value, str) and value.isascii() and value.strip().isdigit():
+        if len(value.strip()) > 12:
+            raise WebhookFormatError(f"{path}.timestamp is out of range.")
+        seconds = int(value.strip())
+    elif isinstance(value, int) and not isinstance(value, bool):
+        seconds = value
+    else:
+        raise WebhookFormatError(f"{path}.timestamp must be epoch seconds (digits).")
+    if not 0 <= seconds <= _MAX_EPOCH:
+        raise WebhookFormatError(f"{path}.timestamp is out of range.")
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def _short(exc: Exception) -> str:
+    return str(exc)[:200]

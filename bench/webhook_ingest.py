@@ -1,0 +1,265 @@
+"""Webhook ingest on PostgreSQL: gunicorn serving the app, 4 concurrent senders posting signed
+deliveries of 50 statuses (of existing message logs) for ~10 s.
+
+    .venv/bin/python bench/webhook_ingest.py [--seconds 10] [--senders 4] [--workers 4]
+
+Prints status events applied per second (goal >= 3,000/s), p50/p99 latency per request
+(goal p99 < 250 ms) and the peak RSS of each gunicorn worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.config import Config  # noqa: E402
+from app.drip import accounts, enrollment  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.models import Contact, WebhookEvent, WhatsAppStatusEvent  # noqa: E402
+from app.whatsapp.webhook import SIGNATURE_HEADER, signature_for  # noqa: E402
+from tests.integration.enrollment_world import make_campaign  # noqa: E402
+
+PG = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+SCHEMA = "bench_webhook_ingest"
+SECRET_KEY = "bench-secret-key"
+APP_SECRET = "bench_app_secret"
+PHONE_ID = "100000000000042"
+BATCH = 50
+STATUSES = ("sent", "delivered", "read")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scratch_url() -> str:
+    engine = create_engine(
+        PG.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
+    engine.dispose()
+    return f"{PG}?options=-csearch_path%3D{SCHEMA}"
+
+
+def drop_schema() -> None:
+    engine = create_engine(
+        PG.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
+    engine.dispose()
+
+
+def prepare(url: str, logs: int) -> list[str]:
+    """An organization with the account, `logs` contacts enrolled, one sent log each; the
+    logs' wamids."""
+    app = create_app(Config(secret_key=SECRET_KEY, database_url=url))
+    with app.app_context():
+        upgrade()
+        session = db.session
+        org = accounts.create_organization(session, "Bench")
+        accounts.set_whatsapp_account(
+            session,
+            app.extensions["drip_secret_box"],
+            org,
+            phone_number_id=PHONE_ID,
+            access_token="t",
+            app_secret=APP_SECRET,
+        )
+        campaign = make_campaign(session, org.id, steps=((0, "minutes"), (1, "days")))
+        session.execute(
+            text(
+                "INSERT INTO contacts (organization_id, phone, first_name, attributes, created_at,"
+                " updated_at) SELECT :org, '+1202' || lpad(g::text, 7, '0'), 'P' || g, '{}', "
+                "now(), now() FROM generate_series(1, :n) g"
+            ),
+            {"org": org.id, "n": logs},
+        )
+        ids = session.scalars(select(Contact.id)).all()
+        enrollment.enroll(session, campaign, contact_ids=list(ids))
+        session.execute(
+            text(
+                "INSERT INTO drip_message_logs (organization_id, enrollment_id, campaign_id,"
+                " step_id, contact_id, status, wamid, attempts, sent_at, created_at, updated_at)"
+                " SELECT e.organization_id, e.id, e.campaign_id, e.current_step_id, e.contact_id,"
+                " 'sent', 'wamid.BENCH.' || e.id, 1, now() - interval '2 hours', now(), now()"
+                " FROM drip_enrollments e"
+            )
+        )
+        session.commit()
+        wamids = session.scalars(text("SELECT wamid FROM drip_message_logs ORDER BY id")).all()
+        db.engine.dispose()
+    return list(wamids)
+
+
+def bodies(wamids: list[str]) -> list[bytes]:
+    """Deliveries of 50 statuses each: every log's sent, then delivered, then read."""
+    out = []
+    at = int(time.time()) - 3600
+    for k, name in enumerate(STATUSES):
+        for i in range(0, len(wamids), BATCH):
+            statuses = [
+                {"id": w, "status": name, "timestamp": str(at + k), "recipient_id": "1202"}
+                for w in wamids[i : i + BATCH]
+            ]
+            value = {"messaging_product": "whatsapp", "metadata": {"phone_number_id": PHONE_ID}}
+            value["statuses"] = statuses
+            change = {"field": "messages", "value": value}
+            payload = {"object": "whatsapp_business_account", "entry": [{"changes": [change]}]}
+            out.append(json.dumps(payload, separators=(",", ":")).encode())
+    return out
+
+
+def sender(port: int, queue: list[bytes], lock, deadline: float, latencies: list, errors: list):
+    while time.time() < deadline:
+        with lock:
+            if not queue:
+                return
+            body = queue.pop(0)
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: signature_for(body, APP_SECRET),
+        }
+        started = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request("POST", "/api/webhooks/whatsapp", body=body, headers=headers)
+            response = conn.getresponse()
+            answer = response.read()
+        finally:
+            conn.close()
+        latencies.append(time.perf_counter() - started)
+        if response.status != 200 or b'"deferred"' in answer:
+            errors.append((response.status, answer[:200]))
+
+
+def worker_pids(master: int) -> list[int]:
+    path = Path(f"/proc/{master}/task/{master}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def wait_for(port: int, seconds: float = 20) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--senders", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--logs", type=int, default=20_000)
+    args = parser.parse_args()
+
+    url = scratch_url()
+    wamids = prepare(url, args.logs)
+    queue = bodies(wamids)
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY}
+    env.pop("REDIS_URL", None)
+    gunicorn = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--workers",
+            str(args.workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "app:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        wait_for(port)
+        time.sleep(1)
+        lock = threading.Lock()
+        latencies: list[float] = []
+        errors: list = []
+        started = time.time()
+        deadline = started + args.seconds
+        threads = [
+            threading.Thread(target=sender, args=(port, queue, lock, deadline, latencies, errors))
+            for _ in range(args.senders)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.time() - started
+        rss = [peak_rss_mb(pid) for pid in worker_pids(gunicorn.pid)]
+        master_rss = peak_rss_mb(gunicorn.pid)
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(timeout=30)
+
+    app = create_app(Config(secret_key=SECRET_KEY, database_url=url))
+    with app.app_context():
+        applied = db.session.scalar(select(func.count()).select_from(WhatsAppStatusEvent))
+        events = db.session.scalar(select(func.count()).select_from(WebhookEvent))
+        unapplied = db.session.scalar(
+            select(func.count()).select_from(WebhookEvent).where(WebhookEvent.applied_at.is_(None))
+        )
+        db.engine.dispose()
+    drop_schema()
+
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0
+    result = {
+        "requests": len(latencies),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "elapsed_s": round(elapsed, 2),
+        "status_events_applied": applied,
+        "webhook_events": events,
+        "webhook_events_unapplied": unapplied,
+        "events_per_s": round(applied / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
+        "p99_ms": round(p99 * 1000, 1),
+        "worker_peak_rss_mb": rss,
+        "master_peak_rss_mb": master_rss,
+    }
+    print(json.dumps(result, default=str))
+    print(
+        f"{result['events_per_s']:,.0f} status events/s (goal >= 3,000), "
+        f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms (goal < 250), "
+        f"peak RSS per worker {rss} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()
