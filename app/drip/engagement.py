@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from app.drip import message_status, replies
+from app.drip.insert_once import insert_many_once
 from app.drip.message_status import Failure
 from app.drip.opt_out import (
     REASON_KEYWORD,
@@ -29,7 +30,7 @@ from app.drip.opt_out import (
     opt_out_contact,
     organization_keywords,
 )
-from app.models import utcnow
+from app.models import WhatsAppStatusEvent, utcnow
 
 # Outcomes of apply_status / apply_inbound, for the caller's counts.
 APPLIED = "applied"  # a new status applied to a known message
@@ -96,6 +97,58 @@ def apply_status(
         message_status.apply_failure(session, log, failure, at)
     session.flush()
     return SETTLED if settling else APPLIED
+
+
+def apply_statuses(
+    session: Session,
+    organization_id: int,
+    updates: list[StatusUpdate],
+    *,
+    now: datetime | None = None,
+) -> list[str]:
+    """apply_status for a webhook batch, in a few statements: the known logs are locked in one
+    query and the (wamid, status) events recorded in one insert. Statuses of unknown wamids
+    (settling an ambiguous send, or not ours) go one by one through apply_status."""
+    valid = [u for u in updates if u.status in message_status.STATUSES]
+    logs = message_status.logs_for_wamids(
+        session, organization_id, sorted({u.wamid for u in valid})
+    )
+    known = [u for u in valid if u.wamid in logs]
+    rows, seen = [], set()
+    for update_ in known:
+        if (update_.wamid, update_.status) in seen:
+            continue
+        seen.add((update_.wamid, update_.status))
+        failure = Failure.from_errors(update_.errors) if update_.status == "failed" else None
+        rows.append((update_, failure))
+    recorded = insert_many_once(
+        session,
+        WhatsAppStatusEvent,
+        [
+            message_status.event_row(logs[u.wamid], u.wamid, u.status, _aware(u.timestamp), f)
+            for u, f in rows
+        ],
+        ("wamid", "status"),
+    )
+    outcomes = {}
+    for update_, failure in rows:
+        if (update_.wamid, update_.status) not in recorded:
+            continue
+        log, at = logs[update_.wamid], _aware(update_.timestamp)
+        message_status.merge(log, update_.status, at, failure)
+        if failure is not None:
+            message_status.apply_failure(session, log, failure, at)
+        outcomes[(update_.wamid, update_.status)] = APPLIED
+    session.flush()
+    results = []
+    for update_ in updates:
+        if update_.status not in message_status.STATUSES:
+            results.append(IGNORED)
+        elif update_.wamid in logs:
+            results.append(outcomes.pop((update_.wamid, update_.status), DUPLICATE))
+        else:
+            results.append(apply_status(session, organization_id, update_, now=now))
+    return results
 
 
 def _find_log(session: Session, organization_id: int, update: StatusUpdate):

@@ -24,3 +24,22 @@ def insert_once(session: Session, model: type, values: dict, unique: Sequence[st
         .returning(table.c.id)
     )
     return session.execute(statement).scalar()
+
+
+def insert_many_once(
+    session: Session, model: type, rows: list[dict], unique: Sequence[str]
+) -> set[tuple]:
+    """Insert the rows whose `unique` columns are not taken yet, in one statement; the
+    `unique` values of the rows that went in."""
+    if not rows:
+        return set()
+    table = model.__table__
+    dialect = session.get_bind().dialect.name
+    builder = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        builder(table)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=list(unique))
+        .returning(*(table.c[name] for name in unique))
+    )
+    return {tuple(row) for row in session.execute(statement)}

@@ -61,6 +61,34 @@ def log_for_wamid(session: Session, organization_id: int, wamid: str) -> DripMes
     )
 
 
+def logs_for_wamids(
+    session: Session, organization_id: int, wamids: list[str]
+) -> dict[str, DripMessageLog]:
+    """The organization's logs with these wamids, locked in id order (so two batches touching
+    the same logs never deadlock), by wamid."""
+    query = (
+        select(DripMessageLog)
+        .where(DripMessageLog.organization_id == organization_id, DripMessageLog.wamid.in_(wamids))
+        .order_by(DripMessageLog.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {log.wamid: log for log in session.scalars(query)}
+
+
+def event_row(log: DripMessageLog, wamid: str, status: str, at, failure) -> dict:
+    """The whatsapp_status_events row recording (wamid, status) for a log."""
+    return {
+        "organization_id": log.organization_id,
+        "message_log_id": log.id,
+        "wamid": wamid,
+        "status": status,
+        "occurred_at": at,
+        "error_code": failure.code if failure else None,
+        "error_title": failure.title if failure else None,
+    }
+
+
 def unsettled_log(
     session: Session, organization_id: int, log_id: int | None
 ) -> DripMessageLog | None:
@@ -96,15 +124,7 @@ def record_event(
     failure: Failure | None,
 ) -> bool:
     """Record (wamid, status) once; False when it was recorded before (a repeat)."""
-    values = {
-        "organization_id": log.organization_id,
-        "message_log_id": log.id,
-        "wamid": wamid,
-        "status": status,
-        "occurred_at": at,
-        "error_code": failure.code if failure else None,
-        "error_title": failure.title if failure else None,
-    }
+    values = event_row(log, wamid, status, at, failure)
     return insert_once(session, WhatsAppStatusEvent, values, ("wamid", "status")) is not None
 
 

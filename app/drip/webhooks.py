@@ -95,9 +95,9 @@ def apply_batch(
             log.warning("webhook event %s: %s is not its organization's", event_id, phone_number_id)
             continue
         org_id = account.organization_id
-        for update_ in sorted(part.statuses, key=lambda s: (s.wamid, s.status)):
-            engagement.apply_status(session, org_id, update_, now=now)
-            statuses += 1
+        ordered = sorted(part.statuses, key=lambda s: (s.wamid, s.status))
+        engagement.apply_statuses(session, org_id, ordered, now=now)
+        statuses += len(ordered)
         for message in sorted(part.messages, key=lambda m: (m.timestamp, m.message_id)):
             engagement.apply_inbound(session, org_id, message)
             messages += 1

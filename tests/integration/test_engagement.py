@@ -22,6 +22,7 @@ from app.drip.engagement import (
     apply_inbound,
     apply_marketing_opt_out,
     apply_status,
+    apply_statuses,
     parse_callback_data,
 )
 from app.extensions import db
@@ -477,6 +478,40 @@ def test_any_order_with_repeats_ends_as_once_in_time_order(
         apply_status(session, org_a.org_id, update)
 
     expected, got = state(session, ordered_log), state(session, shuffled_log)
+    expected.pop("wamid"), got.pop("wamid")
+    assert got == expected
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    events=EVENTS,
+    code=st.sampled_from([131049, 131026, 131050, 131047]),
+    repeats=st.lists(st.integers(0, 10), max_size=6),
+    seed=st.integers(0, 2**32),
+)
+def test_a_batch_applies_as_its_statuses_one_by_one(session, org_a, events, code, repeats, seed):
+    """The webhook's batched path (apply_statuses) ends where apply_status, one event at a
+    time, ends: same log state, the repeats reported as duplicates."""
+    *_, single_log = one_sent(session, org_a.org_id)
+    *_, batch_log = one_sent(session, org_a.org_id)
+
+    def updates(log):
+        made = [
+            failed(log, code, seconds) if name == "failed" else status(log, name, seconds)
+            for name, seconds in events.items()
+        ]
+        made += [made[i % len(made)] for i in repeats]
+        random.Random(seed).shuffle(made)
+        return made
+
+    singles = [apply_status(session, org_a.org_id, u) for u in updates(single_log)]
+    batched = apply_statuses(session, org_a.org_id, updates(batch_log))
+    assert batched == singles
+    expected, got = state(session, single_log), state(session, batch_log)
     expected.pop("wamid"), got.pop("wamid")
     assert got == expected
 

@@ -364,12 +364,12 @@ def test_an_unknown_phone_number_id_is_ignored(clean_app, session, org_a):
 
 def test_a_failure_while_applying_is_recorded_and_swept(clean_app, session, org_a, monkeypatch):
     world(session, org_a.org_id)
-    real = engagement.apply_status
+    real = engagement.apply_statuses
 
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(engagement, "apply_status", broken)
+    monkeypatch.setattr(engagement, "apply_statuses", broken)
     response = post(clean_app.test_client(), SIGNED, header=SIGNED_HEADER)
     assert response.status_code == 200
     assert response.json["data"]["deferred"] is True
@@ -385,7 +385,7 @@ def test_a_failure_while_applying_is_recorded_and_swept(clean_app, session, org_
     assert sweep_webhook_events(session, later, 10) == {"applied": 0, "failed": 1}
     assert recorded(session)[0].attempts == 2
 
-    monkeypatch.setattr(engagement, "apply_status", real)
+    monkeypatch.setattr(engagement, "apply_statuses", real)
     assert sweep_webhook_events(session, later, 10) == {"applied": 1, "failed": 0}
     (event,) = recorded(session)
     assert event.applied_at is not None
