@@ -36,10 +36,11 @@ def insert_many_once(
     table = model.__table__
     dialect = session.get_bind().dialect.name
     builder = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    # executemany of one cached statement: SQLAlchemy batches it into multi-row INSERTs
+    # ("insertmanyvalues") without compiling a new statement for every batch.
     statement = (
         builder(table)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=list(unique))
         .returning(*(table.c[name] for name in unique))
     )
-    return {tuple(row) for row in session.execute(statement)}
+    return {tuple(row) for row in session.execute(statement, rows)}
