@@ -135,6 +135,7 @@ def _counts(batch: webhook.WebhookBatch, accounts: dict) -> dict:
     return {
         "statuses": sum(len(p.statuses) for p in parts),
         "messages": sum(len(p.messages) for p in parts),
+        "unknownStatuses": 0,  # a repeat: counted when it was first applied
     }
 
 
@@ -149,6 +150,7 @@ COUNTS_SCHEMA = {
     "properties": {
         "statuses": {"type": "integer"},
         "messages": {"type": "integer"},
+        "unknownStatuses": {"type": "integer", "description": "statuses of unknown messages"},
         "ignored": {"type": "boolean", "description": "no account has this phone number id"},
         "deferred": {"type": "boolean", "description": "recorded; the sweeper applies it"},
     },

@@ -84,7 +84,7 @@ def apply_batch(
     deliveries touching the same logs lock them in the same order (no deadlock)."""
     now = now or utcnow()
     accounts = accounts_for(session, list(batch.accounts))
-    statuses = messages = 0
+    statuses = messages = unknown = 0
     for phone_number_id, part in batch.accounts.items():
         account = accounts.get(phone_number_id)
         if account is None:
@@ -96,8 +96,9 @@ def apply_batch(
             continue
         org_id = account.organization_id
         ordered = sorted(part.statuses, key=lambda s: (s.wamid, s.status))
-        engagement.apply_statuses(session, org_id, ordered, now=now)
+        outcomes = engagement.apply_statuses(session, org_id, ordered, now=now)
         statuses += len(ordered)
+        unknown += outcomes.count(engagement.UNKNOWN)
         for message in sorted(part.messages, key=lambda m: (m.timestamp, m.message_id)):
             engagement.apply_inbound(session, org_id, message)
             messages += 1
@@ -109,7 +110,10 @@ def apply_batch(
         .values(applied_at=now, attempts=WebhookEvent.attempts + 1, last_error=None)
         .execution_options(synchronize_session=False)
     )
-    return {"statuses": statuses, "messages": messages}
+    if unknown:
+        # Not ours (sent by another tool on the same number) or a log purged by retention.
+        log.info("webhook event %s: %d statuses of unknown messages ignored", event_id, unknown)
+    return {"statuses": statuses, "messages": messages, "unknownStatuses": unknown}
 
 
 def mark_failed(session: Session, event_id: int, error: BaseException) -> None:

@@ -180,7 +180,7 @@ def test_the_signed_fixture_byte_for_byte(clean_app, session, org_a):
     world(session, org_a.org_id)
     response = post(clean_app.test_client(), SIGNED, header=SIGNED_HEADER)
     assert response.status_code == 200
-    assert response.json == {"data": {"statuses": 1, "messages": 0}}
+    assert response.json == {"data": {"statuses": 1, "messages": 0, "unknownStatuses": 0}}
     log = log_by_wamid(session, "wamid.FAKE0001")
     assert log.status == "delivered"
     assert log.delivered_at is not None
@@ -198,8 +198,16 @@ def test_every_fixture_applies(clean_app, session, org_a):
         response = post(client, fixture_body(name))
         assert response.status_code == 200, (name, response.json)
         counts[name] = response.json["data"]
-    assert counts["statuses_sent_and_failed.json"] == {"statuses": 2, "messages": 0}
-    assert counts["inbound_buttons.json"] == {"statuses": 0, "messages": 2}
+    assert counts["statuses_sent_and_failed.json"] == {
+        "statuses": 2,
+        "messages": 0,
+        "unknownStatuses": 0,
+    }
+    assert counts["inbound_buttons.json"] == {
+        "statuses": 0,
+        "messages": 2,
+        "unknownStatuses": 0,
+    }
     first = log_by_wamid(session, "wamid.FAKE0001")
     assert first.status == "read" and first.read_at is not None and first.replied_at is not None
     assert log_by_wamid(session, "wamid.FAKE0002").status == "failed"
@@ -401,3 +409,23 @@ def test_the_sweeper_is_a_recurring_job(clean_app, session, org_a):
         job.name == "sweep_webhooks" and job.func is jobs.sweep_webhooks for job in jobs.RECURRING
     )
     assert jobs.sweep_webhooks() == {"applied": 0, "failed": 0}  # fmt: skip
+
+
+def test_statuses_of_unknown_messages_are_ignored_and_counted(clean_app, session, org_a):
+    world(session, org_a.org_id)
+    body = status_body(
+        PHONE_A,
+        [
+            {
+                "id": f"wamid.NOT.OURS.{i}",
+                "status": "delivered",
+                "timestamp": "1767225600",
+                "recipient_id": "447700900123",
+            }
+            for i in range(3)
+        ],
+    )
+    response = post(clean_app.test_client(), body)
+    assert response.status_code == 200
+    assert response.json["data"]["unknownStatuses"] == 3
+    assert session.scalar(select(func.count()).select_from(WhatsAppStatusEvent)) == 0
