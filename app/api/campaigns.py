@@ -66,6 +66,7 @@ def serialize_campaign(campaign: DripCampaign, counts: dict, step_rows=None) -> 
             "delivered": campaign.delivered_count,
             "read": campaign.read_count,
             "replied": campaign.replied_count,
+            "clicked": campaign.clicked_count,
             "failed": campaign.failed_count,
         },
         "createdAt": campaign.created_at,

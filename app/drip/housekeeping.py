@@ -17,7 +17,14 @@ STALE_REASON = "No outcome within 24 hours of the send attempt; marked failed."
 BATCH = 5000
 JOB_RUN_RETENTION_DAYS = 14
 ENROLLMENT_COUNTERS = ("total_enrolled", "active_count", "completed_count")
-MESSAGE_COUNTERS = ("sent_count", "delivered_count", "read_count", "replied_count", "failed_count")
+MESSAGE_COUNTERS = (
+    "sent_count",
+    "delivered_count",
+    "read_count",
+    "replied_count",
+    "clicked_count",
+    "failed_count",
+)
 
 _LOG = DripMessageLog
 
@@ -152,7 +159,7 @@ def _enrollment_totals(campaign_ids):
 
 
 def _message_totals(campaign_ids):
-    """Messages sent, delivered (a read message was delivered), read, replied, failed."""
+    """Messages sent, delivered (a read message was delivered), read, replied, clicked, failed."""
     return (
         select(
             _LOG.campaign_id,
@@ -162,6 +169,7 @@ def _message_totals(campaign_ids):
             ).label("delivered_count"),
             func.count(_LOG.read_at).label("read_count"),
             func.count(_LOG.replied_at).label("replied_count"),
+            func.count(_LOG.clicked_at).label("clicked_count"),
             func.count(case((_LOG.status == "failed", 1))).label("failed_count"),
         )
         .where(_LOG.campaign_id.in_(campaign_ids))

@@ -51,6 +51,7 @@ class DripCampaign(IdMixin, CreatedMixin, Base):
     delivered_count: Mapped[int] = mapped_column(Integer, default=0)
     read_count: Mapped[int] = mapped_column(Integer, default=0)
     replied_count: Mapped[int] = mapped_column(Integer, default=0)
+    clicked_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     failed_count: Mapped[int] = mapped_column(Integer, default=0)
     stats_refreshed_at: Mapped[datetime | None]
     created_by_user_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")

@@ -213,6 +213,9 @@ def random_world(session, org_id: int, rng: random.Random):
         if kind.startswith("read") and rng.random() < 0.5:
             fields["replied_at"] = NOW
             expected["replied_count"] += 1
+        if kind in {"delivered", "read"} and rng.random() < 0.4:
+            fields["clicked_at"] = NOW
+            expected["clicked_count"] += 1
         status = {"read-only": "read"}.get(kind, kind)
         message(session, campaign, created_at=NOW, status=status, enrollment=enrollment, **fields)
         expected["sent_count"] += "sent_at" in fields
