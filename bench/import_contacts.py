@@ -22,10 +22,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tests.support.scratch import drop_schema, scratch_schema  # noqa: E402
 
 GOAL_SECONDS = 30
 GOAL_RSS_MB = 400
@@ -65,25 +66,8 @@ def write_csv(path: Path, rows: int) -> None:
 
 
 def pg_scratch(pg_url: str) -> tuple[str, str]:
-    from sqlalchemy import create_engine, text
-
     schema = f"bench_import_{os.getpid()}"
-    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    separator = "&" if "?" in pg_url else "?"
-    return schema, f"{pg_url}{separator}options={quote(f'-csearch_path={schema}')}"
-
-
-def drop_schema(pg_url: str, schema: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    engine.dispose()
+    return schema, scratch_schema(pg_url, schema)
 
 
 def run_one(database_url: str, csv_path: Path) -> dict:

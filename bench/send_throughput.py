@@ -24,14 +24,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.config import TestConfig  # noqa: E402
-from app.drip import accounts, enrollment  # noqa: E402
+from app.drip import accounts  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.models import Contact, WhatsAppAccount  # noqa: E402
+from app.models import WhatsAppAccount  # noqa: E402
 from tests.integration.enrollment_world import make_campaign  # noqa: E402
+from tests.support.scratch import enroll_generated_contacts, scratch_schema  # noqa: E402
 
 PG = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -42,17 +43,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def scratch_url(schema: str) -> str:
-    engine = create_engine(
-        PG.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    return f"{PG}?options=-csearch_path%3D{schema}"
 
 
 def prepare(url: str, base_url: str, messages: int, rate: int) -> None:
@@ -73,16 +63,7 @@ def prepare(url: str, base_url: str, messages: int, rate: int) -> None:
         account = session.scalar(select(WhatsAppAccount))
         account.api_version, account.rate_limit_per_second = "v21.0", rate
         campaign = make_campaign(session, org.id, steps=((0, "minutes"),))
-        session.execute(
-            text(
-                "INSERT INTO contacts (organization_id, phone, first_name, attributes, created_at,"
-                " updated_at) SELECT :org, '+1202' || lpad(g::text, 7, '0'), 'P' || g, '{}', "
-                "now(), now() FROM generate_series(1, :n) g"
-            ),
-            {"org": org.id, "n": messages},
-        )
-        ids = session.scalars(select(Contact.id)).all()
-        enrollment.enroll(session, campaign, contact_ids=list(ids))
+        enroll_generated_contacts(session, org.id, campaign, messages)
         session.commit()
         db.engine.dispose()
 
@@ -120,7 +101,7 @@ def run(label: str, messages: int, workers: int, rate: int, latency: int, concur
     )
     try:
         time.sleep(1)
-        url = scratch_url(f"bench_send_{label}")
+        url = scratch_schema(PG, f"bench_send_{label}")
         prepare(url, base, messages, rate)
         subprocess.run(["redis-cli", "-u", REDIS, "flushdb"], check=False, capture_output=True)
         started = time.time()

@@ -25,15 +25,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.config import Config  # noqa: E402
-from app.drip import accounts, enrollment  # noqa: E402
+from app.drip import accounts  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.models import Contact, WebhookEvent, WhatsAppStatusEvent  # noqa: E402
+from app.models import WebhookEvent, WhatsAppStatusEvent  # noqa: E402
 from app.whatsapp.webhook import SIGNATURE_HEADER, signature_for  # noqa: E402
 from tests.integration.enrollment_world import make_campaign  # noqa: E402
+from tests.support.scratch import (  # noqa: E402
+    drop_schema,
+    enroll_generated_contacts,
+    scratch_schema,
+)
 
 PG = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 SCHEMA = "bench_webhook_ingest"
@@ -48,26 +53,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def scratch_url() -> str:
-    engine = create_engine(
-        PG.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-    engine.dispose()
-    return f"{PG}?options=-csearch_path%3D{SCHEMA}"
-
-
-def drop_schema() -> None:
-    engine = create_engine(
-        PG.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-    engine.dispose()
 
 
 def prepare(url: str, logs: int) -> list[str]:
@@ -87,16 +72,7 @@ def prepare(url: str, logs: int) -> list[str]:
             app_secret=APP_SECRET,
         )
         campaign = make_campaign(session, org.id, steps=((0, "minutes"), (1, "days")))
-        session.execute(
-            text(
-                "INSERT INTO contacts (organization_id, phone, first_name, attributes, created_at,"
-                " updated_at) SELECT :org, '+1202' || lpad(g::text, 7, '0'), 'P' || g, '{}', "
-                "now(), now() FROM generate_series(1, :n) g"
-            ),
-            {"org": org.id, "n": logs},
-        )
-        ids = session.scalars(select(Contact.id)).all()
-        enrollment.enroll(session, campaign, contact_ids=list(ids))
+        enroll_generated_contacts(session, org.id, campaign, logs)
         session.execute(
             text(
                 "INSERT INTO drip_message_logs (organization_id, enrollment_id, campaign_id,"
@@ -184,7 +160,7 @@ def main() -> None:
     parser.add_argument("--logs", type=int, default=20_000)
     args = parser.parse_args()
 
-    url = scratch_url()
+    url = scratch_schema(PG, SCHEMA)
     wamids = prepare(url, args.logs)
     queue = bodies(wamids)
     port = free_port()
@@ -235,7 +211,7 @@ def main() -> None:
             select(func.count()).select_from(WebhookEvent).where(WebhookEvent.applied_at.is_(None))
         )
         db.engine.dispose()
-    drop_schema()
+    drop_schema(PG, SCHEMA)
 
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0

@@ -17,13 +17,14 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.config import TestConfig
-from app.drip import accounts, enrollment
+from app.drip import accounts
 from app.extensions import db
-from app.models import Contact, DripEnrollment, DripMessageLog
+from app.models import DripEnrollment, DripMessageLog
 from tests.conftest import database_url
 from tests.fakes.cloud_api import FakeCloudApi
 from tests.integration.enrollment_world import make_campaign
 from tests.support.accounts import send_through_fake
+from tests.support.scratch import enroll_generated_contacts
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -40,16 +41,7 @@ def pg_world(tmp_path_factory):
         org = accounts.create_organization(session, "Workers")
         send_through_fake(app, session, org, fake, rate=1000)
         campaign = make_campaign(session, org.id, steps=((0, "minutes"),))
-        session.execute(
-            db.text(
-                "INSERT INTO contacts (organization_id, phone, first_name, attributes, "
-                "created_at, updated_at) SELECT :org, '+1202555' || lpad(g::text, 6, '0'), "
-                "'P' || g, '{}', now(), now() FROM generate_series(1, 10000) g"
-            ),
-            {"org": org.id},
-        )
-        ids = session.scalars(select(Contact.id)).all()
-        enrollment.enroll(session, campaign, contact_ids=list(ids))
+        enroll_generated_contacts(session, org.id, campaign, 10_000)
         session.commit()
         yield app, url, fake
         db.session.remove()
