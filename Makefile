@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test lint format
+.PHONY: install chromium run test lint format
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,13 @@ run: install
 	@echo "Drip is starting on http://127.0.0.1:5000"
 	EMBEDDED_WORKER=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install
+# Debian's Chromium: the chart image export (kaleido) and the browser tests drive it.
+chromium:
+	@test -x /usr/bin/chromium || { echo "installing Debian's chromium"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
+
+test: install chromium
 	$(BIN)/ruff check .
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -n 2
 

@@ -8,6 +8,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from app import auth, cli, errors, jobs, scheduler
+from app.api import analytics as api_analytics
 from app.api import campaigns as api_campaigns
 from app.api import contacts as api_contacts
 from app.api import cron as api_cron
@@ -18,12 +19,13 @@ from app.api import webhooks as api_webhooks
 from app.config import Config
 from app.crypto import SecretBox
 from app.extensions import csrf, db, login_manager, migrate
-from app.web import auth_views, campaigns, contacts, enrollments, links, pages, settings
+from app.web import analytics, auth_views, campaigns, contacts, enrollments, links, pages, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
 HTML_BLUEPRINTS = tuple(
-    module.bp for module in (auth_views, pages, campaigns, contacts, enrollments, settings, links)
+    module.bp
+    for module in (auth_views, pages, campaigns, contacts, enrollments, settings, links, analytics)
 )
 # JSON modules: a blueprint and the OpenAPI paths it serves. They authenticate per request
 # (Bearer, or a session plus the CSRF header), so form CSRF does not apply.
@@ -31,6 +33,7 @@ API_MODULES = (
     api_keys,
     api_contacts,
     api_campaigns,
+    api_analytics,
     api_enrollments,
     api_cron,
     api_webhooks,

@@ -59,6 +59,10 @@ class Config:
     redis_key_prefix: str = "drip:"
     # Where this install is reached from outside: tracked short links are <base>/l/<code>.
     public_base_url: str = "http://127.0.0.1:5000"
+    # Server-side chart images (PNG/SVG) render in this Chromium; a render slower than the
+    # timeout answers 503 instead of holding the request.
+    chart_browser_path: str = "/usr/bin/chromium"
+    chart_export_timeout: float = 30.0
     testing: bool = False
     csrf_enabled: bool = True
     session_cookie_secure: bool = False
@@ -80,6 +84,8 @@ class Config:
             whatsapp_read_timeout=float(env.get("WHATSAPP_READ_TIMEOUT") or 15),
             redis_key_prefix=env.get("REDIS_KEY_PREFIX") or "drip:",
             public_base_url=env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
+            chart_browser_path=env.get("CHART_BROWSER_PATH") or "/usr/bin/chromium",
+            chart_export_timeout=float(env.get("CHART_EXPORT_TIMEOUT") or 30),
             session_cookie_secure=_flag(env.get("SESSION_COOKIE_SECURE")),
         )
 
@@ -100,6 +106,8 @@ class Config:
             "WHATSAPP_READ_TIMEOUT": self.whatsapp_read_timeout,
             "REDIS_KEY_PREFIX": self.redis_key_prefix,
             "PUBLIC_BASE_URL": self.public_base_url,
+            "CHART_BROWSER_PATH": self.chart_browser_path,
+            "CHART_EXPORT_TIMEOUT": self.chart_export_timeout,
             "TESTING": self.testing,
             "WTF_CSRF_ENABLED": self.csrf_enabled,
             # API clients send the token in a header; the HTML forms in a field.

@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from app import sending
-from app.drip import ab_testing, csv_import, housekeeping, sandbox_events, webhooks
+from app.drip import ab_testing, csv_import, housekeeping, rollups, sandbox_events, webhooks
 from app.drip.health import PROCESSING_JOB
 from app.extensions import db
 from app.models import JobRun, utcnow
@@ -86,6 +86,14 @@ def refresh_counters() -> dict:
     )
 
 
+def compact_rollups() -> dict:
+    """Merge the analytics rollup rows appended since the last run."""
+    return run_job(
+        rollups.JOB_NAME,
+        lambda session, now: rollups.compact_all(session, rollups.last_watermarks(session)),
+    )
+
+
 def check_ab_tests() -> dict:
     return run_job(
         "check_ab_tests",
@@ -127,6 +135,7 @@ RECURRING = [
     RecurringJob("sweep_webhooks", sweep_webhooks, 60),
     RecurringJob("refresh_counters", refresh_counters, 5 * 60),
     RecurringJob("check_ab_tests", check_ab_tests, 5 * 60),
+    RecurringJob(rollups.JOB_NAME, compact_rollups, 5 * 60),
     RecurringJob("fail_stale", fail_stale, 60 * 60),
     RecurringJob("purge_old_logs", purge_old_logs, 24 * 60 * 60, timeout_seconds=3 * 60 * 60),
 ]

@@ -85,7 +85,7 @@ def claim(
     session.execute(
         update(DripEnrollment)
         .where(id_in(session, DripEnrollment.id, ids))
-        .values(next_send_at=now + LEASE)
+        .values(next_send_at=now + LEASE, last_step_id=DripEnrollment.current_step_id)
         .execution_options(synchronize_session=False)
     )
     existing = _existing_logs(session, rows)

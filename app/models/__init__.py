@@ -1,6 +1,7 @@
 """Every model, so that importing app.models fills the metadata Alembic compares against."""
 
 from app.models.ab_tests import DripAbTest, DripAbVariant, DripVariantAssignment
+from app.models.analytics import DripActivityRollup, DripEnrollmentRollup
 from app.models.base import Base, utcnow
 from app.models.campaigns import DripCampaign, DripCampaignStep
 from app.models.contacts import Contact, ContactImport, ContactTag, Tag
@@ -23,9 +24,11 @@ __all__ = [
     "ContactTag",
     "DripAbTest",
     "DripAbVariant",
+    "DripActivityRollup",
     "DripCampaign",
     "DripCampaignStep",
     "DripEnrollment",
+    "DripEnrollmentRollup",
     "DripMessageLog",
     "DripVariantAssignment",
     "InboundMessage",

@@ -31,6 +31,7 @@ class DripEnrollment(IdMixin, Base):
         Index("ix_drip_enrollments_status_next_send_at", "status", "next_send_at"),
         Index("ix_drip_enrollments_campaign_status", "campaign_id", "status"),
         Index("ix_drip_enrollments_campaign_enrolled_at", "campaign_id", "enrolled_at"),
+        Index("ix_drip_enrollments_campaign_completed_at", "campaign_id", "completed_at"),
     )
 
     organization_id: Mapped[int] = org_fk()
@@ -38,6 +39,11 @@ class DripEnrollment(IdMixin, Base):
     contact_id: Mapped[int] = fk("contacts.id")
     status: Mapped[str] = mapped_column(String(16), default="active")
     current_step_id: Mapped[int | None] = fk(
+        "drip_campaign_steps.id", nullable=True, ondelete="SET NULL", index=False
+    )
+    # The furthest step a message was attempted for (set when the processor claims the
+    # enrollment): the funnel's drop-off counts read it instead of every message log.
+    last_step_id: Mapped[int | None] = fk(
         "drip_campaign_steps.id", nullable=True, ondelete="SET NULL", index=False
     )
     next_send_at: Mapped[datetime | None]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.auth import current_org_id
 from app.extensions import db
@@ -15,16 +15,6 @@ bp = Blueprint("pages", __name__)
 @bp.route("/")
 def home():
     return redirect(url_for("campaigns.index"))
-
-
-@bp.route("/analytics")
-def analytics():
-    campaigns_count = db.session.scalar(
-        select(func.count())
-        .select_from(DripCampaign)
-        .where(DripCampaign.organization_id == current_org_id())
-    )
-    return render_template("pages/analytics.html", campaigns_count=campaigns_count)
 
 
 @bp.route("/ab-tests")

@@ -11,7 +11,7 @@ from app.config import TestConfig
 from tests.conftest import TEST_PASSWORD, login
 
 # Reachable without a login; everything else in url_map must refuse an anonymous caller.
-PUBLIC_ENDPOINTS = {"static", "auth.login", "openapi.document"}
+PUBLIC_ENDPOINTS = {"static", "auth.login", "openapi.document", "analytics.plotly_js"}
 
 
 def protected_rules(app):

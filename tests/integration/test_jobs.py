@@ -16,10 +16,12 @@ from flask import current_app
 from sqlalchemy import select
 
 from app import jobs, scheduler, sending
-from app.drip import housekeeping
+from app.drip import enrollment, housekeeping
 from app.extensions import db
 from app.models import JobRun, utcnow
 from app.scheduler import EmbeddedScheduler, RecurringJob, RedisLock
+from app.sending import run_processing_pass
+from tests.integration.enrollment_world import NOW, make_campaign, make_contacts
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
@@ -72,6 +74,7 @@ def test_recurring_jobs_are_declared_once_with_their_intervals(clean_app):
         "sweep_webhooks": 60,
         "refresh_counters": 300,
         "check_ab_tests": 300,
+        "compact_rollups": 300,
         "fail_stale": 3600,
         "purge_old_logs": 86400,
     }
@@ -315,3 +318,26 @@ def test_start_embedded_runs_only_when_asked_and_without_redis(clean_app, tmp_pa
 
 def test_the_test_apps_start_no_embedded_scheduler(clean_app):
     assert "drip_embedded_scheduler" not in clean_app.extensions
+
+
+def test_compact_rollups_job_continues_from_its_last_watermark(clean_app, org_a):
+    """The job reads the watermark of its last successful run, so a run merges only what the
+    triggers appended since."""
+    with clean_app.app_context():
+        activity = "drip_activity_rollups"
+        first = jobs.compact_rollups()
+        assert first[activity] == {"watermark": 0, "merged_keys": 0}
+        campaign = make_campaign(db.session, org_a.org_id)
+        contacts = make_contacts(db.session, org_a.org_id, 4)
+        enrollment.enroll(db.session, campaign, contact_ids=[c.id for c in contacts], now=NOW)
+        db.session.commit()
+        run_processing_pass(NOW)
+        second = jobs.compact_rollups()
+        assert second[activity]["watermark"] > 0 and second[activity]["merged_keys"] > 0
+        assert second["drip_enrollment_rollups"]["merged_keys"] > 0
+        third = jobs.compact_rollups()
+        assert {name: stats["merged_keys"] for name, stats in third.items()} == {
+            activity: 0,
+            "drip_enrollment_rollups": 0,
+        }
+        assert third[activity]["watermark"] == second[activity]["watermark"]

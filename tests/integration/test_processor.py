@@ -78,10 +78,12 @@ def test_each_step_goes_out_once_then_the_enrollment_completes(clean_app, world,
     first = logs(clean_app)
     assert [log.status for log in first] == ["sent"] * 3
     assert all(log.wamid and log.sent_at == NOW for log in first)
+    step_ids = sorted({log.step_id for log in first})
     for row in enrollments(clean_app):
         assert row.status == "active"
         assert row.last_sent_at == NOW
         assert row.next_send_at == NOW + DAY  # step 2's delay from the send
+        assert row.last_step_id == step_ids[0]  # the funnel's drop-off reads it
 
     assert run(clean_app, NOW + timedelta(hours=23))["claimed"] == 0
     assert run(clean_app, NOW)["sent"] == 0  # nothing is due twice
@@ -91,6 +93,9 @@ def test_each_step_goes_out_once_then_the_enrollment_completes(clean_app, world,
     assert stats["sent"] == 3 and stats["completed"] == 3
     assert fake.requests == 6
     assert {row.status for row in enrollments(clean_app)} == {"completed"}
+    assert {row.last_step_id for row in enrollments(clean_app)} == {
+        max(log.step_id for log in logs(clean_app))
+    }
     assert len(logs(clean_app)) == 6
     assert run(clean_app, NOW + 10 * DAY)["claimed"] == 0
 

@@ -1,0 +1,102 @@
+"""The charts' shared look (colours, fonts, layout) and number formats, used by the figure
+builders, the analytics pages and their hover text alike."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+
+# One colour per meaning, on every chart (a drop-off because of a reply is the reply colour).
+COLOURS = {
+    "enrolled": "#5f6b73",
+    "reached": "#9aa7b0",
+    "sent": "#0b6b60",
+    "delivered": "#25a18e",
+    "read": "#3a86c8",
+    "replied": "#e09f1f",
+    "clicked": "#8e5cc7",
+    "failed": "#b3261e",
+    "completed": "#1b7f3b",
+    "unsubscribed": "#d1495b",
+    "stopped": "#6c5b4f",
+    "waiting": "#c9d3da",
+}
+FONT = {"family": 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif', "color": "#1d2327"}
+GRID = "#e8ecef"
+HEAT_SCALE = [[0.0, "#f1f6f5"], [0.5, "#6cc2b5"], [1.0, "#0b6b60"]]
+
+
+def count(value: int | None) -> str:
+    """An integer with thousands separators; "—" when there is none."""
+    return "—" if value is None else f"{value:,}"
+
+
+def rate(value: float | None) -> str:
+    """A 0–100 rate with one decimal; "—" when its denominator was zero."""
+    return "—" if value is None else f"{value:,.1f}%"
+
+
+def literal(value: object) -> str:
+    """User text made literal: Plotly draws <b>, <br> and friends in labels and hovers."""
+    return html.escape(str(value), quote=False)
+
+
+def styled(fig: go.Figure, title: str, height: int = 420, **extra) -> go.Figure:
+    """The house look: title, fonts, colours, margins, legend below."""
+    # template "none": the JSON embedded in the page stays small and the look is our own.
+    fig.update_layout(
+        template="none",
+        title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 16}},
+        font=FONT,
+        height=height,
+        paper_bgcolor="#ffffff",
+        plot_bgcolor="#ffffff",
+        margin={"l": 64, "r": 24, "t": 64, "b": 56},
+        # Below everything, on the container: it wraps on narrow screens without covering
+        # the title or an axis title, and the margin grows to fit it.
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0},
+        hoverlabel={"font": FONT, "bgcolor": "#ffffff"},
+        separators=".,",
+        **extra,
+    )
+    fig.update_xaxes(gridcolor=GRID, linecolor="#c9d3da", automargin=True)
+    fig.update_yaxes(gridcolor=GRID, linecolor="#c9d3da", automargin=True)
+    return fig
+
+
+def empty_figure(title: str, message: str) -> go.Figure:
+    """A titled figure that says why there is nothing to draw."""
+    fig = go.Figure()
+    fig.add_annotation(
+        text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font=FONT
+    )
+    styled(fig, title, height=260)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def sparkline_points(values: Sequence[int], width: int = 120, height: int = 28) -> str:
+    """SVG polyline points for a tiny inline trend (the overview has one per campaign)."""
+    if not values:
+        return ""
+    top = max(values) or 1
+    step = width / max(len(values) - 1, 1)
+    return " ".join(
+        f"{i * step:.1f},{height - 1 - (v / top) * (height - 2):.1f}" for i, v in enumerate(values)
+    )
+
+
+def embed_json(fig: go.Figure) -> str:
+    """The figure as JSON that is safe inside <script type="application/json">."""
+    # Step and campaign names are user text: "</script>" must not end the element.
+    return (
+        fig.to_json()
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )

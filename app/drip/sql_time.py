@@ -1,0 +1,48 @@
+"""Time arithmetic in SQL that reads the same on PostgreSQL and SQLite: seconds since the epoch
+and fixed-width UTC buckets. Analytics aggregate into 15-minute buckets in SQL and fold the
+buckets into local days in Python, because SQLite cannot convert to a named time zone and
+every zone in use today is offset from UTC by a multiple of 15 minutes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from sqlalchemy import BigInteger
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+BUCKET_SECONDS = 900
+
+
+class epoch_seconds(FunctionElement):
+    """Whole seconds since 1970-01-01 UTC of a timestamp column (floored)."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "epoch_seconds"
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_postgresql(element, compiler, **kw):
+    return f"CAST(floor(extract(epoch FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element, compiler, **kw):
+    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+def bucket_of(column):
+    """The 15-minute UTC bucket number of a timestamp column."""
+    return epoch_seconds(column) // BUCKET_SECONDS
+
+
+def bucket_number(instant: datetime) -> int:
+    return int(instant.timestamp()) // BUCKET_SECONDS
+
+
+def day_range_utc(first: date, last: date, zone: tzinfo) -> tuple[datetime, datetime]:
+    """[start, end) in UTC covering the local days first..last inclusive."""
+    start = datetime.combine(first, time.min, zone).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time.min, zone).astimezone(UTC)
+    return start, end

@@ -1,0 +1,173 @@
+"""Analytics pages: the organization's overview, a campaign's dashboard (funnel, cohorts,
+daily activity, engagement), server-rendered chart images, and plotly.js itself."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+
+import plotly
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
+from markupsafe import Markup
+from plotly.offline import get_plotlyjs_version
+
+from app import chart_export, chart_style, charts
+from app.api.respond import error_response
+from app.auth import current_org_id, public
+from app.drip import funnel
+from app.drip.analytics_query import AnalyticsQuery, BadParameter, parse_query
+from app.drip.scope import get_scoped
+from app.drip.timeseries import report_zone
+from app.extensions import db
+from app.models import DripCampaign
+
+bp = Blueprint("analytics", __name__)
+
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+PLOTLY_JS_VERSION = get_plotlyjs_version()
+YEAR = 365 * 24 * 3600
+DASHBOARD_PARAMETERS = ("granularity", "from", "to")
+# The API's report type for each chart, for the "Download CSV" links.
+CSV_TYPES = {
+    "funnel": "funnel",
+    "cohorts": "cohort",
+    "timeseries": "timeseries",
+    "engagement": "engagement",
+}
+
+
+@bp.context_processor
+def _formatters() -> dict:
+    return {"count": chart_style.count, "rate": chart_style.rate, "duration": duration}
+
+
+def duration(seconds: float | None) -> str:
+    """A delay in words short enough for a tile: 45 s, 12 min, 3.5 h, 2.1 days."""
+    if seconds is None:
+        return "—"
+    if seconds < 90:
+        return f"{seconds:,.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:,.0f} min"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:,.1f} h"
+    return f"{seconds / 86400:,.1f} days"
+
+
+@bp.get("/analytics")
+def overview():
+    rows = funnel.overview(db.session, current_org_id())
+    for row in rows:
+        row["points"] = chart_style.sparkline_points([day["sent"] for day in row["sparkline"]])
+    zone = rows[0]["timezone"] if rows else None
+    return render_template("analytics/overview.html", rows=rows, zone=zone)
+
+
+@bp.get("/campaigns/<int:campaign_id>/analytics")
+def dashboard(campaign_id: int):
+    campaign = _campaign(campaign_id)
+    zone = report_zone(db.session, campaign)
+    query, problems = dashboard_query(request.args, datetime.now(zone).date())
+    reports = {"funnel": funnel.funnel(db.session, current_org_id(), campaign.id)}
+    if reports["funnel"]["totalEnrolled"]:
+        for name in ("engagement", "cohorts", "timeseries"):
+            reports[name] = _report(name, campaign, query)
+    figures = {name: _embed(charts.CHARTS[name](data)) for name, data in reports.items()}
+    params = {"granularity": query.granularity, "from": query.start, "to": query.end}
+    return render_template(
+        "analytics/dashboard.html",
+        campaign=campaign,
+        reports=reports,
+        figures=figures,
+        query=query,
+        params=params,
+        problems=problems,
+        zone=zone.key,
+        generated=datetime.now(zone),
+        csv_types=CSV_TYPES,
+    )
+
+
+@bp.get("/campaigns/<int:campaign_id>/charts/<name>.<fmt>")
+def chart_image(campaign_id: int, name: str, fmt: str):
+    campaign = _campaign(campaign_id)
+    if name not in charts.CHARTS or fmt not in chart_export.FORMATS:
+        abort(404)
+    zone = report_zone(db.session, campaign)
+    query, _ = dashboard_query(request.args, datetime.now(zone).date())
+    figure = charts.CHARTS[name](_report(name, campaign, query))
+    filename = f"campaign-{campaign.id}-{name}.{fmt}"
+    # Hand the database connection back before waiting on the browser (up to the timeout).
+    db.session.close()
+    try:
+        image = chart_export.to_image(
+            figure,
+            fmt,
+            current_app.config["CHART_BROWSER_PATH"],
+            current_app.config["CHART_EXPORT_TIMEOUT"],
+        )
+    except chart_export.ExportUnavailable as exc:
+        return _unavailable(exc.message)
+    return Response(
+        image,
+        mimetype=chart_export.FORMATS[fmt],
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, no-store",  # the numbers change with every send
+        },
+    )
+
+
+@bp.get(f"/assets/plotly-{PLOTLY_JS_VERSION}.min.js")
+@public
+def plotly_js():
+    # The file name carries the version, so browsers may keep it for a year.
+    response = send_file(PLOTLY_JS, mimetype="text/javascript", max_age=YEAR)
+    response.cache_control.immutable = True
+    return response
+
+
+def dashboard_query(args: Mapping[str, str], today) -> tuple[AnalyticsQuery, list[str]]:
+    """The dashboard's range and granularity; a bad parameter is reported and reset to its
+    default, keeping the good ones."""
+    values = {name: args.get(name, "") for name in DASHBOARD_PARAMETERS}
+    problems: list[str] = []
+    for _ in DASHBOARD_PARAMETERS:
+        try:
+            return parse_query({**values, "type": "timeseries"}, today), problems
+        except BadParameter as exc:
+            problems.append(exc.message)
+            # A range error names "from" but is about both ends.
+            reset = ("from", "to") if exc.parameter in ("from", "to") else (exc.parameter,)
+            values.update(dict.fromkeys(reset, ""))
+    return parse_query({"type": "timeseries"}, today), problems
+
+
+def _campaign(campaign_id: int) -> DripCampaign:
+    return get_scoped(db.session, DripCampaign, current_org_id(), campaign_id)
+
+
+def _report(name: str, campaign: DripCampaign, query: AnalyticsQuery) -> dict:
+    org_id, session = current_org_id(), db.session
+    if name == "funnel":
+        return funnel.funnel(session, org_id, campaign.id)
+    if name == "engagement":
+        return funnel.engagement(session, org_id, campaign.id)
+    if name == "cohorts":
+        # The same range as the daily chart: bounded rows even by day.
+        return funnel.cohorts(
+            session, org_id, campaign.id, query.granularity, query.start, query.end
+        )
+    return funnel.timeseries(session, org_id, campaign.id, query.start, query.end)
+
+
+def _embed(figure) -> Markup:
+    # embed_json escapes <, > and & so user text cannot close the <script> element.
+    return Markup(chart_style.embed_json(figure))
+
+
+def _unavailable(message: str):
+    if request.accept_mimetypes.best == "application/json":
+        return error_response(503, "export_unavailable", message)
+    return render_template("errors/generic.html", status=503, message=message), 503
