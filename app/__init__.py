@@ -8,6 +8,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from app import auth, cli, errors, jobs, scheduler
+from app.api import ab_tests as api_ab_tests
 from app.api import analytics as api_analytics
 from app.api import campaigns as api_campaigns
 from app.api import contacts as api_contacts
@@ -34,6 +35,7 @@ API_MODULES = (
     api_contacts,
     api_campaigns,
     api_analytics,
+    api_ab_tests,
     api_enrollments,
     api_cron,
     api_webhooks,

@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.drip import links
-from app.drip.ab_testing import variant_for_send
+from app.drip.ab_testing import variants_for_batch
 from app.drip.advance import Advancer
 from app.drip.preview import contact_values
 from app.drip.statements import id_in
@@ -238,6 +238,7 @@ def _render(session: Session, logs: list[dict], link_base_url: str | None = None
         )
     }
     tracking = _tracking_campaigns(session, steps.values()) if link_base_url else set()
+    chosen = variants_for_batch(session, [(log["step_id"], log["contact_id"]) for log in logs])
     outgoing, variants, tracked = [], [], []
     for log in logs:
         contact, step = contacts[log["contact_id"]], steps[log["step_id"]]
@@ -252,7 +253,7 @@ def _render(session: Session, logs: list[dict], link_base_url: str | None = None
             kind=step.message_type,
             attempts=log["attempts"],
         )
-        variant = variant_for_send(session, step.id, contact.id)
+        variant = chosen.get((step.id, contact.id))
         if variant is not None:
             variants.append({"b_id": log["id"], "b_variant": variant[0]})
         if step.message_type == "template" and variant is None:

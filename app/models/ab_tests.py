@@ -83,16 +83,14 @@ class DripAbVariant(IdMixin, CreatedMixin, Base):
     # Percent with two decimals, exact, so that 33.33 + 33.33 + 33.34 is 100.
     traffic_allocation: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     is_control: Mapped[bool] = mapped_column(Boolean, default=False)
-    assigned_count: Mapped[int] = mapped_column(Integer, default=0)
-    sent_count: Mapped[int] = mapped_column(Integer, default=0)
-    delivered_count: Mapped[int] = mapped_column(Integer, default=0)
-    read_count: Mapped[int] = mapped_column(Integer, default=0)
-    replied_count: Mapped[int] = mapped_column(Integer, default=0)
-    clicked_count: Mapped[int] = mapped_column(Integer, default=0)
+    # No counter columns: a variant's counts are its assignments' flags, aggregated per phase
+    # (app.drip.ab_results); triggers on drip_message_logs keep the flags (migration 0007).
 
 
 class DripVariantAssignment(IdMixin, Base):
-    """The variant a contact got in a test: stored once, never changed."""
+    """The variant a contact got in a test: stored once, never changed. The flags copy the
+    contact's message log of the test's step (message_log_id): database triggers on
+    drip_message_logs (migration 0007) keep them in step in the same transaction."""
 
     __tablename__ = "drip_variant_assignments"
     __table_args__ = (
