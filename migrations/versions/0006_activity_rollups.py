@@ -130,7 +130,10 @@ def postgresql_triggers(table, prefix, columns, facts) -> list[str]:
         ("update", update_changed, "OLD TABLE AS old_rows NEW TABLE AS new_rows", "UPDATE"),
     ):
         statements += [
-            f"""CREATE FUNCTION {prefix}_{name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            # jit off: the plan a trigger caches on its first (maybe large) statement would
+            # otherwise be JIT-compiled again on every later one-row statement (~1 s each).
+            f"""CREATE FUNCTION {prefix}_{name}() RETURNS trigger LANGUAGE plpgsql
+            SET jit = off AS $fn$
             BEGIN {facts('postgresql', changed)}; RETURN NULL; END $fn$""",
             f"""CREATE TRIGGER {prefix}_{name} AFTER {event} ON {table}
             REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION {prefix}_{name}()""",

@@ -72,7 +72,8 @@ def postgresql_triggers() -> list[str]:
     statements = []
     for name, (changed, referencing, event) in sources.items():
         statements += [
-            f"""CREATE FUNCTION drip_log_ab_{name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            f"""CREATE FUNCTION drip_log_ab_{name}() RETURNS trigger LANGUAGE plpgsql
+            SET jit = off AS $fn$
             BEGIN {copy_flags(changed)}; RETURN NULL; END $fn$""",
             f"""CREATE TRIGGER drip_log_ab_{name} AFTER {event} ON drip_message_logs
             REFERENCING {referencing} FOR EACH STATEMENT
