@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from app.cli import DEMO_EMAIL, DEMO_PASSWORD
 from app.extensions import db
-from app.models import (
-    Contact,
-    DripCampaign,
-    DripCampaignStep,
-    DripEnrollment,
-    Organization,
-    User,
-    WhatsAppAccount,
-)
+from app.models import WhatsAppAccount
 from tests.conftest import login
 
 
@@ -124,29 +115,6 @@ def test_set_whatsapp_refuses_a_number_of_another_org(clean_app):
     assert run(clean_app, "set-whatsapp", "--org", "A Corp", *args).exit_code == 0
     result = run(clean_app, "set-whatsapp", "--org", "B Corp", *args)
     assert result.exit_code != 0 and "another organization" in result.output
-
-
-def test_seed_demo_is_idempotent_and_its_login_works(clean_app):
-    for _ in range(2):
-        result = run(clean_app, "seed-demo")
-        assert result.exit_code == 0, result.output
-        assert DEMO_EMAIL in result.output
-    with clean_app.app_context():
-        assert len(db.session.scalars(select(Organization)).all()) == 1
-        assert len(db.session.scalars(select(User)).all()) == 1
-        # Contacts and a three-step demo campaign, active, with the customers enrolled.
-        assert db.session.scalar(select(func.count()).select_from(Contact)) == 60
-        campaign = db.session.scalars(select(DripCampaign)).one()
-        assert campaign.status == "active"
-        live_steps = db.session.scalars(
-            select(DripCampaignStep).where(DripCampaignStep.deleted_at.is_(None))
-        ).all()
-        assert len(live_steps) == 3
-        enrolled = db.session.scalar(select(func.count()).select_from(DripEnrollment))
-        assert enrolled == 60
-    client = clean_app.test_client()
-    assert login(client, DEMO_EMAIL, DEMO_PASSWORD).status_code == 302
-    assert client.get("/campaigns").status_code == 200
 
 
 def test_set_whatsapp_takes_the_throughput_tier(clean_app):
