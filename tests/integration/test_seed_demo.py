@@ -181,7 +181,8 @@ def check_pages(app, history_id: int, live_id: int, test_ids: list[int]) -> None
         f"/campaigns/{history_id}/analytics",
         f"/campaigns/{history_id}/enrollments",
         f"/campaigns/{live_id}/analytics",
-        *(f"/campaigns/{history_id}/ab-tests/{test_id}" for test_id in test_ids),
+        # The JSON report of each test (the same function the results page renders).
+        *(f"/api/drip-campaigns/{history_id}/ab-tests/{test_id}" for test_id in test_ids),
     ]
     for page in pages:
         assert client.get(page).status_code == 200, page
