@@ -20,13 +20,35 @@ from app.api import webhooks as api_webhooks
 from app.config import Config
 from app.crypto import SecretBox
 from app.extensions import csrf, db, login_manager, migrate
-from app.web import analytics, auth_views, campaigns, contacts, enrollments, links, pages, settings
+from app.web import (
+    ab_test_actions,
+    ab_tests,
+    analytics,
+    auth_views,
+    campaigns,
+    contacts,
+    enrollments,
+    links,
+    pages,
+    settings,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
 HTML_BLUEPRINTS = tuple(
     module.bp
-    for module in (auth_views, pages, campaigns, contacts, enrollments, settings, links, analytics)
+    for module in (
+        auth_views,
+        pages,
+        campaigns,
+        contacts,
+        enrollments,
+        settings,
+        links,
+        analytics,
+        ab_tests,
+        ab_test_actions,
+    )
 )
 # JSON modules: a blueprint and the OpenAPI paths it serves. They authenticate per request
 # (Bearer, or a session plus the CSRF header), so form CSRF does not apply.

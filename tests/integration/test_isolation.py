@@ -32,7 +32,13 @@ from app.models import (
 from tests.integration.test_auth import PUBLIC_ENDPOINTS, methods
 
 # Arguments that are not ids: any valid value will do.
-PLAIN_ARGUMENTS = {"name": "funnel", "fmt": "png", "format": "png", "filename": "x"}
+PLAIN_ARGUMENTS = {
+    "name": "funnel",
+    "chart": "rates",
+    "fmt": "png",
+    "format": "png",
+    "filename": "x",
+}
 
 
 def rows_of_org(org, n: int = 0) -> dict[str, int]:

@@ -1,0 +1,314 @@
+"""A/B test pages: the organization's tests, a campaign's tests with the new-test form, a
+test's results page (verdict, charts, table, and the editor its status allows), and its
+exports (results CSV, server-rendered chart images).
+
+The changes a results page posts (variants, start, pause, winner, allocations, delete) are
+app.web.ab_test_actions; both render the results page through render_test_page.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from markupsafe import Markup
+from sqlalchemy import select
+
+from app import ab_table, chart_export
+from app.ab_charts import AB_CHARTS, METRIC_LABELS, confidence_label, metric_label
+from app.api.respond import error_response
+from app.auth import current_org_id
+from app.chart_style import count, embed_json, rate
+from app.drip import ab_lifecycle, ab_report, ab_results, ab_testing, ab_variants
+from app.drip.campaigns import live_steps
+from app.drip.errors import DripError, ValidationError
+from app.drip.schedule import resolve_zone
+from app.drip.scope import get_scoped, scoped
+from app.extensions import db
+from app.models import DripAbTest, DripCampaign, DripCampaignStep, Organization, utcnow
+from app.web.ab_forms import NewTestForm, VariantForm, edit_form
+from app.web.actions import commit_or_report
+from app.web.settings import EmptyForm
+
+bp = Blueprint("ab_tests", __name__)
+
+PER_PAGE = 25
+MAX_PAGE = 100_000  # keeps the offset a small integer whatever ?page= says
+
+
+def org_zone():
+    """The organization's clock, for every time these pages show."""
+    return resolve_zone(
+        db.session.scalar(select(Organization.timezone).where(Organization.id == current_org_id()))
+    )
+
+
+def helpers() -> dict:
+    """What the templates format numbers and times with."""
+    zone = org_zone()
+
+    def local(value) -> str:
+        if value is None:
+            return "—"
+        shown = value.astimezone(zone)
+        return f"{shown:%Y-%m-%d %H:%M} {shown.tzname()}"
+
+    return {
+        "count": count,
+        "rate": rate,
+        "local": local,
+        "zone": zone.key,
+        "metric_label": metric_label,
+        "decisions": ab_table.DECISIONS,
+        **ab_table.FORMATTERS,
+    }
+
+
+def attempt(action, form) -> bool:
+    """commit_or_report, keeping the domain's own sentence on the form (form.problem) for
+    the summary above its fields."""
+    form.problem = None
+
+    def run():
+        try:
+            return action()
+        except DripError as exc:
+            form.problem = exc.message
+            raise
+
+    return commit_or_report(run, form)
+
+
+def campaign_of(campaign_id: int) -> DripCampaign:
+    return get_scoped(db.session, DripCampaign, current_org_id(), campaign_id)
+
+
+def load_test(campaign_id: int, test_id: int) -> DripAbTest:
+    return ab_lifecycle.get_test(db.session, current_org_id(), campaign_id, test_id)
+
+
+def _page() -> int:
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+
+
+def summaries(tests: list[DripAbTest]) -> list[dict]:
+    """What a list shows of each test: its report, campaign, step and leader."""
+    results = ab_results.results_for(db.session, tests, utcnow())
+    org_id = current_org_id()
+    campaigns = {
+        c.id: c
+        for c in db.session.scalars(
+            scoped(DripCampaign, org_id).where(DripCampaign.id.in_({t.campaign_id for t in tests}))
+        )
+    }
+    steps = {
+        s.id: s
+        for s in db.session.scalars(
+            scoped(DripCampaignStep, org_id).where(
+                DripCampaignStep.id.in_({t.step_id for t in tests})
+            )
+        )
+    }
+    rows = []
+    for test in tests:
+        report = ab_report.test_dict(results[test.id])
+        rows.append(
+            {
+                "test": test,
+                "report": report,
+                "campaign": campaigns[test.campaign_id],
+                "step": steps.get(test.step_id),
+                "leader": ab_table.leader(report),
+            }
+        )
+    return rows
+
+
+@bp.get("/ab-tests")
+def index():
+    page = _page()
+    tests, total = ab_lifecycle.list_tests(db.session, current_org_id(), None, page, PER_PAGE)
+    campaigns = []
+    if not total:
+        campaigns = db.session.scalars(
+            scoped(DripCampaign, current_org_id())
+            .where(DripCampaign.status != "archived")
+            .order_by(DripCampaign.name)
+            .limit(50)
+        ).all()
+    return render_template(
+        "ab_tests/index.html",
+        rows=summaries(tests),
+        total=total,
+        page=page,
+        pages=max(-(-total // PER_PAGE), 1),
+        campaigns=campaigns,
+        **helpers(),
+    )
+
+
+def render_campaign_tests(campaign: DripCampaign, form: NewTestForm | None = None, status=200):
+    page = _page()
+    tests, total = ab_lifecycle.list_tests(
+        db.session, current_org_id(), campaign.id, page, PER_PAGE
+    )
+    steps = live_steps(db.session, campaign.id)
+    if form is None:
+        form = NewTestForm(formdata=None)
+    form.set_steps(steps)
+    return render_template(
+        "ab_tests/campaign.html",
+        campaign=campaign,
+        rows=summaries(tests),
+        total=total,
+        page=page,
+        pages=max(-(-total // PER_PAGE), 1),
+        form=form,
+        has_steps=bool(steps),
+        **helpers(),
+    ), status
+
+
+@bp.get("/campaigns/<int:campaign_id>/ab-tests")
+def campaign_tests(campaign_id: int):
+    return render_campaign_tests(campaign_of(campaign_id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/ab-tests")
+def create(campaign_id: int):
+    campaign = campaign_of(campaign_id)
+    form = NewTestForm()
+    form.set_steps(live_steps(db.session, campaign.id))
+    created = []
+
+    def create_test():
+        created.append(ab_lifecycle.create_test(db.session, campaign, form.fields_for_domain()))
+
+    if form.validate_on_submit() and attempt(create_test, form):
+        flash(
+            "Test created as a draft with the step's message as its control. Add a variant, "
+            "then start the test.",
+            "success",
+        )
+        return redirect(url_for("ab_tests.show", campaign_id=campaign_id, test_id=created[0].id))
+    return render_campaign_tests(campaign_of(campaign_id), form, status=422)
+
+
+def start_blocker(campaign: DripCampaign, variants) -> str | None:
+    """Why the test cannot start now (None: it can, as far as the page can tell)."""
+    if campaign.status == "archived":
+        return "Archived campaigns are read-only."
+    try:
+        ab_variants.check_startable(variants)
+    except ValidationError as exc:
+        return exc.message
+    return None
+
+
+def render_test_page(
+    campaign_id: int,
+    test_id: int,
+    *,
+    add_form: VariantForm | None = None,
+    edit_forms: dict | None = None,
+    allocations: dict | None = None,
+    allocation_error: str | None = None,
+    status: int = 200,
+):
+    """The results page; a failed POST passes its form (with errors) and a 422."""
+    campaign, now = campaign_of(campaign_id), utcnow()
+    report = ab_testing.report(db.session, current_org_id(), campaign_id, test_id, now)
+    test = load_test(campaign_id, test_id)
+    variants = ab_variants.variants_of(db.session, test)
+    left = ab_variants.HUNDRED - sum((v.traffic_allocation for v in variants), Decimal(0))
+    if add_form is None:
+        add_form = VariantForm(formdata=None)
+        if left > 0:
+            add_form.traffic_allocation.data = Decimal(ab_variants.shown_percent(left))
+    forms = {v.id: edit_form(v) for v in variants}
+    forms.update(edit_forms or {})
+    figures = {}
+    if test.status != "draft":
+        figures = {name: Markup(embed_json(build(report))) for name, build in AB_CHARTS.items()}
+    return render_template(
+        "ab_tests/show.html",
+        campaign=campaign,
+        test=test,
+        step=db.session.get(DripCampaignStep, test.step_id),
+        report=report,
+        rows=ab_table.result_rows(report),
+        figures=figures,
+        level=confidence_label(report),
+        matured_before=now - timedelta(hours=test.outcome_window_hours),
+        add_form=add_form,
+        edit_forms=forms,
+        left=ab_variants.shown_percent(left),
+        start_blocker=start_blocker(campaign, variants),
+        allocations=allocations or {},
+        allocation_error=allocation_error,
+        action_form=EmptyForm(),
+        metrics=METRIC_LABELS,
+        **helpers(),
+    ), status
+
+
+@bp.get("/campaigns/<int:campaign_id>/ab-tests/<int:test_id>")
+def show(campaign_id: int, test_id: int):
+    return render_test_page(campaign_id, test_id)
+
+
+@bp.get("/campaigns/<int:campaign_id>/ab-tests/<int:test_id>/results.csv")
+def results_csv(campaign_id: int, test_id: int):
+    report = ab_testing.report(db.session, current_org_id(), campaign_id, test_id, utcnow())
+    return Response(
+        ab_table.to_csv(report),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="ab-test-{test_id}-results.csv"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@bp.get("/campaigns/<int:campaign_id>/ab-tests/<int:test_id>/charts/<chart>.<fmt>")
+def chart_image(campaign_id: int, test_id: int, chart: str, fmt: str):
+    report = ab_testing.report(db.session, current_org_id(), campaign_id, test_id, utcnow())
+    if chart not in AB_CHARTS or fmt not in chart_export.FORMATS:
+        abort(404)
+    figure = AB_CHARTS[chart](report)
+    # Hand the database connection back before waiting on the browser (up to the timeout).
+    db.session.close()
+    try:
+        image = chart_export.to_image(
+            figure,
+            fmt,
+            current_app.config["CHART_BROWSER_PATH"],
+            current_app.config["CHART_EXPORT_TIMEOUT"],
+        )
+    except chart_export.ExportUnavailable as exc:
+        return _unavailable(exc.message)
+    return Response(
+        image,
+        mimetype=chart_export.FORMATS[fmt],
+        headers={
+            "Content-Disposition": (f'attachment; filename="ab-test-{test_id}-{chart}.{fmt}"'),
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def _unavailable(message: str):
+    if request.accept_mimetypes.best == "application/json":
+        return error_response(503, "export_unavailable", message)
+    return render_template("errors/generic.html", status=503, message=message), 503
