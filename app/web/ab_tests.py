@@ -15,7 +15,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -27,7 +26,6 @@ from sqlalchemy import select
 
 from app import ab_table, chart_export
 from app.ab_charts import AB_CHARTS, METRIC_LABELS, confidence_label, metric_label
-from app.api.respond import error_response
 from app.auth import current_org_id
 from app.chart_style import count, embed_json, rate
 from app.drip import ab_lifecycle, ab_report, ab_results, ab_testing, ab_variants
@@ -39,6 +37,7 @@ from app.extensions import db
 from app.models import DripAbTest, DripCampaign, DripCampaignStep, Organization, utcnow
 from app.web.ab_forms import NewTestForm, VariantForm, edit_form
 from app.web.actions import commit_or_report
+from app.web.chart_download import image_response
 from app.web.settings import EmptyForm
 
 bp = Blueprint("ab_tests", __name__)
@@ -287,28 +286,4 @@ def chart_image(campaign_id: int, test_id: int, chart: str, fmt: str):
     if chart not in AB_CHARTS or fmt not in chart_export.FORMATS:
         abort(404)
     figure = AB_CHARTS[chart](report)
-    # Hand the database connection back before waiting on the browser (up to the timeout).
-    db.session.close()
-    try:
-        image = chart_export.to_image(
-            figure,
-            fmt,
-            current_app.config["CHART_BROWSER_PATH"],
-            current_app.config["CHART_EXPORT_TIMEOUT"],
-        )
-    except chart_export.ExportUnavailable as exc:
-        return _unavailable(exc.message)
-    return Response(
-        image,
-        mimetype=chart_export.FORMATS[fmt],
-        headers={
-            "Content-Disposition": (f'attachment; filename="ab-test-{test_id}-{chart}.{fmt}"'),
-            "Cache-Control": "private, no-store",
-        },
-    )
-
-
-def _unavailable(message: str):
-    if request.accept_mimetypes.best == "application/json":
-        return error_response(503, "export_unavailable", message)
-    return render_template("errors/generic.html", status=503, message=message), 503
+    return image_response(figure, fmt, f"ab-test-{test_id}-{chart}.{fmt}")

@@ -8,12 +8,11 @@ from datetime import datetime
 from pathlib import Path
 
 import plotly
-from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request, send_file
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs_version
 
 from app import chart_export, chart_style, charts
-from app.api.respond import error_response
 from app.auth import current_org_id, public
 from app.drip import funnel
 from app.drip.analytics_query import AnalyticsQuery, BadParameter, parse_query
@@ -21,6 +20,7 @@ from app.drip.scope import get_scoped
 from app.drip.timeseries import report_zone
 from app.extensions import db
 from app.models import DripCampaign
+from app.web.chart_download import image_response
 
 bp = Blueprint("analytics", __name__)
 
@@ -97,26 +97,7 @@ def chart_image(campaign_id: int, name: str, fmt: str):
     zone = report_zone(db.session, campaign)
     query, _ = dashboard_query(request.args, datetime.now(zone).date())
     figure = charts.CHARTS[name](_report(name, campaign, query))
-    filename = f"campaign-{campaign.id}-{name}.{fmt}"
-    # Hand the database connection back before waiting on the browser (up to the timeout).
-    db.session.close()
-    try:
-        image = chart_export.to_image(
-            figure,
-            fmt,
-            current_app.config["CHART_BROWSER_PATH"],
-            current_app.config["CHART_EXPORT_TIMEOUT"],
-        )
-    except chart_export.ExportUnavailable as exc:
-        return _unavailable(exc.message)
-    return Response(
-        image,
-        mimetype=chart_export.FORMATS[fmt],
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "private, no-store",  # the numbers change with every send
-        },
-    )
+    return image_response(figure, fmt, f"campaign-{campaign.id}-{name}.{fmt}")
 
 
 @bp.get(f"/assets/plotly-{PLOTLY_JS_VERSION}.min.js")
@@ -165,9 +146,3 @@ def _report(name: str, campaign: DripCampaign, query: AnalyticsQuery) -> dict:
 def _embed(figure) -> Markup:
     # embed_json escapes <, > and & so user text cannot close the <script> element.
     return Markup(chart_style.embed_json(figure))
-
-
-def _unavailable(message: str):
-    if request.accept_mimetypes.best == "application/json":
-        return error_response(503, "export_unavailable", message)
-    return render_template("errors/generic.html", status=503, message=message), 503
