@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.api.campaigns_openapi import ID
 from app.api.openapi import (
     PAGING_PARAMETERS,
     data_response,
@@ -12,7 +13,6 @@ from app.api.openapi import (
 from app.drip.ab_lifecycle import ACTIONS
 from app.models.ab_tests import TEST_STATUSES, WINNING_METRICS
 
-ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 TEST_ID = {"name": "testId", "in": "path", "required": True, "schema": {"type": "integer"}}
 VARIANT_ID = {"name": "variantId", "in": "path", "required": True, "schema": {"type": "integer"}}
 NUMBER = {"type": "number"}

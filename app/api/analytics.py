@@ -8,6 +8,7 @@ from datetime import datetime
 from flask import Blueprint, Response, request
 
 from app.analytics_csv import to_csv
+from app.api.campaigns_openapi import ID
 from app.api.openapi import data_response, error_responses
 from app.api.respond import ok
 from app.auth import current_org_id
@@ -49,7 +50,7 @@ OPENAPI = {
         "get": {
             "summary": "A campaign's funnel, cohorts, daily time series or engagement",
             "parameters": [
-                {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                ID,
                 _query("type", {"type": "string", "enum": list(TYPES)}, "Report (funnel)."),
                 _query(
                     "granularity",
