@@ -1,7 +1,6 @@
-"""Time arithmetic in SQL that reads the same on PostgreSQL and SQLite: seconds since the epoch
-and fixed-width UTC buckets. Analytics aggregate into 15-minute buckets in SQL and fold the
-buckets into local days in Python, because SQLite cannot convert to a named time zone and
-every zone in use today is offset from UTC by a multiple of 15 minutes."""
+"""Time arithmetic that reads the same on PostgreSQL and SQLite: seconds since the epoch in
+SQL, and the 15-minute UTC buckets the analytics rollups count in (every zone in use today is
+offset from UTC by a multiple of 15 minutes; app.drip.local_days turns buckets into days)."""
 
 from __future__ import annotations
 
@@ -30,11 +29,6 @@ def _epoch_postgresql(element, compiler, **kw):
 @compiles(epoch_seconds, "sqlite")
 def _epoch_sqlite(element, compiler, **kw):
     return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
-
-
-def bucket_of(column):
-    """The 15-minute UTC bucket number of a timestamp column."""
-    return epoch_seconds(column) // BUCKET_SECONDS
 
 
 def bucket_number(instant: datetime) -> int:

@@ -15,11 +15,16 @@ from sqlalchemy.sql.functions import FunctionElement
 from app.drip.activity import METRICS, Counts
 from app.drip.enrollment_counts import no_reasons
 from app.drip.replies import STOP_REASON_REPLIED
-from app.drip.sql_time import BUCKET_SECONDS, bucket_of
+from app.drip.sql_time import BUCKET_SECONDS, epoch_seconds
 from app.models import DripEnrollment, DripMessageLog
 
 _LOG = DripMessageLog
 _E = DripEnrollment
+
+
+def bucket_of(column):
+    """The 15-minute UTC bucket number of a timestamp column."""
+    return epoch_seconds(column) // BUCKET_SECONDS
 
 
 class seconds_between(FunctionElement):
