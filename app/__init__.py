@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 
-from app import auth, cli, errors, jobs, scheduler
+from app import auth, cli, errors, jobs, scheduler, security
 from app.api import ab_tests as api_ab_tests
 from app.api import analytics as api_analytics
 from app.api import campaigns as api_campaigns
@@ -98,6 +98,7 @@ def create_app(config: Config | None = None) -> Flask:
         csrf.exempt(module.bp)
         app.extensions["drip_openapi_paths"].update(getattr(module, "OPENAPI", {}))
     errors.register_error_handlers(app)
+    security.register(app)
     cli.register(app)
     # Embedded mode (`make run`): the recurring jobs run in this process; it does nothing
     # unless EMBEDDED_WORKER is set and there is no REDIS_URL.

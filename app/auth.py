@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from app.api.respond import error_response
 from app.drip.accounts import api_key_for_token
+from app.drip.audit import SYSTEM, Actor
 from app.extensions import csrf, db, login_manager
 from app.models import User
 
@@ -37,6 +38,16 @@ def is_api_request() -> bool:
 def current_org_id() -> int:
     """The organization the current request acts for (set by require_login)."""
     return g.organization_id
+
+
+def current_actor() -> Actor:
+    """Who is making this request, for the audit log: the API key, else the user."""
+    key = g.get("api_key")
+    if key is not None:
+        return Actor(f"API key “{key.name}” ({key.prefix}…)", api_key_id=key.id)
+    if current_user.is_authenticated:
+        return Actor(current_user.email, user_id=current_user.id)
+    return SYSTEM
 
 
 def require_login():

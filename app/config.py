@@ -63,6 +63,12 @@ class Config:
     # timeout answers 503 instead of holding the request.
     chart_browser_path: str = "/usr/bin/chromium"
     chart_export_timeout: float = 30.0
+    # Login rate limiting: this many failed logins for one email (or from one client address)
+    # within the window lock further attempts out for the lock period. 0 turns a limit off.
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 20
+    login_window_minutes: int = 15
+    login_lock_minutes: int = 15
     testing: bool = False
     csrf_enabled: bool = True
     session_cookie_secure: bool = False
@@ -86,6 +92,10 @@ class Config:
             public_base_url=env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
             chart_browser_path=env.get("CHART_BROWSER_PATH") or "/usr/bin/chromium",
             chart_export_timeout=float(env.get("CHART_EXPORT_TIMEOUT") or 30),
+            login_max_failures=int(env.get("LOGIN_MAX_FAILURES") or 5),
+            login_max_failures_per_address=int(env.get("LOGIN_MAX_FAILURES_PER_ADDRESS") or 20),
+            login_window_minutes=int(env.get("LOGIN_WINDOW_MINUTES") or 15),
+            login_lock_minutes=int(env.get("LOGIN_LOCK_MINUTES") or 15),
             session_cookie_secure=_flag(env.get("SESSION_COOKIE_SECURE")),
         )
 
@@ -108,6 +118,10 @@ class Config:
             "PUBLIC_BASE_URL": self.public_base_url,
             "CHART_BROWSER_PATH": self.chart_browser_path,
             "CHART_EXPORT_TIMEOUT": self.chart_export_timeout,
+            "LOGIN_MAX_FAILURES": self.login_max_failures,
+            "LOGIN_MAX_FAILURES_PER_ADDRESS": self.login_max_failures_per_address,
+            "LOGIN_WINDOW_MINUTES": self.login_window_minutes,
+            "LOGIN_LOCK_MINUTES": self.login_lock_minutes,
             "TESTING": self.testing,
             "WTF_CSRF_ENABLED": self.csrf_enabled,
             # API clients send the token in a header; the HTML forms in a field.

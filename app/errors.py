@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, flash, redirect, render_template, request
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -39,8 +39,10 @@ def register_error_handlers(app: Flask) -> None:
 def _csrf_error(exc: CSRFError):
     if is_api_request():
         return error_response(400, "csrf_failed", "Missing or invalid CSRF token (X-CSRFToken).")
-    flash("Your form expired or was sent from elsewhere. Please try again.", "error")
-    return redirect(request.referrer or "/")
+    # A page, not a redirect: nothing was changed, and a request forged from another site
+    # must not be bounced back to where it came from.
+    message = "Your form expired or was sent from another site. Reload the page and try again."
+    return render_template("errors/generic.html", status=400, message=message), 400
 
 
 def _http_error(exc: HTTPException):

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from app.api.campaigns_openapi import OPENAPI  # noqa: F401 - collected by create_app
 from app.api.respond import api_field_name, json_body, ok, paged, paging_args
-from app.auth import current_org_id
-from app.drip import campaigns, steps
+from app.auth import current_actor, current_org_id
+from app.drip import audit, campaigns, steps
 from app.drip.errors import NotFound, ValidationError
 from app.drip.preview import preview_message
 from app.drip.scope import get_scoped, scoped
@@ -161,6 +161,7 @@ def create_campaign():
     campaign = campaigns.create_campaign(
         db.session, current_org_id(), campaign_fields(json_body()), user_id=user_id
     )
+    audit.record(db.session, current_actor(), campaign, "campaign.created")
     db.session.commit()
     return ok(_one(campaign), status=201)
 
@@ -172,14 +173,19 @@ def get_campaign(id: int):
 
 @bp.patch("/<int:id>")
 def update_campaign(id: int):
-    campaign = campaigns.update_campaign(db.session, _campaign(id), campaign_fields(json_body()))
+    campaign = _campaign(id)
+    before = audit.snapshot(campaign)
+    campaigns.update_campaign(db.session, campaign, campaign_fields(json_body()))
+    audit.record(db.session, current_actor(), campaign, "campaign.updated", before=before)
     db.session.commit()
     return ok(_one(campaign))
 
 
 @bp.delete("/<int:id>")
 def delete_campaign(id: int):
-    campaigns.delete_campaign(db.session, _campaign(id))
+    campaign = _campaign(id)
+    campaigns.delete_campaign(db.session, campaign)
+    audit.record(db.session, current_actor(), campaign, "campaign.deleted")
     db.session.commit()
     return ok({"id": id, "deleted": True})
 
@@ -188,6 +194,7 @@ def delete_campaign(id: int):
 def change_status(id: int):
     action = json_body().get("action")
     campaign = campaigns.change_status(db.session, _campaign(id), action)
+    audit.record(db.session, current_actor(), campaign, audit.STATUS_ACTIONS[action])
     db.session.commit()
     return ok(_one(campaign))
 
@@ -201,9 +208,9 @@ def list_steps(id: int):
 @bp.post("/<int:id>/steps")
 def add_step(id: int):
     body = json_body()
-    step = steps.add_step(
-        db.session, _campaign(id), step_fields(body), position=body.get("position")
-    )
+    campaign = _campaign(id)
+    step = steps.add_step(db.session, campaign, step_fields(body), position=body.get("position"))
+    audit.record(db.session, current_actor(), campaign, "step.added", step=step)
     db.session.commit()
     return ok(serialize_step(step), status=201)
 
@@ -217,21 +224,31 @@ def _step(campaign: DripCampaign, step_id: int) -> DripCampaignStep:
 
 @bp.patch("/<int:id>/steps/<int:step_id>")
 def update_step(id: int, step_id: int):
-    step = steps.update_step(db.session, _step(_campaign(id), step_id), step_fields(json_body()))
+    campaign = _campaign(id)
+    step = _step(campaign, step_id)
+    before = audit.snapshot(step)
+    steps.update_step(db.session, step, step_fields(json_body()))
+    audit.record(db.session, current_actor(), campaign, "step.updated", step=step, before=before)
     db.session.commit()
     return ok(serialize_step(step))
 
 
 @bp.delete("/<int:id>/steps/<int:step_id>")
 def delete_step(id: int, step_id: int):
-    steps.delete_step(db.session, _step(_campaign(id), step_id))
+    campaign = _campaign(id)
+    step = _step(campaign, step_id)
+    steps.delete_step(db.session, step)
+    audit.record(db.session, current_actor(), campaign, "step.deleted", step=step)
     db.session.commit()
     return ok({"id": step_id, "deleted": True})
 
 
 @bp.post("/<int:id>/steps/reorder")
 def reorder_steps(id: int):
-    ordered = steps.reorder_steps(db.session, _campaign(id), json_body().get("stepIds"))
+    campaign = _campaign(id)
+    ordered = steps.reorder_steps(db.session, campaign, json_body().get("stepIds"))
+    order = [s.id for s in ordered]
+    audit.record(db.session, current_actor(), campaign, "steps.reordered", order=order)
     db.session.commit()
     return ok([serialize_step(s) for s in ordered])
 

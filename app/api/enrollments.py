@@ -12,8 +12,8 @@ from app.api.openapi import (
     request_body,
 )
 from app.api.respond import BadJson, json_body, ok, paged, paging_args
-from app.auth import current_org_id
-from app.drip import enrollment
+from app.auth import current_actor, current_org_id
+from app.drip import audit, enrollment
 from app.drip.scope import get_scoped
 from app.extensions import db
 from app.models import DripCampaign, DripEnrollment
@@ -86,7 +86,9 @@ def list_campaign_enrollments(id: int):
 @bp.post("/drip-campaigns/<int:id>/enrollments")
 def enroll_contacts(id: int):
     campaign = get_scoped(db.session, DripCampaign, current_org_id(), id)
-    result = enrollment.enroll(db.session, campaign, **enroll_target(json_body()))
+    target = enroll_target(json_body())
+    result = enrollment.enroll(db.session, campaign, **target)
+    audit.record_enrollment(db.session, current_actor(), campaign, result, target)
     db.session.commit()
     return ok(
         {
@@ -99,12 +101,13 @@ def enroll_contacts(id: int):
 @bp.patch("/drip-campaigns/<int:id>/enrollments/<int:enrollment_id>")
 def change_enrollment(id: int, enrollment_id: int):
     org_id = current_org_id()
-    get_scoped(db.session, DripCampaign, org_id, id)
+    campaign = get_scoped(db.session, DripCampaign, org_id, id)
     enrollment.get_enrollment(db.session, org_id, id, enrollment_id)  # 404 before any 400
     action = json_body().get("action")
     if not isinstance(action, str):
         raise BadJson("action must be a string.", {"action": "pause, resume or stop."})
     row = enrollment.apply_action(db.session, org_id, id, enrollment_id, action)
+    audit.record_enrollment_action(db.session, current_actor(), campaign, action, row)
     db.session.commit()
     return ok(serialize_enrollment(row))
 

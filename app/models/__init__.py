@@ -2,6 +2,7 @@
 
 from app.models.ab_tests import DripAbTest, DripAbVariant, DripVariantAssignment
 from app.models.analytics import DripActivityRollup, DripEnrollmentRollup
+from app.models.audit import AuditEvent, LoginAttempt
 from app.models.base import Base, utcnow
 from app.models.campaigns import DripCampaign, DripCampaignStep
 from app.models.contacts import Contact, ContactImport, ContactTag, Tag
@@ -18,6 +19,7 @@ from app.models.orgs import ApiKey, Organization, User, WhatsAppAccount
 
 __all__ = [
     "ApiKey",
+    "AuditEvent",
     "Base",
     "Contact",
     "ContactImport",
@@ -35,6 +37,7 @@ __all__ = [
     "JobRun",
     "Link",
     "LinkClick",
+    "LoginAttempt",
     "Organization",
     "Tag",
     "User",

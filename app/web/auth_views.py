@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from app.auth import public
+from app.drip import login_throttle
 from app.drip.accounts import authenticate
 from app.extensions import db
+from app.models import utcnow
 
 bp = Blueprint("auth", __name__)
 
@@ -30,13 +43,43 @@ def login():
         return redirect(url_for("pages.home"))
     form = LoginForm()
     if form.validate_on_submit():
+        now, limits, address = utcnow(), _limits(), request.remote_addr
+        until = login_throttle.locked_until(db.session, form.email.data, address, now, limits)
+        if until is not None:
+            return _locked_out(form, until - now)
         user = authenticate(db.session, form.email.data, form.password.data)
         if user is not None:
+            login_throttle.record_success(db.session, user.email)
             db.session.commit()
             login_user(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")))
+        login_throttle.record_failure(db.session, form.email.data, address, now, limits)
+        db.session.commit()
         flash("Wrong email or password.", "error")
-    return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 400
+    return render_template("auth/login.html", form=form), 400 if request.method == "POST" else 200
+
+
+def _limits() -> login_throttle.Limits:
+    config = current_app.config
+    return login_throttle.Limits(
+        max_failures=config["LOGIN_MAX_FAILURES"],
+        max_per_address=config["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+        window=timedelta(minutes=config["LOGIN_WINDOW_MINUTES"]),
+        lock=timedelta(minutes=config["LOGIN_LOCK_MINUTES"]),
+    )
+
+
+def _locked_out(form: LoginForm, remaining: timedelta):
+    """429: refused without looking at the password, so even the right one waits."""
+    minutes = max(1, math.ceil(remaining.total_seconds() / 60))
+    flash(
+        "Too many failed logins. For your account's safety, logging in is blocked for "
+        f"{minutes} more minute{'s' if minutes != 1 else ''}. Please try again later.",
+        "error",
+    )
+    response = make_response(render_template("auth/login.html", form=form), 429)
+    response.headers["Retry-After"] = str(math.ceil(remaining.total_seconds()))
+    return response
 
 
 @bp.route("/logout", methods=["POST"])

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.auth import current_org_id
-from app.drip import campaigns, steps
+from app.auth import current_actor, current_org_id
+from app.drip import audit, campaigns, steps
 from app.drip.errors import NotFound
 from app.drip.health import queue_health
 from app.drip.preview import FREE_TEXT_WARNING
+from app.drip.schedule import resolve_zone
 from app.drip.scope import get_scoped, scoped
 from app.extensions import db
-from app.models import Contact, DripCampaign, DripCampaignStep, utcnow
+from app.models import Contact, DripCampaign, DripCampaignStep, Organization, utcnow
 from app.web.actions import commit_or_report
 from app.web.campaign_forms import CampaignForm, StepForm
 from app.web.enrollments import local_time, viewer_zone
 from app.web.settings import EmptyForm
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
+ACTIVITY_SHOWN = 20  # on the campaign page; the activity page has them all
+ACTIVITY_PER_PAGE = 50
 ACTION_MESSAGES = {
     "activate": "Campaign activated: due steps go out on the next processing pass.",
     "pause": "Campaign paused: nothing is sent until you resume it.",
@@ -70,6 +75,7 @@ def new():
                 db.session, current_org_id(), form.fields_for_domain(), user_id=current_user.id
             )
         )
+        audit.record(db.session, current_actor(), created[0], "campaign.created")
 
     if form.validate_on_submit() and commit_or_report(create, form):
         flash("Campaign created. Add its first step below.", "success")
@@ -94,7 +100,27 @@ def render_editor(campaign, settings_form=None, step_form=None, status=200):
         action_form=EmptyForm(),
         preview_contacts=contacts,
         free_text_warning=FREE_TEXT_WARNING,
+        **activity(campaign, ACTIVITY_SHOWN),
     ), status
+
+
+def activity(campaign: DripCampaign, limit: int, page: int = 1) -> dict:
+    """A page of the campaign's audit log, for the template: who did what, and when (in the
+    organization's time zone)."""
+    events, total = audit.campaign_events(
+        db.session, campaign.organization_id, campaign.id, limit=limit, offset=(page - 1) * limit
+    )
+    org = db.session.get(Organization, campaign.organization_id)
+    zone = resolve_zone(org.timezone if org else None)
+    rows = [
+        {
+            "when": local_time(e.created_at, zone),
+            "who": e.actor,
+            "what": audit.describe(e.action, e.details),
+        }
+        for e in events
+    ]
+    return {"activity": rows, "activity_total": total, "activity_zone": zone.key}
 
 
 @bp.route("/<int:id>")
@@ -102,13 +128,28 @@ def show(id: int):
     return render_editor(_campaign(id))
 
 
+@bp.route("/<int:id>/activity")
+def activity_log(id: int):
+    campaign = _campaign(id)
+    page = max(request.args.get("page", type=int) or 1, 1)
+    shown = activity(campaign, ACTIVITY_PER_PAGE, page)
+    pages = max(1, math.ceil(shown["activity_total"] / ACTIVITY_PER_PAGE))
+    return render_template(
+        "campaigns/activity.html", campaign=campaign, page=page, pages=pages, **shown
+    )
+
+
 @bp.route("/<int:id>", methods=["POST"])
 def update(id: int):
     campaign = _campaign(id)
+    before = audit.snapshot(campaign)
     form = CampaignForm()
-    if form.validate_on_submit() and commit_or_report(
-        lambda: campaigns.update_campaign(db.session, campaign, form.fields_for_domain()), form
-    ):
+
+    def save():
+        campaigns.update_campaign(db.session, campaign, form.fields_for_domain())
+        audit.record(db.session, current_actor(), campaign, "campaign.updated", before=before)
+
+    if form.validate_on_submit() and commit_or_report(save, form):
         flash("Settings saved.", "success")
         return redirect(url_for("campaigns.show", id=id))
     return render_editor(_campaign(id), settings_form=form, status=422)
@@ -119,7 +160,12 @@ def change_status(id: int):
     _checked_action_form()
     action = request.form.get("action", "")
     campaign = _campaign(id)  # outside the try: another organization's id is a 404
-    if commit_or_report(lambda: campaigns.change_status(db.session, campaign, action)):
+
+    def change():
+        campaigns.change_status(db.session, campaign, action)
+        audit.record(db.session, current_actor(), campaign, audit.STATUS_ACTIONS[action])
+
+    if commit_or_report(change):
         flash(ACTION_MESSAGES[action], "success")
     return redirect(url_for("campaigns.show", id=id))
 
@@ -129,7 +175,12 @@ def delete(id: int):
     _checked_action_form()
     campaign = _campaign(id)
     name = campaign.name
-    if not commit_or_report(lambda: campaigns.delete_campaign(db.session, campaign)):
+
+    def remove():
+        campaigns.delete_campaign(db.session, campaign)
+        audit.record(db.session, current_actor(), campaign, "campaign.deleted")
+
+    if not commit_or_report(remove):
         return redirect(url_for("campaigns.show", id=id))
     flash(f"Campaign “{name}” deleted.", "success")
     return redirect(url_for("campaigns.index"))
@@ -139,12 +190,13 @@ def delete(id: int):
 def add_step(id: int):
     campaign = _campaign(id)
     form = StepForm()
-    if form.validate_on_submit() and commit_or_report(
-        lambda: steps.add_step(
-            db.session, campaign, form.fields_for_domain(), position=form.position.data
-        ),
-        form,
-    ):
+
+    def add():
+        fields, position = form.fields_for_domain(), form.position.data
+        step = steps.add_step(db.session, campaign, fields, position=position)
+        audit.record(db.session, current_actor(), campaign, "step.added", step=step)
+
+    if form.validate_on_submit() and commit_or_report(add, form):
         flash("Step added.", "success")
         return redirect(url_for("campaigns.show", id=id) + "#steps")
     return render_editor(_campaign(id), step_form=form, status=422)
@@ -160,9 +212,14 @@ def edit_step(id: int, step_id: int):
         form = StepForm(formdata=None)
         form.load(step)
     else:
-        if form.validate_on_submit() and commit_or_report(
-            lambda: steps.update_step(db.session, step, form.fields_for_domain()), form
-        ):
+        before = audit.snapshot(step)
+
+        def save():
+            steps.update_step(db.session, step, form.fields_for_domain())
+            actor = current_actor()
+            audit.record(db.session, actor, campaign, "step.updated", step=step, before=before)
+
+        if form.validate_on_submit() and commit_or_report(save, form):
             flash("Step saved.", "success")
             return redirect(url_for("campaigns.show", id=id) + "#steps")
         status = 422
@@ -184,8 +241,14 @@ def edit_step(id: int, step_id: int):
 @bp.route("/<int:id>/steps/<int:step_id>/delete", methods=["POST"])
 def delete_step(id: int, step_id: int):
     _checked_action_form()
-    step = _step(_campaign(id), step_id)
-    if commit_or_report(lambda: steps.delete_step(db.session, step)):
+    campaign = _campaign(id)
+    step = _step(campaign, step_id)
+
+    def remove():
+        steps.delete_step(db.session, step)
+        audit.record(db.session, current_actor(), campaign, "step.deleted", step=step)
+
+    if commit_or_report(remove):
         flash("Step deleted. Contacts waiting for it move on to the next step.", "success")
     return redirect(url_for("campaigns.show", id=id) + "#steps")
 
@@ -193,7 +256,14 @@ def delete_step(id: int, step_id: int):
 @bp.route("/<int:id>/steps/<int:step_id>/move", methods=["POST"])
 def move_step(id: int, step_id: int):
     _checked_action_form()
-    step = _step(_campaign(id), step_id)
-    offset = -1 if request.form.get("direction") == "up" else 1
-    commit_or_report(lambda: steps.move_step(db.session, step, offset))
+    campaign = _campaign(id)
+    step = _step(campaign, step_id)
+    direction = "up" if request.form.get("direction") == "up" else "down"
+
+    def move():
+        steps.move_step(db.session, step, -1 if direction == "up" else 1)
+        actor = current_actor()
+        audit.record(db.session, actor, campaign, "steps.reordered", step=step, direction=direction)
+
+    commit_or_report(move)
     return redirect(url_for("campaigns.show", id=id) + "#steps")

@@ -14,8 +14,8 @@ from wtforms import RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.auth import current_org_id
-from app.drip import enrollment
+from app.auth import current_actor, current_org_id
+from app.drip import audit, enrollment
 from app.drip.errors import DripError, ValidationError
 from app.drip.schedule import resolve_zone
 from app.drip.scope import get_scoped
@@ -136,6 +136,7 @@ def enroll(id: int):
     try:
         target = _target(form)
         result = enrollment.enroll(db.session, campaign, **target)
+        audit.record_enrollment(db.session, current_actor(), campaign, result, target)
     except ValidationError as exc:
         db.session.rollback()
         for name, message in exc.fields.items():
@@ -164,9 +165,10 @@ def change(id: int, enrollment_id: int):
         flash("Your form expired or was incomplete. Please try again.", "error")
         return redirect(back)
     try:
-        enrollment.apply_action(
+        row = enrollment.apply_action(
             db.session, current_org_id(), campaign.id, enrollment_id, form.action.data
         )
+        audit.record_enrollment_action(db.session, current_actor(), campaign, form.action.data, row)
     except DripError as exc:
         db.session.rollback()
         flash(exc.message, "error")

@@ -23,7 +23,8 @@ def follow(code: str):
     else:
         url = links.record_click(db.session, code, utcnow(), request.headers.get("User-Agent"))
         db.session.commit()
-    if url is None:
+    # Codes are only made for http(s) URLs found at send time; anything else is no target.
+    if url is None or not url.lower().startswith(("http://", "https://")):
         abort(404)
     response = redirect(url, code=302)
     response.headers["Cache-Control"] = "no-store"  # every follow must reach us to count

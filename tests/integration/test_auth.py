@@ -155,7 +155,8 @@ def test_forms_refuse_a_post_without_the_csrf_token(csrf_app, clean_app, org_a):
     assert client.get("/campaigns").status_code == 200
     # Logged in, a settings form without the token changes nothing.
     response = client.post("/settings/api-keys", data={"name": "sneaky"})
-    assert response.status_code == 302
+    assert response.status_code == 400
+    assert b"Your form expired or was sent from another site" in response.data
     assert b"sneaky" not in client.get("/settings/").data
 
 

@@ -212,6 +212,45 @@ def test_unknown_codes_are_a_404_page(clean_app, org_a, code):
     assert b"Traceback" not in response.data and "Location" not in response.headers
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_an_unknown_code_never_redirects_whatever_the_request_says(clean_app, tracked, method):
+    run(clean_app)
+    client = clean_app.test_client()
+    evil = "https://evil.example/phish"
+    for url in (
+        f"/l/unknown?url={evil}&next={evil}&redirect={evil}&to=//evil.example",
+        "/l/https:%2F%2Fevil.example",
+        "/l/evil.example%2Fphish",
+        "/l/%2F%2Fevil.example",  # decoded to /l//evil.example: slashes merged, see below
+        "/l//evil.example",
+    ):
+        response = client.open(url, method=method, headers={"Referer": evil})
+        if response.status_code == 308:
+            # Werkzeug merges doubled slashes with a redirect to this site's own path.
+            assert response.headers["Location"] == "http://localhost/l/evil.example", url
+            response = client.open(response.headers["Location"], method=method)
+        assert response.status_code == 404, url
+        assert "Location" not in response.headers, url
+        assert b"evil.example" not in response.data, url
+    with clean_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(LinkClick)) == 0
+
+
+def test_only_http_urls_are_ever_targets(clean_app, org_a):
+    """Send time stores only http(s) URLs; a row holding anything else is still no target."""
+    with clean_app.app_context():
+        for code, url in (
+            ("jsurl00001", "javascript:alert(1)"),
+            ("dataurl001", "data:text/html,x"),
+        ):
+            db.session.add(Link(organization_id=org_a.org_id, code=code, url=url))
+        db.session.commit()
+    client = clean_app.test_client()
+    for code in ("jsurl00001", "dataurl001"):
+        response = client.get(f"/l/{code}")
+        assert response.status_code == 404 and "Location" not in response.headers
+
+
 def test_record_click_of_an_unknown_code_writes_nothing(session):
     assert links.record_click(session, "missing-code-xyz", NOW, "ua") is None
     assert links.record_click(session, "", NOW, None) is None

@@ -1,0 +1,136 @@
+"""Login rate limiting on both databases: 5 failed logins for an email (or 20 from an address)
+within 15 minutes lock it out for 15 minutes, even with the right password; a successful login
+resets the email's count; old attempts are pruned."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.drip import login_throttle
+from app.extensions import db
+from app.models import LoginAttempt, utcnow
+from app.web import auth_views
+from tests.conftest import TEST_PASSWORD
+
+T0 = utcnow().replace(microsecond=0)
+LOCKED = b"Too many failed logins"
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The login view's clock, moved by the test."""
+    now = {"at": T0}
+    monkeypatch.setattr(auth_views, "utcnow", lambda: now["at"])
+    return now
+
+
+def attempt(app, email, password="wrong password", address="198.51.100.7"):
+    client = app.test_client()
+    response = client.post(
+        "/login",
+        data={"email": email, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+    return response, client
+
+
+def fail(app, email, times, address="198.51.100.7"):
+    for _ in range(times):
+        response, _ = attempt(app, email, address=address)
+        assert response.status_code == 400
+        assert b"Wrong email or password" in response.data
+
+
+def test_five_failures_lock_the_email_even_for_the_right_password(clean_app, org_a, clock):
+    fail(clean_app, org_a.email, 5)
+    clock["at"] = T0 + timedelta(minutes=1)
+    response, client = attempt(clean_app, org_a.email, TEST_PASSWORD)
+    assert response.status_code == 429
+    assert LOCKED in response.data and b"15 more minutes" not in response.data
+    assert b"14 more minutes" in response.data
+    assert int(response.headers["Retry-After"]) == 14 * 60
+    assert client.get("/campaigns/").status_code == 302  # not logged in
+    # From another address too: the lock is the email's. Case and spaces do not matter.
+    response, _ = attempt(clean_app, f"  {org_a.email.upper()} ", TEST_PASSWORD, "203.0.113.9")
+    assert response.status_code == 429
+
+
+def test_the_lock_ends_and_refused_attempts_do_not_extend_it(clean_app, org_a, clock):
+    fail(clean_app, org_a.email, 5)
+    for minutes in (5, 10, 14):
+        clock["at"] = T0 + timedelta(minutes=minutes)
+        assert attempt(clean_app, org_a.email)[0].status_code == 429
+    clock["at"] = T0 + timedelta(minutes=15, seconds=1)
+    response, client = attempt(clean_app, org_a.email, TEST_PASSWORD)
+    assert response.status_code == 302
+    assert client.get("/campaigns/").status_code == 200
+
+
+def test_four_failures_do_not_lock_and_success_resets_the_count(clean_app, org_a, clock):
+    fail(clean_app, org_a.email, 4)
+    assert attempt(clean_app, org_a.email, TEST_PASSWORD)[0].status_code == 302
+    # Without the reset these four would make eight.
+    fail(clean_app, org_a.email, 4)
+    assert attempt(clean_app, org_a.email, TEST_PASSWORD)[0].status_code == 302
+
+
+def test_failures_spread_over_more_than_the_window_do_not_lock(clean_app, org_a, clock):
+    for minute in (0, 4, 8, 12, 16):
+        clock["at"] = T0 + timedelta(minutes=minute)
+        fail(clean_app, org_a.email, 1)
+    assert attempt(clean_app, org_a.email, TEST_PASSWORD)[0].status_code == 302
+
+
+def test_other_emails_are_not_locked_by_one_email(clean_app, org_a, org_b, clock):
+    fail(clean_app, org_a.email, 5)
+    assert attempt(clean_app, org_b.email, TEST_PASSWORD)[0].status_code == 302
+
+
+def test_an_address_trying_many_emails_is_locked(clean_app, org_a, clock, monkeypatch):
+    # 20 by default (LOGIN_MAX_FAILURES_PER_ADDRESS); fewer here, each login hashes a password.
+    assert clean_app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"] == 20
+    monkeypatch.setitem(clean_app.config, "LOGIN_MAX_FAILURES_PER_ADDRESS", 3)
+    for n in range(3):
+        fail(clean_app, f"guess{n}@example.com", 1, address="192.0.2.50")
+    response, _ = attempt(clean_app, org_a.email, TEST_PASSWORD, "192.0.2.50")
+    assert response.status_code == 429 and LOCKED in response.data
+    # The same user from elsewhere is not locked: the email had no failures.
+    assert attempt(clean_app, org_a.email, TEST_PASSWORD, "192.0.2.51")[0].status_code == 302
+
+
+def test_unknown_emails_are_counted_like_known_ones(clean_app, org_a, clock):
+    fail(clean_app, "nobody@example.com", 5)
+    response, _ = attempt(clean_app, "nobody@example.com")
+    assert response.status_code == 429
+
+
+def test_old_attempts_are_pruned_on_write(session, org_a):
+    limits = login_throttle.Limits()
+    old = T0 - timedelta(hours=2)
+    for n in range(3):
+        login_throttle.record_failure(session, f"old{n}@x.test", "192.0.2.1", old, limits)
+    login_throttle.record_failure(session, "new@x.test", "192.0.2.1", T0, limits)
+    emails = session.scalars(select(LoginAttempt.email)).all()
+    assert emails == ["new@x.test"]
+    login_throttle.record_success(session, "NEW@x.test ")
+    assert session.scalar(select(func.count()).select_from(LoginAttempt)) == 0
+
+
+def test_a_limit_of_zero_turns_it_off(session, org_a):
+    limits = login_throttle.Limits(max_failures=0, max_per_address=0)
+    for _ in range(30):
+        login_throttle.record_failure(session, "a@x.test", "192.0.2.1", T0, limits)
+    assert login_throttle.locked_until(session, "a@x.test", "192.0.2.1", T0, limits) is None
+    strict = login_throttle.Limits()
+    until = login_throttle.locked_until(session, "a@x.test", "192.0.2.1", T0, strict)
+    assert until == T0 + strict.lock
+
+
+def test_attempts_are_committed_with_the_failed_login(clean_app, org_a, clock):
+    fail(clean_app, org_a.email, 2)
+    with clean_app.app_context():
+        rows = db.session.execute(select(LoginAttempt.email, LoginAttempt.address)).all()
+    assert rows == [(org_a.email, "198.51.100.7")] * 2
