@@ -19,15 +19,16 @@ from datetime import UTC, datetime
 from sqlalchemy import BigInteger, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from app.drip import ab_lifecycle, ab_report, ab_results
+from app.drip import ab_lifecycle, ab_report, ab_results, audit
 from app.drip.ab_assignment import variants_for_batch
 from app.drip.ab_variants import variants_of
 from app.drip.sql_time import epoch_seconds
-from app.models import DripAbTest, DripVariantAssignment
+from app.models import DripAbTest, DripCampaign, DripVariantAssignment
 
 __all__ = ["check_for_winners", "report", "timeline", "variant_for_send", "variants_for_batch"]
 
 DAY_SECONDS = 86_400
+AUTO_WINNER = audit.Actor("Drip (automatic decision)")
 
 
 def variant_for_send(session: Session, step_id: int, contact_id: int) -> tuple[int, str] | None:
@@ -55,6 +56,15 @@ def check_for_winners(session: Session, now: datetime) -> int:
         winner = results.variants[index]
         decision = ab_report.decision_dict(results.decision, winner.id)
         ab_lifecycle.complete(session, results, winner, "auto", now, decision)
+        test = results.test
+        audit.record_ab_test(
+            session,
+            AUTO_WINNER,
+            session.get(DripCampaign, test.campaign_id),
+            "ab_test.winner_declared",
+            test,
+            variant=winner,
+        )
         declared += 1
     return declared
 

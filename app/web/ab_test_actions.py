@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 
-from app.drip import ab_lifecycle, ab_variants
+from app.auth import current_actor
+from app.drip import ab_changes, ab_variants
 from app.drip.errors import DripError, ValidationError
 from app.extensions import db
 from app.models import utcnow
@@ -45,7 +46,8 @@ def add_variant(campaign_id: int, test_id: int):
     test = load_test(campaign_id, test_id)
     form = VariantForm()
     if form.validate_on_submit() and attempt(
-        lambda: ab_variants.add_variant(db.session, test, form.fields_for_domain()), form
+        lambda: ab_changes.add_variant(db.session, current_actor(), test, form.fields_for_domain()),
+        form,
     ):
         flash(f"Variant “{form.name.data.strip()}” added.", "success")
         return _back(campaign_id, test_id, "#variants")
@@ -58,7 +60,9 @@ def update_variant(campaign_id: int, test_id: int, variant_id: int):
     variant = ab_variants.get_variant(db.session, test, variant_id)
     form = posted_edit_form(variant_id)
     if form.validate_on_submit() and attempt(
-        lambda: ab_variants.update_variant(db.session, test, variant, form.fields_for_domain()),
+        lambda: ab_changes.update_variant(
+            db.session, current_actor(), test, variant, form.fields_for_domain()
+        ),
         form,
     ):
         flash(f"Variant “{variant.name}” saved.", "success")
@@ -72,7 +76,9 @@ def delete_variant(campaign_id: int, test_id: int, variant_id: int):
     variant = ab_variants.get_variant(db.session, test, variant_id)
     _checked_button()
     name = variant.name
-    if commit_or_report(lambda: ab_variants.delete_variant(db.session, test, variant)):
+    if commit_or_report(
+        lambda: ab_changes.delete_variant(db.session, current_actor(), test, variant)
+    ):
         flash(f"Variant “{name}” removed: its share of traffic is free again.", "success")
     return _back(campaign_id, test_id, "#variants")
 
@@ -87,7 +93,9 @@ def change_status(campaign_id: int, test_id: int):
         return _back(campaign_id, test_id)
     before = test.status
     if commit_or_report(
-        lambda: ab_lifecycle.apply_action(db.session, test, {"action": action}, utcnow())
+        lambda: ab_changes.apply_action(
+            db.session, current_actor(), test, {"action": action}, utcnow()
+        )
     ):
         flash(STATUS_MESSAGES.get((action, before), f"Test {test.status}."), "success")
     return _back(campaign_id, test_id)
@@ -98,7 +106,9 @@ def declare_winner(campaign_id: int, test_id: int):
     test = load_test(campaign_id, test_id)
     _checked_button()
     body = {"action": "declare_winner", "winner_id": request.form.get("variant_id", type=int)}
-    if commit_or_report(lambda: ab_lifecycle.apply_action(db.session, test, body, utcnow())):
+    if commit_or_report(
+        lambda: ab_changes.apply_action(db.session, current_actor(), test, body, utcnow())
+    ):
         winner = ab_variants.get_variant(db.session, test, test.winner_variant_id)
         flash(
             f"{winner.name} declared the winner: the test is completed and its message is now "
@@ -120,7 +130,7 @@ def reallocate(campaign_id: int, test_id: int):
     phase = test.phase
     body = {"action": "reallocate", "allocations": shares}
     try:
-        ab_lifecycle.apply_action(db.session, test, body, utcnow())
+        ab_changes.apply_action(db.session, current_actor(), test, body, utcnow())
     except ValidationError as exc:
         db.session.rollback()
         return render_test_page(
@@ -147,7 +157,7 @@ def delete(campaign_id: int, test_id: int):
     test = load_test(campaign_id, test_id)
     _checked_button()
     name = test.name
-    if not commit_or_report(lambda: ab_lifecycle.delete_test(db.session, test)):
+    if not commit_or_report(lambda: ab_changes.delete_test(db.session, current_actor(), test)):
         return _back(campaign_id, test_id)
     flash(f"Test “{name}” deleted.", "success")
     return redirect(url_for("ab_tests.campaign_tests", campaign_id=campaign_id))

@@ -26,9 +26,9 @@ from sqlalchemy import select
 
 from app import ab_table, chart_export
 from app.ab_charts import AB_CHARTS, METRIC_LABELS, confidence_label, metric_label
-from app.auth import current_org_id
+from app.auth import current_actor, current_org_id
 from app.chart_style import count, embed_json, rate
-from app.drip import ab_lifecycle, ab_report, ab_results, ab_testing, ab_variants
+from app.drip import ab_changes, ab_lifecycle, ab_report, ab_results, ab_testing, ab_variants
 from app.drip.campaigns import live_steps
 from app.drip.errors import DripError, ValidationError
 from app.drip.schedule import resolve_zone
@@ -192,7 +192,8 @@ def create(campaign_id: int):
     created = []
 
     def create_test():
-        created.append(ab_lifecycle.create_test(db.session, campaign, form.fields_for_domain()))
+        fields = form.fields_for_domain()
+        created.append(ab_changes.create_test(db.session, current_actor(), campaign, fields))
 
     if form.validate_on_submit() and attempt(create_test, form):
         flash(

@@ -12,12 +12,14 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from app import create_app
 from app.config import TestConfig
 from app.drip import ab_lifecycle, ab_testing
 from app.extensions import db
 from app.models import (
+    AuditEvent,
     DripAbTest,
     DripAbVariant,
     DripCampaign,
@@ -430,6 +432,30 @@ def test_start_pause_resume_reallocate_and_declare_from_the_page(clean_app, clie
     assert response.status_code == 302
     assert response.headers["Location"].endswith(ab(world["campaign"]))
     assert client_a.get(url).status_code == 404
+
+    # Every change is in the campaign's activity, by whom: the page's user, or Drip itself for
+    # the fixture's automatic winner.
+    with clean_app.app_context():
+        rows = db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.campaign_id == world["campaign"])
+            .order_by(AuditEvent.id)
+        ).all()
+        logged = [(e.actor, e.action, e.details.get("variantName")) for e in rows]
+    me = world["email"]
+    assert logged == [
+        ("Drip (automatic decision)", "ab_test.winner_declared", "Variant 1"),
+        (me, "ab_variant.added", "B"),
+        (me, "ab_test.started", None),
+        (me, "ab_test.paused", None),
+        (me, "ab_test.resumed", None),
+        (me, "ab_test.reallocated", None),
+        (me, "ab_test.winner_declared", "B"),
+        (me, "ab_test.deleted", None),
+    ]
+    assert rows[5].details["allocations"] == {"Control": "70.00", "B": "30.00"}
+    activity = page(client_a, f"/campaigns/{world['campaign']}")
+    assert "declared “B” the winner of A/B test “Welcome test”" in activity
 
 
 def test_the_results_csv_has_every_number_of_the_table(client_a, world):
