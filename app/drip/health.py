@@ -1,12 +1,13 @@
 """Queue health for one organization: is sending working, what is waiting, what is failing.
 
-Every figure is one aggregate query; the last processing pass is system-wide (one pass serves
-every organization).
+Every figure is one aggregate query. The last processing pass is system-wide (one pass serves
+every organization), so only its time and outcome are told: its counts and its error are other
+organizations' business too, and stay in the operator's job records and logs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -29,8 +30,6 @@ class PassSummary:
     started_at: datetime
     finished_at: datetime | None
     ok: bool | None
-    stats: dict = field(default_factory=dict)
-    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ def last_pass(session: Session) -> PassSummary | None:
     ).first()
     if run is None:
         return None
-    return PassSummary(run.started_at, run.finished_at, run.ok, run.stats or {}, run.error)
+    return PassSummary(run.started_at, run.finished_at, run.ok)
 
 
 def due_now(session: Session, organization_id: int, now: datetime) -> int:

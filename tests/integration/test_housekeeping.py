@@ -339,7 +339,7 @@ def test_queue_health_counts_for_one_organization(session, org_a, org_b):
     assert health.failures_by_code[0] == ("131026", 2)  # most frequent first
     assert dict(health.failures_by_code) == {"131026": 2, "stale": 1, None: 1}
     assert health.failed_last_day == 4
-    assert health.last_pass.ok is True and health.last_pass.stats == {"sent": 3}
+    assert (health.last_pass.ok, health.last_pass.started_at) == (True, NOW - timedelta(minutes=1))
     assert health.paused is None
 
 
@@ -388,7 +388,8 @@ def test_campaigns_page_shows_the_queue_health(clean_app, client_a, org_a, org_b
     assert '<span class="tile-value">4</span><span class="tile-label">messages due now' in html
     assert '<span class="tile-value">3</span><span class="tile-label">sent in the last hour' in html
     assert '<span class="tile-value">4</span><span class="tile-label">failed in the last 24' in html
-    assert "12,345 claimed, 12,000 sent, 0 retried, 345 failed" in html
+    # One pass serves every organization: its counts are not this organization's to see.
+    assert "Last processing pass:" in html and "12,345" not in html and "345 failed" not in html
     assert "CET" in html or "CEST" in html  # the viewer's zone, named
     assert '<code>131026</code></td><td class="num">2</td>' in html
 
@@ -424,8 +425,10 @@ def test_the_last_pass_running_or_failed_is_said(clean_app, client_a, org_a, sta
         db.session.add(run)
         db.session.commit()
     html = client_a.get("/campaigns").get_data(as_text=True)
-    expected = {"running": "has been running since", "failed": "RuntimeError: database gone"}
+    expected = {"running": "has been running since", "failed": "The last processing pass failed"}
     assert expected[state] in html
+    # The error may name any organization's data: it stays in the operator's records.
+    assert "database gone" not in html
 
 
 def test_a_log_waiting_for_a_retry_is_not_stale_while_its_enrollment_lives(session, org_a):
