@@ -83,13 +83,17 @@ def new():
     return render_template("campaigns/new.html", form=form), 200 if request.method == "GET" else 422
 
 
+def preview_contacts(organization_id: int) -> list[Contact]:
+    """The contacts the live preview offers to render a message for."""
+    return db.session.scalars(
+        scoped(Contact, organization_id).order_by(Contact.first_name, Contact.id).limit(50)
+    ).all()
+
+
 def render_editor(campaign, settings_form=None, step_form=None, status=200):
     if settings_form is None:
         settings_form = CampaignForm(formdata=None)
         settings_form.load(campaign)
-    contacts = db.session.scalars(
-        scoped(Contact, campaign.organization_id).order_by(Contact.first_name).limit(50)
-    ).all()
     return render_template(
         "campaigns/show.html",
         campaign=campaign,
@@ -98,7 +102,7 @@ def render_editor(campaign, settings_form=None, step_form=None, status=200):
         settings_form=settings_form,
         step_form=step_form or StepForm(formdata=None),
         action_form=EmptyForm(),
-        preview_contacts=contacts,
+        preview_contacts=preview_contacts(campaign.organization_id),
         free_text_warning=FREE_TEXT_WARNING,
         **activity(campaign, ACTIVITY_SHOWN),
     ), status
@@ -225,15 +229,12 @@ def edit_step(id: int, step_id: int):
         status = 422
         campaign = _campaign(id)
         step = _step(campaign, step_id)
-    contacts = db.session.scalars(
-        scoped(Contact, campaign.organization_id).order_by(Contact.first_name).limit(50)
-    ).all()
     return render_template(
         "campaigns/step.html",
         campaign=campaign,
         step=step,
         form=form,
-        preview_contacts=contacts,
+        preview_contacts=preview_contacts(campaign.organization_id),
         free_text_warning=FREE_TEXT_WARNING,
     ), status
 

@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import DripCampaign, DripCampaignStep
+from app.models import Contact, DripCampaign, DripCampaignStep
 
 SETTINGS = {
     "name": "Onboarding",
@@ -125,6 +125,28 @@ def test_message_text_is_escaped_on_the_page(client_a):
     page = client_a.get(f"/campaigns/{cid}").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;" in page
+
+
+def test_preview_contacts_are_named_by_what_they_have(client_a, clean_app, org_a):
+    cid = create(client_a)
+    with clean_app.app_context():
+        db.session.add_all(
+            [
+                Contact(organization_id=org_a.org_id, phone="+447700900001"),
+                Contact(organization_id=org_a.org_id, phone="+447700900002", last_name="Lima"),
+                Contact(
+                    organization_id=org_a.org_id,
+                    phone="+447700900003",
+                    first_name="Ana",
+                    last_name="Lima",
+                ),
+            ]
+        )
+        db.session.commit()
+    page = client_a.get(f"/campaigns/{cid}").get_data(as_text=True)
+    select = page.split('<select id="preview-contact">')[1].split("</select>")[0]
+    options = re.findall(r'<option value="\d+">([^<]*)</option>', select)
+    assert sorted(options) == ["+447700900001", "Ana Lima · +447700900003", "Lima · +447700900002"]
 
 
 def test_lifecycle_buttons(client_a, clean_app):
