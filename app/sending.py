@@ -48,6 +48,7 @@ class PassStats:
     completed: int = 0
     parked: int = 0
     reconciled: int = 0
+    unsubscribed: int = 0
     paused_accounts: int = 0
     batches: int = 0
 
@@ -149,6 +150,7 @@ def run_processing_pass(
         stats.claimed += claim.claimed
         stats.parked += claim.parked
         stats.reconciled += claim.reconciled
+        stats.unsubscribed += claim.unsubscribed
         if claim.outgoing:
             routes = routes_for(session, {m.organization_id for m in claim.outgoing})
             session.commit()  # end the read transaction before the network calls

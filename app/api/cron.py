@@ -4,6 +4,8 @@ job, a platform's scheduled request) holding CRON_SECRET.
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from flask import Blueprint, current_app, request
 
 from app import jobs
@@ -11,6 +13,7 @@ from app.api.openapi import data_response, error_responses
 from app.api.respond import camel_case, error_response, ok
 from app.auth import public
 from app.crypto import constant_time_equals, sha256_hex
+from app.sending import PassStats
 
 bp = Blueprint("cron", __name__, url_prefix="/api/cron")
 
@@ -40,21 +43,7 @@ PASS_SCHEMA = {
     "type": "object",
     "description": "what the pass did; skipped (with a reason) when a pass was already running",
     "properties": {
-        **{
-            name: {"type": "integer"}
-            for name in (
-                "claimed",
-                "sent",
-                "failed",
-                "retried",
-                "ambiguous",
-                "completed",
-                "parked",
-                "reconciled",
-                "pausedAccounts",
-                "batches",
-            )
-        },
+        **{camel_case(f.name): {"type": "integer"} for f in fields(PassStats)},
         "skipped": {"type": "boolean"},
         "reason": {"type": "string"},
     },

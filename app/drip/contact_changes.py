@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.drip import contact_fields as fields
-from app.drip import enrollment
+from app.drip import enrollment, opt_out
 from app.drip.errors import Conflict, ValidationError
 from app.drip.phones import normalize_phone
 from app.drip.scope import get_scoped
@@ -90,9 +90,9 @@ def update_contact(
     for name in ("phone", "first_name", "last_name", "timezone", "attributes"):
         if name in clean:
             setattr(contact, name, clean[name])
-    if "opted_out" in clean:
-        _set_opted_out(contact, clean["opted_out"])
     _flush_or_conflict(session, contact.phone)
+    if "opted_out" in clean:
+        _set_opted_out(session, contact, clean["opted_out"])
     if "tags" in clean:
         notify_tags_added(
             session, organization_id, _set_tags(session, organization_id, contact.id, clean["tags"])
@@ -100,11 +100,14 @@ def update_contact(
     return contact
 
 
-def _set_opted_out(contact: Contact, opted_out: bool) -> None:
+def _set_opted_out(session: Session, contact: Contact, opted_out: bool) -> None:
     if opted_out and contact.opted_out_at is None:
-        contact.opted_out_at, contact.opt_out_reason = utcnow(), OPT_OUT_REASON_MANUAL
+        # As a STOP keyword does: every live enrollment ends now, so nothing more is sent.
+        opt_out.opt_out_contact(session, contact.id, OPT_OUT_REASON_MANUAL, utcnow())
+        session.refresh(contact)
     elif not opted_out:
         contact.opted_out_at, contact.opt_out_reason = None, None
+        session.flush()
 
 
 def delete_contact(session: Session, organization_id: int, contact_id: int) -> None:

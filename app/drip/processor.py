@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from app.drip import links
 from app.drip.ab_testing import variants_for_batch
 from app.drip.advance import Advancer
+from app.drip.opt_out import STOP_REASON_OPTED_OUT, end_enrollments
 from app.drip.preview import contact_values
 from app.drip.statements import id_in
 from app.drip.templating import render
@@ -67,6 +68,7 @@ class Claim:
     outgoing: list[Outgoing] = field(default_factory=list)
     claimed: int = 0
     reconciled: int = 0  # enrollments whose step was already settled: moved on, nothing sent
+    unsubscribed: int = 0  # the contact had opted out: enrollment ended, nothing sent
     parked: int = 0  # waiting for an ambiguous send to settle
 
 
@@ -79,6 +81,18 @@ def claim(
     links under it; without, no text is rewritten."""
     rows = session.execute(_due_query(now, batch_size)).all()
     result = Claim(claimed=len(rows))
+    opted_out = [row.id for row in rows if row.opted_out_at is not None]
+    if opted_out:
+        # Every opt-out path ends the contact's enrollments; this catches one that did not
+        # (a direct write, a path added later): the last check before anything goes out.
+        result.unsubscribed = end_enrollments(
+            session,
+            id_in(session, DripEnrollment.id, opted_out),
+            status="unsubscribed",
+            reason=STOP_REASON_OPTED_OUT,
+            at=now,
+        )
+        rows = [row for row in rows if row.opted_out_at is None]
     if not rows:
         return result
     ids = [row.id for row in rows]
@@ -117,8 +131,10 @@ def _due_query(now: datetime, batch_size: int):
             DripEnrollment.campaign_id,
             DripEnrollment.contact_id,
             DripEnrollment.current_step_id,
+            Contact.opted_out_at,
         )
         .join(DripCampaign, DripCampaign.id == DripEnrollment.campaign_id)
+        .join(Contact, Contact.id == DripEnrollment.contact_id)
         .outerjoin(
             WhatsAppAccount, WhatsAppAccount.organization_id == DripEnrollment.organization_id
         )
