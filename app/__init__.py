@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import auth, cli, errors, jobs, scheduler, security
 from app.api import ab_tests as api_ab_tests
@@ -75,6 +76,9 @@ def create_app(config: Config | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.update(config.flask_settings(Path(app.instance_path)))
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.extensions["drip_secret_box"] = SecretBox(app.config["SECRET_KEY"])
 
     db.init_app(app)

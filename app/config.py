@@ -69,6 +69,10 @@ class Config:
     login_max_failures_per_address: int = 20
     login_window_minutes: int = 15
     login_lock_minutes: int = 15
+    # Proxies in front of the app (an HTTPS terminator, a load balancer) whose X-Forwarded-For
+    # and X-Forwarded-Proto headers are believed: the client's address (login limit per
+    # address) and https come from them. 0: the headers are ignored (anyone could forge them).
+    trusted_proxies: int = 0
     testing: bool = False
     csrf_enabled: bool = True
     session_cookie_secure: bool = False
@@ -97,6 +101,7 @@ class Config:
             login_window_minutes=int(env.get("LOGIN_WINDOW_MINUTES") or 15),
             login_lock_minutes=int(env.get("LOGIN_LOCK_MINUTES") or 15),
             session_cookie_secure=_flag(env.get("SESSION_COOKIE_SECURE")),
+            trusted_proxies=int(env.get("TRUSTED_PROXIES") or 0),
         )
 
     def flask_settings(self, instance_path: Path) -> dict:
@@ -122,6 +127,7 @@ class Config:
             "LOGIN_MAX_FAILURES_PER_ADDRESS": self.login_max_failures_per_address,
             "LOGIN_WINDOW_MINUTES": self.login_window_minutes,
             "LOGIN_LOCK_MINUTES": self.login_lock_minutes,
+            "TRUSTED_PROXIES": self.trusted_proxies,
             "TESTING": self.testing,
             "WTF_CSRF_ENABLED": self.csrf_enabled,
             # API clients send the token in a header; the HTML forms in a field.

@@ -7,8 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from flask import request
 from sqlalchemy import func, select
 
+from app import create_app
+from app.auth import public
+from app.config import TestConfig
 from app.drip import login_throttle
 from app.extensions import db
 from app.models import LoginAttempt, utcnow
@@ -134,3 +138,36 @@ def test_attempts_are_committed_with_the_failed_login(clean_app, org_a, clock):
     with clean_app.app_context():
         rows = db.session.execute(select(LoginAttempt.email, LoginAttempt.address)).all()
     assert rows == [(org_a.email, "198.51.100.7")] * 2
+
+
+@pytest.mark.parametrize("trusted", [0, 1])
+def test_the_client_address_comes_through_a_trusted_proxy_only(clean_app, org_a, trusted):
+    """TRUSTED_PROXIES=1 (one HTTPS proxy in front): the address counted is the client's from
+    X-Forwarded-For, and https from X-Forwarded-Proto; with 0, both headers are ignored, since
+    any client could forge them."""
+    url = clean_app.config["SQLALCHEMY_DATABASE_URI"]
+    app = create_app(TestConfig(database_url=url, trusted_proxies=trusted))
+    seen = {}
+
+    @app.get("/_scheme")
+    @public
+    def scheme():
+        seen["scheme"] = request.scheme
+        return ""
+
+    client = app.test_client()
+    forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    client.post(
+        "/login",
+        data={"email": org_a.email, "password": "wrong password"},
+        headers=forwarded,
+        environ_base=proxy,
+    )
+    client.get("/_scheme", headers=forwarded, environ_base=proxy)
+    with app.app_context():
+        address = db.session.scalar(select(LoginAttempt.address))
+        db.session.remove()
+    assert (address, seen["scheme"]) == (
+        ("203.0.113.9", "https") if trusted else ("10.0.0.2", "http")
+    )
