@@ -1,5 +1,6 @@
 """Plotly figure builders for the A/B test results page: the report of
-app.drip.ab_testing.report in, Figures out.
+app.drip.ab_testing.report in, figures out as plain dicts in Plotly's figure schema (as in
+app.charts: no graph objects on a page render; go.Figure(figure) validates one).
 
 - rates: the winning metric's rate per variant as bars, the confidence interval (Wilson, at
   the test's confidence) as error bars;
@@ -14,9 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 
-import plotly.graph_objects as go
-
-from app.chart_style import count, empty_figure, literal, rate, styled
+from app.chart_style import FigureDict, count, empty_figure, literal, rate, styled
 
 METRIC_LABELS = {
     "read_rate": "Read rate",
@@ -65,7 +64,7 @@ def _label(variant: dict, winner_id: int | None) -> str:
     return f"{name} (control)" if variant["isControl"] else name
 
 
-def rates_figure(report: dict) -> go.Figure:
+def rates_figure(report: dict) -> FigureDict:
     """One bar per variant: its rate, with the interval as asymmetric error bars (the array
     values are ciHigh - rate and rate - ciLow, so the whiskers end on the bounds)."""
     metric = report.get("winningMetric") or "read_rate"
@@ -93,34 +92,36 @@ def rates_figure(report: dict) -> go.Figure:
             f"<br>{count(v.get('successes'))} {event} of {count(v.get('sent'))} sent"
         )
         marker.append(WINNER_COLOUR if v["id"] == winner_id else colours[v["id"]])
-    fig = go.Figure(
-        go.Bar(
-            x=x,
-            y=y,
-            marker_color=marker,
-            error_y={
-                "type": "data",
-                "symmetric": False,
-                "array": plus,
-                "arrayminus": minus,
-                "color": "#1d2327",
-                "thickness": 1.5,
-                "width": 8,
-            },
-            text=text,
-            textposition="inside",
-            insidetextanchor="start",
-            hovertext=hover,
-            hovertemplate="%{hovertext}<extra></extra>",
-        )
+    bars = {
+        "type": "bar",
+        "x": x,
+        "y": y,
+        "marker": {"color": marker},
+        "error_y": {
+            "type": "data",
+            "symmetric": False,
+            "array": plus,
+            "arrayminus": minus,
+            "color": "#1d2327",
+            "thickness": 1.5,
+            "width": 8,
+        },
+        "text": text,
+        "textposition": "inside",
+        "insidetextanchor": "start",
+        "hovertext": hover,
+        "hovertemplate": "%{hovertext}<extra></extra>",
+    }
+    fig = styled({"data": [bars], "layout": {}}, title, height=380, showlegend=False)
+    layout = fig["layout"]
+    layout["yaxis"].update(
+        title={"text": f"% of messages sent ({event})"}, ticksuffix="%", rangemode="tozero"
     )
-    styled(fig, title, height=380, showlegend=False)
-    fig.update_yaxes(title_text=f"% of messages sent ({event})", ticksuffix="%", rangemode="tozero")
-    fig.update_xaxes(showgrid=False)
+    layout["xaxis"]["showgrid"] = False
     return fig
 
 
-def timeline_figure(report: dict) -> go.Figure:
+def timeline_figure(report: dict) -> FigureDict:
     """One line per variant: the cumulative rate of the messages sent up to each day of the
     current phase (a day without a send of the variant keeps its last value; before its
     first send there is no point)."""
@@ -132,32 +133,34 @@ def timeline_figure(report: dict) -> go.Figure:
     winner_id = report.get("winnerId")
     colours = variant_colours(report)
     event = METRIC_EVENTS.get(metric, "successes")
-    fig = go.Figure()
+    lines = []
     for s in series:
         points = s.get("points") or []
         label = _label(
             {"id": s["variantId"], "name": s["name"], "isControl": s["isControl"]}, winner_id
         )
-        fig.add_trace(
-            go.Scatter(
-                x=[p["date"] for p in points],
-                y=[p["rate"] for p in points],
-                name=label,
-                mode="lines+markers" if len(points) <= 62 else "lines",
-                line={"color": colours.get(s["variantId"], CONTROL_COLOUR), "width": 2},
-                marker={"size": 5},
-                hovertext=[
+        lines.append(
+            {
+                "type": "scatter",
+                "x": [p["date"] for p in points],
+                "y": [p["rate"] for p in points],
+                "name": label,
+                "mode": "lines+markers" if len(points) <= 62 else "lines",
+                "line": {"color": colours.get(s["variantId"], CONTROL_COLOUR), "width": 2},
+                "marker": {"size": 5},
+                "hovertext": [
                     f"<b>{label}</b> · {p['date']}<br>{metric_label(metric)}: {rate(p['rate'])}"
                     f"<br>{count(p['successes'])} {event} of {count(p['n'])} sent so far"
                     for p in points
                 ],
-                hovertemplate="%{hovertext}<extra></extra>",
-            )
+                "hovertemplate": "%{hovertext}<extra></extra>",
+            }
         )
-    styled(fig, title, height=380)
-    fig.update_xaxes(title_text="Day sent (UTC)", **_day_axis(series))
-    fig.update_yaxes(
-        title_text=f"{metric_label(metric)} so far", ticksuffix="%", rangemode="tozero"
+    fig = styled({"data": lines, "layout": {}}, title, height=380)
+    layout = fig["layout"]
+    layout["xaxis"].update(title={"text": "Day sent (UTC)"}, **_day_axis(series))
+    layout["yaxis"].update(
+        title={"text": f"{metric_label(metric)} so far"}, ticksuffix="%", rangemode="tozero"
     )
     return fig
 
@@ -178,7 +181,7 @@ def _day_axis(series: list[dict]) -> dict:
     return axis
 
 
-AB_CHARTS: dict[str, Callable[[dict], go.Figure]] = {
+AB_CHARTS: dict[str, Callable[[dict], FigureDict]] = {
     "rates": rates_figure,
     "timeline": timeline_figure,
 }

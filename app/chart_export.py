@@ -1,5 +1,9 @@
 """Server-side PNG and SVG of Plotly figures through kaleido and the system's Chromium.
 
+The builders (app.charts, app.ab_charts) make plain figure dicts; an export wraps one in
+go.Figure first, so Plotly validates it (an invalid property raises ValueError) before the
+browser sees it.
+
 Starting Chromium takes seconds, so each process keeps one browser warm: a daemon thread runs
 an asyncio loop that owns a kaleido.Kaleido, and request threads hand it renders with
 run_coroutine_threadsafe and wait a bounded time. A render that times out or fails takes the
@@ -18,6 +22,7 @@ import time
 from concurrent.futures import TimeoutError as FutureTimeout
 
 import kaleido
+import plotly.graph_objects as go
 from choreographer.browsers.chromium import Chromium
 
 log = logging.getLogger(__name__)
@@ -70,10 +75,15 @@ class ChartExporter:
         self._opening: kaleido.Kaleido | None = None  # until open() returns, for stop()
         self._pid = 0
 
-    def export(self, figure, fmt: str, width: int = WIDTH, height: int = HEIGHT) -> bytes:
-        """The figure as PNG or SVG bytes, or ExportUnavailable."""
+    def export(
+        self, figure: dict | go.Figure, fmt: str, width: int = WIDTH, height: int = HEIGHT
+    ) -> bytes:
+        """The figure (a figure dict or a go.Figure) as PNG or SVG bytes, or
+        ExportUnavailable; ValueError for an unknown format or an invalid figure."""
         if fmt not in FORMATS:
             raise ValueError(f"unknown image format {fmt!r}")
+        if not isinstance(figure, go.Figure):
+            figure = go.Figure(figure)  # validates: a bad property raises here, not in Chromium
         browser = self._started()
         opts = {"format": fmt, "width": width, "height": height, "scale": 2 if fmt == "png" else 1}
         self._last_used = time.monotonic()
@@ -221,6 +231,7 @@ def exporter(browser_path: str, timeout: float) -> ChartExporter:
         return _exporters[key]
 
 
-def to_image(figure, fmt: str, browser_path: str, timeout: float) -> bytes:
-    """PNG or SVG bytes of a figure, rendered by this process's warm browser."""
+def to_image(figure: dict | go.Figure, fmt: str, browser_path: str, timeout: float) -> bytes:
+    """PNG or SVG bytes of a figure (dict or go.Figure), rendered by this process's warm
+    browser."""
     return exporter(browser_path, timeout).export(figure, fmt)

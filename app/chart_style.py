@@ -1,12 +1,22 @@
 """The charts' shared look (colours, fonts, layout) and number formats, used by the figure
-builders, the analytics pages and their hover text alike."""
+builders, the analytics pages and their hover text alike.
+
+Figures are plain dicts in Plotly's figure schema ({"data": [...], "layout": {...}}), built
+by hand: Plotly's graph objects validate every property on every set, which cost a dashboard
+render over 100 ms. The server-side image export (app.chart_export) wraps them in
+go.Figure, which validates them; tests/unit/test_charts.py does the same for every builder.
+"""
 
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Sequence
+from typing import Any
 
-import plotly.graph_objects as go
+from plotly.utils import PlotlyJSONEncoder
+
+FigureDict = dict[str, Any]
 
 # One colour per meaning, on every chart (a drop-off because of a reply is the reply colour).
 COLOURS = {
@@ -43,13 +53,28 @@ def literal(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
-def styled(fig: go.Figure, title: str, height: int = 420, **extra) -> go.Figure:
+def none_template() -> dict:
+    """Plotly's template "none" as go.Figure expands it (no defaults but Plotly's own)."""
+    return {"data": {"scatter": [{"type": "scatter"}]}}
+
+
+def axes(fig: FigureDict, letter: str) -> list[dict]:
+    """Every x (or y) axis of the figure's layout: "xaxis" (created if missing, as Plotly's
+    layout always has one) and any "xaxis2", "xaxis3"... of a figure with subplots."""
+    layout = fig["layout"]
+    base = f"{letter}axis"
+    numbered = [k for k in layout if k.startswith(base) and k[len(base) :].isdigit()]
+    return [layout.setdefault(name, {}) for name in (base, *numbered)]
+
+
+def styled(fig: FigureDict, title: str, height: int = 420, **extra) -> FigureDict:
     """The house look: title, fonts, colours, margins, legend below."""
-    # template "none": the JSON embedded in the page stays small and the look is our own.
-    fig.update_layout(
-        template="none",
+    layout = fig.setdefault("layout", {})
+    layout.update(
+        # template "none": the JSON embedded in the page stays small and the look is our own.
+        template=none_template(),
         title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 16}},
-        font=FONT,
+        font=dict(FONT),
         height=height,
         paper_bgcolor="#ffffff",
         plot_bgcolor="#ffffff",
@@ -57,24 +82,29 @@ def styled(fig: go.Figure, title: str, height: int = 420, **extra) -> go.Figure:
         # Below everything, on the container: it wraps on narrow screens without covering
         # the title or an axis title, and the margin grows to fit it.
         legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0},
-        hoverlabel={"font": FONT, "bgcolor": "#ffffff"},
+        hoverlabel={"font": dict(FONT), "bgcolor": "#ffffff"},
         separators=".,",
         **extra,
     )
-    fig.update_xaxes(gridcolor=GRID, linecolor="#c9d3da", automargin=True)
-    fig.update_yaxes(gridcolor=GRID, linecolor="#c9d3da", automargin=True)
+    for axis in axes(fig, "x") + axes(fig, "y"):
+        axis.update(gridcolor=GRID, linecolor="#c9d3da", automargin=True)
     return fig
 
 
-def empty_figure(title: str, message: str) -> go.Figure:
+def empty_figure(title: str, message: str) -> FigureDict:
     """A titled figure that says why there is nothing to draw."""
-    fig = go.Figure()
-    fig.add_annotation(
-        text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font=FONT
-    )
-    styled(fig, title, height=260)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
+    note = {
+        "text": message,
+        "showarrow": False,
+        "x": 0.5,
+        "y": 0.5,
+        "xref": "paper",
+        "yref": "paper",
+        "font": dict(FONT),
+    }
+    fig = styled({"data": [], "layout": {"annotations": [note]}}, title, height=260)
+    for axis in axes(fig, "x") + axes(fig, "y"):
+        axis["visible"] = False
     return fig
 
 
@@ -89,13 +119,21 @@ def sparkline_points(values: Sequence[int], width: int = 120, height: int = 28) 
     )
 
 
-def embed_json(fig: go.Figure) -> str:
+def to_json(fig: FigureDict) -> str:
+    """The figure as compact JSON, through Plotly's own encoder as go.Figure.to_json did: dates
+    as ISO strings, Decimal and numpy values as numbers, NaN and infinities as null."""
+    return json.dumps(fig, cls=PlotlyJSONEncoder, separators=(",", ":"))
+
+
+def embed_json(fig: FigureDict) -> str:
     """The figure as JSON that is safe inside <script type="application/json">."""
-    # Step and campaign names are user text: "</script>" must not end the element.
+    # Step and campaign names are user text: "</script>" must not end the element. The "/"
+    # is escaped too, as Plotly's to_json did.
     return (
-        fig.to_json()
+        to_json(fig)
         .replace("<", "\\u003c")
         .replace(">", "\\u003e")
+        .replace("/", "\\u002f")
         .replace("&", "\\u0026")
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")

@@ -1,4 +1,6 @@
-"""Plotly figure builders for the analytics pages: plain dicts from drip/funnel.py in, Figures out.
+"""Plotly figure builders for the analytics pages: plain dicts from drip/funnel.py in, figures
+out as plain dicts in Plotly's figure schema (see app.chart_style: no graph objects on a page
+render; go.Figure(figure) validates one).
 
 Hover text is formatted here (thousands separators, one-decimal rates, "—" for no data) so the
 browser and the server-side export show the same words.
@@ -9,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date
 
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
 from app.chart_style import (
     COLOURS,
     FONT,
     HEAT_SCALE,
+    FigureDict,
     count,
     empty_figure,
     literal,
@@ -70,20 +70,44 @@ def _share(part: int, whole: int, of: str) -> str:
     return f" ({part / whole * 100:,.1f}% of {of})" if whole else ""
 
 
-def funnel_figure(data: dict) -> go.Figure:
+def _subplot_title(text: str, y: float) -> dict:
+    return {
+        "font": {"size": 16},
+        "showarrow": False,
+        "text": text,
+        "x": 0.5,
+        "xanchor": "center",
+        "xref": "paper",
+        "y": y,
+        "yanchor": "bottom",
+        "yref": "paper",
+    }
+
+
+def _funnel_grid() -> dict:
+    """The layout make_subplots(rows=2, cols=1, row_heights=[0.6, 0.4], vertical_spacing=0.16,
+    subplot_titles=...) makes: of the 0.84 of the height left by the spacing, the top row
+    (x, y) takes 0.6 and the bottom row (x2, y2) 0.4, each titled above its domain."""
+    return {
+        "xaxis": {"anchor": "y", "domain": [0.0, 1.0]},
+        "yaxis": {"anchor": "x", "domain": [0.496, 1.0]},
+        "xaxis2": {"anchor": "y2", "domain": [0.0, 1.0]},
+        "yaxis2": {"anchor": "x2", "domain": [0.0, 0.336]},
+        "annotations": [
+            _subplot_title("Contacts per step", 1.0),
+            _subplot_title("Drop-off after each step, by reason", 0.336),
+        ],
+    }
+
+
+def funnel_figure(data: dict) -> FigureDict:
     """Messages per step (reached → replied) above the drop-off after each step, by reason."""
     title = "Funnel: messages per step"
     steps = data.get("steps") or []
     if not steps:
         return empty_figure(title, "No steps yet: add a step to see the funnel.")
     labels = [step_label(s) for s in steps]
-    fig = make_subplots(
-        rows=2,
-        cols=1,
-        row_heights=[0.6, 0.4],
-        vertical_spacing=0.16,
-        subplot_titles=("Contacts per step", "Drop-off after each step, by reason"),
-    )
+    fig = {"data": [], "layout": _funnel_grid()}
     for key, name, field in FUNNEL_METRICS:
         values = [s.get(field) or 0 for s in steps]
         hover = []
@@ -94,28 +118,30 @@ def funnel_figure(data: dict) -> go.Figure:
                 else _share(value, step.get("reachedCount") or 0, "reached")
             )
             hover.append(f"<b>{label}</b><br>{name}: {count(value)}{extra}")
-        fig.add_trace(
-            go.Bar(
-                name=name,
-                x=labels,
-                y=values,
-                marker_color=COLOURS[key],
-                legendgroup="messages",
-                legendgrouptitle_text="Messages",
+        fig["data"].append(
+            {
+                "type": "bar",
+                "name": name,
+                "x": list(labels),
+                "y": values,
+                "marker": {"color": COLOURS[key]},
+                "legendgroup": "messages",
+                "legendgrouptitle": {"text": "Messages"},
                 **_hover(hover),
-            ),
-            row=1,
-            col=1,
+                "xaxis": "x",
+                "yaxis": "y",
+            }
         )
     _add_drop_offs(fig, data, steps, labels)
     styled(fig, title, height=680, barmode="group", bargap=0.18)
-    fig.update_yaxes(title_text="Contacts", tickformat=",", rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title_text="Contacts", tickformat=",", rangemode="tozero", row=2, col=1)
-    fig.update_xaxes(title_text="Step", row=2, col=1)
+    layout = fig["layout"]
+    for axis in (layout["yaxis"], layout["yaxis2"]):
+        axis.update(title={"text": "Contacts"}, tickformat=",", rangemode="tozero")
+    layout["xaxis2"]["title"] = {"text": "Step"}
     return fig
 
 
-def _add_drop_offs(fig: go.Figure, data: dict, steps: list[dict], labels: list[str]) -> None:
+def _add_drop_offs(fig: FigureDict, data: dict, steps: list[dict], labels: list[str]) -> None:
     # barmode is one per figure and the top row is grouped: stack by hand, one offsetgroup
     # with each reason starting where the previous one ended.
     columns = list(zip(labels, steps, strict=True))
@@ -131,32 +157,42 @@ def _add_drop_offs(fig: go.Figure, data: dict, steps: list[dict], labels: list[s
             + _share(value, entry.get("dropOffCount") or 0, "drop-offs")
             for (label, entry), value in zip(columns, values, strict=True)
         ]
-        fig.add_trace(
-            go.Bar(
-                name=name,
-                x=x,
-                y=values,
-                base=list(bases),
-                offsetgroup="reasons",
-                marker_color=COLOURS[key],
-                legendgroup="reasons",
-                legendgrouptitle_text="Drop-off reason",
+        fig["data"].append(
+            {
+                "type": "bar",
+                "name": name,
+                "x": list(x),
+                "y": values,
+                "base": list(bases),
+                "offsetgroup": "reasons",
+                "marker": {"color": COLOURS[key]},
+                "legendgroup": "reasons",
+                "legendgrouptitle": {"text": "Drop-off reason"},
                 **_hover(hover),
-            ),
-            row=2,
-            col=1,
+                "xaxis": "x2",
+                "yaxis": "y2",
+            }
         )
         bases = [b + v for b, v in zip(bases, values, strict=True)]
     for (label, entry), top in zip(columns, bases, strict=True):
         text = count(entry.get("dropOffCount") or 0)
         if entry.get("dropOffRate") is not None:
             text += f" · {rate(entry['dropOffRate'])}"
-        fig.add_annotation(
-            x=label, y=top, text=text, showarrow=False, yshift=10, row=2, col=1, font=FONT
+        fig["layout"]["annotations"].append(
+            {
+                "x": label,
+                "y": top,
+                "text": text,
+                "showarrow": False,
+                "yshift": 10,
+                "xref": "x2",
+                "yref": "y2",
+                "font": dict(FONT),
+            }
         )
 
 
-def cohort_figure(data: dict) -> go.Figure:
+def cohort_figure(data: dict) -> FigureDict:
     """Heatmap of the share of each enrollment cohort that reached each step (and completed)."""
     granularity = data.get("granularity") or "week"
     zone = data.get("timezone") or "UTC"
@@ -178,27 +214,27 @@ def cohort_figure(data: dict) -> go.Figure:
                 for column, n, r in zip(columns, counts, rates, strict=True)
             ]
         )
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=columns,
-            y=[literal(c["label"]) for c in cohorts],
-            zmin=0,
-            zmax=100,
-            colorscale=HEAT_SCALE,
-            text=text,
-            texttemplate="%{text}",
-            xgap=2,
-            ygap=2,
-            colorbar={"title": {"text": "% of cohort"}, "ticksuffix": "%"},
-            **_hover(hover),
-        )
-    )
-    styled(fig, title, height=max(320, 34 * len(cohorts) + 170))
-    fig.update_xaxes(title_text="Step reached", side="bottom", showgrid=False)
+    heatmap = {
+        "type": "heatmap",
+        "z": z,
+        "x": columns,
+        "y": [literal(c["label"]) for c in cohorts],
+        "zmin": 0,
+        "zmax": 100,
+        "colorscale": [list(stop) for stop in HEAT_SCALE],
+        "text": text,
+        "texttemplate": "%{text}",
+        "xgap": 2,
+        "ygap": 2,
+        "colorbar": {"title": {"text": "% of cohort"}, "ticksuffix": "%"},
+        **_hover(hover),
+    }
+    fig = styled({"data": [heatmap], "layout": {}}, title, height=max(320, 34 * len(cohorts) + 170))
+    layout = fig["layout"]
+    layout["xaxis"].update(title={"text": "Step reached"}, side="bottom", showgrid=False)
     # The oldest cohort on top, as in a table.
-    fig.update_yaxes(
-        title_text=f"Enrolled in ({granularity})",
+    layout["yaxis"].update(
+        title={"text": f"Enrolled in ({granularity})"},
         type="category",
         autorange="reversed",
         showgrid=False,
@@ -206,7 +242,7 @@ def cohort_figure(data: dict) -> go.Figure:
     return fig
 
 
-def timeseries_figure(data: dict) -> go.Figure:
+def timeseries_figure(data: dict) -> FigureDict:
     """One line per daily metric over the date range, days in the campaign's zone."""
     zone = data.get("timezone") or "UTC"
     days = data.get("days") or []
@@ -216,27 +252,30 @@ def timeseries_figure(data: dict) -> go.Figure:
     if not days:
         return empty_figure(title, "No days in this range.")
     x = [_iso(day["date"]) for day in days]
-    fig = go.Figure()
-    for key, name, shown in SERIES:
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=[day.get(key) or 0 for day in days],
-                name=name,
-                mode="lines+markers" if len(days) <= 62 else "lines",
-                line={"color": COLOURS[key], "width": 2},
-                marker={"size": 5},
-                visible=True if shown else "legendonly",
-                hovertemplate=f"{name}: %{{y:,}}<extra></extra>",
-            )
-        )
-    styled(fig, title, height=420, hovermode="x unified")
-    fig.update_xaxes(title_text=f"Day ({zone})", type="date", hoverformat="%a %d %b %Y")
-    fig.update_yaxes(title_text="Contacts or messages", tickformat=",", rangemode="tozero")
+    lines = [
+        {
+            "type": "scatter",
+            "x": list(x),
+            "y": [day.get(key) or 0 for day in days],
+            "name": name,
+            "mode": "lines+markers" if len(days) <= 62 else "lines",
+            "line": {"color": COLOURS[key], "width": 2},
+            "marker": {"size": 5},
+            "visible": True if shown else "legendonly",
+            "hovertemplate": f"{name}: %{{y:,}}<extra></extra>",
+        }
+        for key, name, shown in SERIES
+    ]
+    fig = styled({"data": lines, "layout": {}}, title, height=420, hovermode="x unified")
+    layout = fig["layout"]
+    layout["xaxis"].update(title={"text": f"Day ({zone})"}, type="date", hoverformat="%a %d %b %Y")
+    layout["yaxis"].update(
+        title={"text": "Contacts or messages"}, tickformat=",", rangemode="tozero"
+    )
     return fig
 
 
-def engagement_figure(data: dict) -> go.Figure:
+def engagement_figure(data: dict) -> FigureDict:
     """Delivery, read, reply, click and failure rates as horizontal bars."""
     title = "Engagement rates"
     if not data.get("sent") and not data.get("attempted"):
@@ -252,23 +291,25 @@ def engagement_figure(data: dict) -> go.Figure:
             f"{count(data.get(of))} {'attempted' if of == 'attempted' else 'sent'}"
         )
         colours.append(COLOURS[count_key])
-    fig = go.Figure(
-        go.Bar(
-            x=values,
-            y=labels,
-            orientation="h",
-            marker_color=colours,
-            text=text,
-            textposition="outside",
-            cliponaxis=False,
-            **_hover(hover),
-        )
+    bars = {
+        "type": "bar",
+        "x": values,
+        "y": labels,
+        "orientation": "h",
+        "marker": {"color": colours},
+        "text": text,
+        "textposition": "outside",
+        "cliponaxis": False,
+        **_hover(hover),
+    }
+    fig = styled({"data": [bars], "layout": {}}, title, height=300, showlegend=False)
+    layout = fig["layout"]
+    layout["xaxis"].update(
+        title={"text": "% of messages sent (failed: % of attempted)"},
+        range=[0, 110],
+        ticksuffix="%",
     )
-    styled(fig, title, height=300, showlegend=False)
-    fig.update_xaxes(
-        title_text="% of messages sent (failed: % of attempted)", range=[0, 110], ticksuffix="%"
-    )
-    fig.update_yaxes(autorange="reversed", showgrid=False)
+    layout["yaxis"].update(autorange="reversed", showgrid=False)
     return fig
 
 
@@ -278,7 +319,7 @@ def _iso(value: date | str | None) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
-CHARTS: dict[str, Callable[[dict], go.Figure]] = {
+CHARTS: dict[str, Callable[[dict], FigureDict]] = {
     "funnel": funnel_figure,
     "cohorts": cohort_figure,
     "timeseries": timeseries_figure,

@@ -143,6 +143,6 @@ def _report(name: str, campaign: DripCampaign, query: AnalyticsQuery) -> dict:
     return funnel.timeseries(session, org_id, campaign.id, query.start, query.end)
 
 
-def _embed(figure) -> Markup:
-    # embed_json escapes <, > and & so user text cannot close the <script> element.
+def _embed(figure: dict) -> Markup:
+    # embed_json escapes <, >, / and & so user text cannot close the <script> element.
     return Markup(chart_style.embed_json(figure))

@@ -10,8 +10,9 @@ from app.api.respond import error_response
 from app.extensions import db
 
 
-def image_response(figure, fmt: str, filename: str):
-    """The figure as an attachment, or a 503 (page or JSON) saying why it cannot be made."""
+def image_response(figure: dict, fmt: str, filename: str):
+    """The figure (a builder's figure dict, validated by chart_export as a go.Figure) as an
+    attachment, or a 503 (page or JSON) saying why it cannot be made."""
     # Hand the database connection back before waiting on the browser (up to the timeout).
     db.session.close()
     try:

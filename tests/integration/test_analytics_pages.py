@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import plotly.graph_objects as go
 import pytest
 
 from app.extensions import db
@@ -101,6 +102,8 @@ def test_dashboard_shows_tiles_charts_and_the_drop_off_table(client_a, busy):
     assert "Europe/Berlin" in html  # days are on the campaign's clock, and it says so
     charts = figures(html)
     assert set(charts) == {"funnel", "cohorts", "timeseries", "engagement"}
+    for figure in charts.values():
+        go.Figure(figure)  # valid against Plotly's schema: an invalid property raises
     reached = charts["funnel"]["data"][0]
     assert reached["name"] == "Reached" and reached["y"] == [1_200, 400]
     assert charts["cohorts"]["data"][0]["type"] == "heatmap"

@@ -124,6 +124,16 @@ def test_bad_range_parameters_still_export_with_the_defaults(client_a, campaign_
     assert response.data.startswith(b"\x89PNG")
 
 
+def test_an_invalid_figure_is_refused_before_the_browser_starts(tmp_path):
+    # The builders' figure dicts are validated as go.Figure on the export path.
+    exporter = chart_export.ChartExporter(str(tmp_path / "no-chromium"), timeout=5)
+    figure = charts.engagement_figure({"sent": 0, "attempted": 0})
+    figure["layout"]["xaxis"]["colour"] = "red"
+    with pytest.raises(ValueError, match="colour"):
+        exporter.export(figure, "png")
+    assert not exporter.is_warm()
+
+
 def test_missing_browser_answers_503_with_the_fix(client_with, campaign_id, tmp_path):
     client = client_with(CHART_BROWSER_PATH=str(tmp_path / "no-chromium"))
     response = client.get(f"/campaigns/{campaign_id}/charts/funnel.png")

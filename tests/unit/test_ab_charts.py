@@ -1,5 +1,8 @@
 """A/B results figures and table: literal report dicts in (the shape of
-app.drip.ab_testing.report), figures, rows, CSV and display formats out."""
+app.drip.ab_testing.report), figures, rows, CSV and display formats out.
+
+Each figure dict is read through go.Figure(figure), which validates it strictly against
+Plotly's schema: an invalid property raises."""
 
 from __future__ import annotations
 
@@ -7,9 +10,19 @@ import csv
 import io
 import json
 
+import plotly.graph_objects as go
 import pytest
+from plotly.utils import PlotlyJSONEncoder
 
-from app import ab_charts, ab_table
+from app import ab_charts, ab_table, chart_style
+
+
+def rates(data: dict) -> go.Figure:
+    return go.Figure(ab_charts.rates_figure(data))
+
+
+def timeline(data: dict) -> go.Figure:
+    return go.Figure(ab_charts.timeline_figure(data))
 
 
 def variant(id, name, sent, successes, rate, low, high, *, control=False, share=50.0):
@@ -99,7 +112,7 @@ def report(**extra) -> dict:
 
 
 def test_rates_bars_carry_the_intervals_as_error_bars():
-    fig = ab_charts.rates_figure(report())
+    fig = rates(report())
     (bars,) = fig.data
     assert bars.type == "bar"
     assert list(bars.y) == [25.0, 30.0, 0.0]
@@ -116,7 +129,7 @@ def test_rates_bars_carry_the_intervals_as_error_bars():
 
 
 def test_rates_hover_and_labels_are_formatted_and_literal():
-    fig = ab_charts.rates_figure(report())
+    fig = rates(report())
     bars = fig.data[0]
     assert list(bars.x) == ["Control (control)", "Friendly &lt;b&gt;", "Short"]
     assert "300 read of 1,200 sent" in bars.hovertext[0]
@@ -126,7 +139,7 @@ def test_rates_hover_and_labels_are_formatted_and_literal():
 
 
 def test_the_winner_is_marked_and_coloured():
-    fig = ab_charts.rates_figure(report(winnerId=2, confidenceThreshold=0.99))
+    fig = rates(report(winnerId=2, confidenceThreshold=0.99))
     bars = fig.data[0]
     assert bars.x[1] == "Friendly &lt;b&gt; (winner)"
     assert bars.marker.color[1] == ab_charts.WINNER_COLOUR
@@ -135,7 +148,7 @@ def test_the_winner_is_marked_and_coloured():
 
 
 def test_timeline_has_one_line_per_variant_with_cumulative_rates():
-    fig = ab_charts.timeline_figure(report())
+    fig = timeline(report())
     assert [t.name for t in fig.data] == ["Control (control)", "Friendly &lt;b&gt;", "Short"]
     assert all(t.type == "scatter" for t in fig.data)
     control, friendly, short = fig.data
@@ -146,7 +159,7 @@ def test_timeline_has_one_line_per_variant_with_cumulative_rates():
     assert len(short.x) == 0
     assert "354 read of 1,180 sent so far" in friendly.hovertext[2]
     # The same colour per variant on both charts.
-    colours = ab_charts.rates_figure(report()).data[0].marker.color
+    colours = rates(report()).data[0].marker.color
     assert [t.line.color for t in fig.data] == list(colours)
     assert "UTC" in fig.layout.xaxis.title.text
 
@@ -154,10 +167,8 @@ def test_timeline_has_one_line_per_variant_with_cumulative_rates():
 @pytest.mark.parametrize("metric", ["reply_rate", "delivery_rate", "click_rate"])
 def test_titles_follow_the_metric(metric):
     label = ab_charts.METRIC_LABELS[metric]
-    assert label in ab_charts.rates_figure(report(winningMetric=metric)).layout.title.text
-    assert (
-        label.lower() in ab_charts.timeline_figure(report(winningMetric=metric)).layout.title.text
-    )
+    assert label in rates(report(winningMetric=metric)).layout.title.text
+    assert label.lower() in timeline(report(winningMetric=metric)).layout.title.text
 
 
 def test_no_sends_give_titled_empty_figures():
@@ -166,10 +177,47 @@ def test_no_sends_give_titled_empty_figures():
         v.update(sent=0, successes=0, rate=None, ciLow=None, ciHigh=None)
     quiet["timeline"] = [{**s, "points": []} for s in quiet["timeline"]]
     for build in ab_charts.AB_CHARTS.values():
-        fig = build(quiet)
+        fig = go.Figure(build(quiet))
         assert not fig.data
         assert fig.layout.annotations[0].text == "No messages of this test were sent yet."
-    assert not ab_charts.timeline_figure({"winningMetric": "read_rate"}).data
+    assert not timeline({"winningMetric": "read_rate"}).data
+
+
+def single_day() -> dict:
+    one = report()
+    one["timeline"] = [{**s, "points": s["points"][-1:]} for s in one["timeline"]]
+    return one
+
+
+def quiet_report() -> dict:
+    quiet = report(timeline=[])
+    for v in quiet["variants"]:
+        v.update(sent=0, successes=0, rate=None, ciLow=None, ciHigh=None)
+    return quiet
+
+
+def as_json(value) -> object:
+    """A figure (dict or go.Figure) as the browser gets it: through Plotly's JSON encoder."""
+    return json.loads(json.dumps(value, cls=PlotlyJSONEncoder))
+
+
+@pytest.mark.parametrize("name", ["rates", "timeline"])
+@pytest.mark.parametrize(
+    "data",
+    [report(), report(winnerId=2, winningMetric="click_rate"), single_day(), quiet_report()],
+    ids=["running", "winner", "single-day", "no-sends"],
+)
+def test_figure_dicts_are_valid_plotly_figures_unchanged_by_validation(name, data):
+    """go.Figure accepts every property (it raises on an invalid one) and changes none: the
+    page draws exactly what the server-side export validates and renders."""
+    figure = ab_charts.AB_CHARTS[name](data)
+    assert as_json(go.Figure(figure).to_dict()) == as_json(figure)
+    assert json.loads(chart_style.embed_json(figure)) == as_json(figure)
+
+
+def test_a_single_day_gets_room_around_it():
+    axis = timeline(single_day()).layout.xaxis
+    assert axis.range == ("2030-01-06", "2030-01-08") and axis.dtick == ab_charts.DAY_MS
 
 
 def test_result_rows_join_each_variant_with_its_comparison():

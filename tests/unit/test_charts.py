@@ -1,5 +1,8 @@
-"""Figure builders: literal report dicts in, Plotly figures out (traces, values, titles, hover
-text), and the empty inputs each one meets on a new campaign."""
+"""Figure builders: literal report dicts in, Plotly figure dicts out (traces, values, titles,
+hover text), and the empty inputs each one meets on a new campaign.
+
+Each figure dict is read through go.Figure(figure), which validates it strictly against
+Plotly's schema: an invalid property raises."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from datetime import date, timedelta
 
 import plotly.graph_objects as go
 import pytest
+from plotly.subplots import make_subplots
+from plotly.utils import PlotlyJSONEncoder
 
 from app import chart_style, charts
 
@@ -133,7 +138,7 @@ def title(fig: go.Figure) -> str:
 
 
 def test_funnel_has_one_bar_per_metric_and_reason_with_the_step_values():
-    fig = charts.funnel_figure(FUNNEL)
+    fig = go.Figure(charts.funnel_figure(FUNNEL))
     names = [trace.name for trace in fig.data]
     assert names == [
         "Reached", "Sent", "Delivered", "Read", "Replied",
@@ -150,7 +155,7 @@ def test_funnel_has_one_bar_per_metric_and_reason_with_the_step_values():
 
 
 def test_funnel_drop_offs_stack_by_reason_including_before_the_first_step():
-    fig = charts.funnel_figure(FUNNEL)
+    fig = go.Figure(charts.funnel_figure(FUNNEL))
     replied, unsubscribed, _, stopped, waiting = fig.data[5:]
     assert list(replied.x) == [
         "Before the first step",
@@ -168,15 +173,15 @@ def test_funnel_drop_offs_stack_by_reason_including_before_the_first_step():
 
 
 def test_funnel_colours_mean_the_same_everywhere():
-    fig = charts.funnel_figure(FUNNEL)
+    fig = go.Figure(charts.funnel_figure(FUNNEL))
     assert fig.data[4].marker.color == fig.data[5].marker.color == chart_style.COLOURS["replied"]
     assert fig.data[1].marker.color == chart_style.COLOURS["sent"]
-    lines = charts.timeseries_figure(TIMESERIES)
+    lines = go.Figure(charts.timeseries_figure(TIMESERIES))
     assert next(t for t in lines.data if t.name == "Sent").line.color == chart_style.COLOURS["sent"]
 
 
 def test_cohort_heatmap_has_a_row_per_cohort_and_a_column_per_step_plus_completed():
-    fig = charts.cohort_figure(COHORTS)
+    fig = go.Figure(charts.cohort_figure(COHORTS))
     (heat,) = fig.data
     assert isinstance(heat, go.Heatmap)
     assert list(heat.x) == ["1. Welcome", "2. Tips", "Completed"]
@@ -191,7 +196,7 @@ def test_cohort_heatmap_has_a_row_per_cohort_and_a_column_per_step_plus_complete
 
 
 def test_timeseries_has_a_line_per_metric_on_the_campaign_clock():
-    fig = charts.timeseries_figure(TIMESERIES)
+    fig = go.Figure(charts.timeseries_figure(TIMESERIES))
     assert [t.name for t in fig.data] == [
         "Enrolled", "Sent", "Delivered", "Read", "Replied", "Clicked", "Failed", "Completed",
     ]  # fmt: skip
@@ -206,7 +211,7 @@ def test_timeseries_has_a_line_per_metric_on_the_campaign_clock():
 
 
 def test_engagement_bars_show_rates_and_counts():
-    fig = charts.engagement_figure(ENGAGEMENT)
+    fig = go.Figure(charts.engagement_figure(ENGAGEMENT))
     (bars,) = fig.data
     assert list(bars.y) == ["Delivered", "Read", "Replied", "Clicked", "Failed"]
     assert list(bars.text) == ["98.1%", "70.3%", "7.7%", "—", "0.2%"]
@@ -226,7 +231,7 @@ def test_engagement_bars_show_rates_and_counts():
     ],
 )  # fmt: skip
 def test_empty_inputs_give_a_titled_figure_that_says_why(name, data, message):
-    fig = charts.CHARTS[name](data)
+    fig = go.Figure(charts.CHARTS[name](data))
     assert fig.data == ()
     assert title(fig)
     assert message in fig.layout.annotations[0].text
@@ -241,10 +246,68 @@ def test_registry_names_every_chart_and_figures_serialise():
         ("timeseries", TIMESERIES),
         ("engagement", ENGAGEMENT),
     ):
-        fig = charts.CHARTS[name](data)
-        assert json.loads(fig.to_json())["layout"]["title"]["text"] == title(fig)
+        figure = charts.CHARTS[name](data)
+        text = chart_style.to_json(figure)
+        assert json.loads(text)["layout"]["title"]["text"] == title(go.Figure(figure))
         # No map tiles or other fetched resources: a figure draws offline.
-        assert "mapbox" not in fig.to_json() and "http" not in fig.to_json()
+        assert "mapbox" not in text and "http" not in text
+
+
+EMPTY_INPUTS = (
+    ("funnel", {"steps": []}),
+    ("cohorts", {"granularity": "day", "steps": [], "cohorts": []}),
+    ("timeseries", {"timezone": "UTC", "days": []}),
+    ("engagement", {"sent": 0, "attempted": 0}),
+)
+
+
+def as_json(value) -> object:
+    """A figure (dict or go.Figure) as the browser gets it: through Plotly's JSON encoder."""
+    return json.loads(json.dumps(value, cls=PlotlyJSONEncoder))
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("funnel", FUNNEL),
+        ("cohorts", COHORTS),
+        ("timeseries", TIMESERIES),
+        ("engagement", ENGAGEMENT),
+        *EMPTY_INPUTS,
+    ],
+)
+def test_figure_dicts_are_valid_plotly_figures_unchanged_by_validation(name, data):
+    """go.Figure accepts every property (it raises on an invalid one) and changes none: the
+    page draws exactly what the server-side export validates and renders."""
+    figure = charts.CHARTS[name](data)
+    assert as_json(go.Figure(figure).to_dict()) == as_json(figure)
+    assert json.loads(chart_style.embed_json(figure)) == as_json(figure)
+
+
+def test_the_funnel_grid_is_what_make_subplots_makes():
+    """The subplot layout is written out by hand; it matches Plotly's for the same arguments."""
+    grid = make_subplots(
+        rows=2,
+        cols=1,
+        row_heights=[0.6, 0.4],
+        vertical_spacing=0.16,
+        subplot_titles=("Contacts per step", "Drop-off after each step, by reason"),
+    ).to_dict()["layout"]
+    figure = as_json(charts.funnel_figure(FUNNEL))
+    layout = figure["layout"]
+    for axis in ("xaxis", "yaxis", "xaxis2", "yaxis2"):
+        assert {key: layout[axis][key] for key in ("anchor", "domain")} == as_json(grid[axis])
+    assert layout["annotations"][:2] == as_json(grid["annotations"])
+    # Row 1's traces on x/y, row 2's (and the totals above them) on x2/y2.
+    assert {(t["xaxis"], t["yaxis"]) for t in figure["data"][:5]} == {("x", "y")}
+    assert {(t["xaxis"], t["yaxis"]) for t in figure["data"][5:]} == {("x2", "y2")}
+    assert {(a["xref"], a["yref"]) for a in layout["annotations"][2:]} == {("x2", "y2")}
+
+
+def test_the_none_template_is_plotlys():
+    expanded = go.Figure(layout={"template": "none"}).to_dict()["layout"]["template"]
+    assert chart_style.none_template() == expanded
+    assert charts.engagement_figure(ENGAGEMENT)["layout"]["template"] == expanded
 
 
 def test_embedded_json_cannot_close_its_script_element():
