@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask, current_app
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue
 
 log = logging.getLogger(__name__)
@@ -21,15 +22,22 @@ _embedded = ThreadPoolExecutor(max_workers=2, thread_name_prefix="drip-job")
 
 
 def enqueue(func: Callable, *args):
-    """Run func(*args) as a job: an rq.job.Job with Redis, a Future in embedded mode.
+    """Run func(*args) as a job: an rq.job.Job with Redis, a Future in embedded mode (and
+    when Redis cannot be reached).
 
     Call it after the commit that created what the job reads.
     """
     app = current_app._get_current_object()
     redis_url = app.config.get("REDIS_URL")
     if redis_url:
-        queue = Queue(QUEUE_NAME, connection=Redis.from_url(redis_url))
-        return queue.enqueue(func, *args)
+        connection = Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=5)
+        try:
+            return Queue(QUEUE_NAME, connection=connection).enqueue(func, *args)
+        # Redis cannot be reached: run the job here, as the embedded mode does, rather than
+        # answer 500 and leave what the caller committed waiting forever (a job is safe to
+        # run again, should the lost connection have queued it after all).
+        except RedisConnectionError:
+            log.warning("Redis unavailable: job %s runs in this process", func.__name__)
     return _embedded.submit(_run_embedded, app, func, *args)
 
 

@@ -23,6 +23,7 @@ from typing import IO
 
 from flask import Flask, current_app
 from redis import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -88,15 +89,26 @@ class RedisLock:
         if not self.acquire():
             yield False
             return
+        with self.kept():
+            yield True
+
+    @contextmanager
+    def kept(self) -> Iterator[None]:
+        """Renew the acquired lock while the with-block runs, release it after."""
         stop = threading.Event()
         renewer = threading.Thread(target=self._keep, args=(stop,), daemon=True)
         renewer.start()
         try:
-            yield True
+            yield
         finally:
             stop.set()
             renewer.join()
-            self.release()
+            try:
+                self.release()
+            # Redis went away while the block ran: the key expires on its own, and the block's
+            # work (done) must not turn into a failure.
+            except RedisError:
+                log.warning("could not release lock %s: Redis unavailable", self.key)
 
     def _keep(self, stop: threading.Event) -> None:
         while not stop.wait(self.ttl / 3):
@@ -110,8 +122,9 @@ class RedisLock:
 
 @cache
 def redis_for(url: str) -> Redis:
-    """One client (and connection pool) per URL for this process."""
-    return Redis.from_url(url)
+    """One client (and connection pool) per URL for this process; a Redis that stops answering
+    fails its commands within seconds instead of holding them."""
+    return Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
 
 
 _LOCAL_LOCKS: dict[str, threading.Lock] = {}
@@ -120,13 +133,26 @@ _LOCAL_LOCKS: dict[str, threading.Lock] = {}
 @contextmanager
 def job_lock(name: str) -> Iterator[bool]:
     """Hold job `name`'s lock for the with-block; yields False, holding nothing, when another
-    run has it. A Redis lock across machines with REDIS_URL, else a lock of this process."""
+    run has it. A Redis lock across machines with REDIS_URL (a lock of this process while
+    Redis cannot be reached), else a lock of this process."""
     config = current_app.config
     if config.get("REDIS_URL"):
         key = f"{config['REDIS_KEY_PREFIX']}job:{name}:lock"
-        with RedisLock(redis_for(config["REDIS_URL"]), key).held() as acquired:
-            yield acquired
-        return
+        shared = RedisLock(redis_for(config["REDIS_URL"]), key)
+        try:
+            acquired = shared.acquire()
+        except RedisError:
+            # Without Redis the job still runs (the cron endpoint's pass, say) instead of
+            # failing: every recurring job is safe beside a copy on another machine, so a lock
+            # of this process is enough until Redis is back.
+            log.warning("job %s: Redis unavailable, locked in this process only", name)
+        else:
+            if not acquired:
+                yield False
+                return
+            with shared.kept():
+                yield True
+            return
     lock = _LOCAL_LOCKS.setdefault(name, threading.Lock())
     acquired = lock.acquire(blocking=False)
     try:
@@ -143,7 +169,11 @@ def claim_interval(name: str, seconds: float) -> bool:
     if not config.get("REDIS_URL"):
         return True
     key = f"{config['REDIS_KEY_PREFIX']}job:{name}:ran"
-    return bool(redis_for(config["REDIS_URL"]).set(key, "1", nx=True, px=int(seconds * 1000)))
+    try:
+        return bool(redis_for(config["REDIS_URL"]).set(key, "1", nx=True, px=int(seconds * 1000)))
+    except RedisError:  # the job is safe to run twice: run it rather than skip it
+        log.warning("job %s: Redis unavailable, interval not checked", name)
+        return True
 
 
 # --- the embedded runner -------------------------------------------------------------------

@@ -68,7 +68,17 @@ class Sender:
         ]
 
     def _send(self, message: processor.Outgoing, route: Route) -> SendResult | SendError:
-        self.limiter.acquire(route.key, route.rate)
+        try:
+            self.limiter.acquire(route.key, route.rate)
+        # Nothing has gone out yet: a retry is safe. Raised, it would fail the whole batch's
+        # recording, leaving its sent messages unrecorded and its unsent ones parked for 24 h.
+        except Exception as exc:
+            log.exception("rate limiter failed before sending log %s", message.log_id)
+            return SendError(
+                ErrorKind.RETRY,
+                "Could not take a sending slot (the message was not sent); retrying",
+                title=type(exc).__name__,
+            )
         try:
             if message.kind == "template":
                 return route.provider.send_template(
@@ -94,7 +104,11 @@ def sender_for_app() -> Sender:
     config = current_app.config
     key = (config.get("REDIS_URL"), config["SEND_CONCURRENCY"])
     if key not in _senders:
-        redis = Redis.from_url(key[0]) if key[0] else None
+        # Timeouts: a Redis that stops answering must fail fast (the limiter then degrades),
+        # not hold every send.
+        redis = (
+            Redis.from_url(key[0], socket_connect_timeout=2, socket_timeout=2) if key[0] else None
+        )
         _senders[key] = Sender(key[1], redis)
     return _senders[key]
 

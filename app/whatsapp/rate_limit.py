@@ -5,19 +5,30 @@ slot every 1/rate seconds (GCRA), and waits for it. So at most `rate` slots fall
 second, and a request delayed a little on its way (a busy worker) does not pile up with the
 next second's. With Redis the timeline is shared by all workers (one small Lua script);
 without Redis (embedded mode, one process) a local timeline does the same.
+
+When Redis cannot be reached, the limiter paces on the local timeline and asks Redis again
+REDIS_RETRY_SECONDS later: sending slows to one process's pace per process instead of
+stopping (several workers may then exceed the rate together; Meta answers 130429, which is
+retried).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 
 from redis import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 # Keep 5% spare: a request can start tens of milliseconds after its slot on a busy worker
 # (measured: up to ~3% of a second's sends slip into the next), and Meta counts arrivals.
 HEADROOM = 0.95
+# While Redis is unreachable, the local timeline is used and Redis asked again this often.
+REDIS_RETRY_SECONDS = 2.0
 
 # KEYS[1] timeline; ARGV: now, interval (seconds). Returns the slot as a string.
 _TAKE_SLOT = """
@@ -47,6 +58,7 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._timelines: dict[str, float] = {}
         self._script = redis.register_script(_TAKE_SLOT) if redis is not None else None
+        self._redis_down_until = 0.0  # clock time before which Redis is not asked again
 
     def acquire(self, key: str, rate: int) -> float:
         """Wait for this send's slot and return it (seconds since the epoch)."""
@@ -60,10 +72,16 @@ class RateLimiter:
         return slot
 
     def _take(self, key: str, now: float, interval: float) -> float:
-        if self._script is not None:
-            return float(
-                self._script(keys=[f"{self.prefix}:{key}"], args=[repr(now), repr(interval)])
-            )
+        if self._script is not None and now >= self._redis_down_until:
+            try:
+                return float(
+                    self._script(keys=[f"{self.prefix}:{key}"], args=[repr(now), repr(interval)])
+                )
+            except RedisError as exc:
+                # Raised, it would fail the send before it starts and, through the pass, lose
+                # the outcomes of the sends around it: degrade to this process's pace instead.
+                self._redis_down_until = now + REDIS_RETRY_SECONDS
+                log.warning("rate limiter: Redis unavailable (%s); pacing in this process", exc)
         with self._lock:
             slot = max(self._timelines.get(key, 0.0), now)
             self._timelines[key] = slot + interval

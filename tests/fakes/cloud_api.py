@@ -167,6 +167,11 @@ class FakeCloudApi:
                 return self._counters.accepted
             return self._counters.accepted_by_callback[callback]
 
+    def wamid_for(self, callback: str) -> str | None:
+        """The wamid of the (last) send with this callback data answered 200, else None."""
+        with self._lock:
+            return self._counters.wamid_by_callback.get(callback)
+
     def records(self) -> list[dict[str, Any]]:
         """Kept requests, oldest first: {"body", "outcome", "wamid"}."""
         with self._lock:

@@ -93,6 +93,7 @@ class Counters:
         self.received_by_to: Counter[str] = Counter()
         self.received_by_callback: Counter[str] = Counter()
         self.accepted_by_callback: Counter[str] = Counter()
+        self.wamid_by_callback: dict[str, str] = {}  # the last wamid answered per callback
         self.outcomes: Counter[str] = Counter()  # "200", "429", "hang", "drop_after_body"...
         self.records: list[dict[str, Any]] = []
         # Arrivals per wall-clock second: how a rate limit is checked from outside.
@@ -117,6 +118,7 @@ class Counters:
             self.accepted += 1
             if callback is not None:
                 self.accepted_by_callback[callback] += 1
+                self.wamid_by_callback[callback] = wamid
         if self.keep_bodies is None or len(self.records) < self.keep_bodies:
             self.records.append({"body": body, "outcome": outcome, "wamid": wamid})
 
