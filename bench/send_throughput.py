@@ -13,11 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,18 +29,16 @@ from app.config import TestConfig  # noqa: E402
 from app.drip import accounts  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import WhatsAppAccount  # noqa: E402
+from bench.harness import PG, fake_cloud_api, fake_stats  # noqa: E402
 from tests.integration.enrollment_world import make_campaign  # noqa: E402
-from tests.support.scratch import enroll_generated_contacts, scratch_schema  # noqa: E402
+from tests.support.scratch import (  # noqa: E402
+    drop_schema,
+    enroll_generated_contacts,
+    scratch_schema,
+)
 
-PG = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 TOKEN = "bench-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prepare(url: str, base_url: str, messages: int, rate: int) -> None:
@@ -68,70 +64,42 @@ def prepare(url: str, base_url: str, messages: int, rate: int) -> None:
         db.engine.dispose()
 
 
-def control(base: str, body: dict | None = None, path: str = "/_control") -> dict:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        base + path,
-        data=data,
-        method="POST" if data else "GET",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request) as response:
-        return json.load(response)
-
-
 def run(label: str, messages: int, workers: int, rate: int, latency: int, concurrency: int) -> dict:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    fake = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.fakes.cloud_api",
-            "--port",
-            str(port),
-            "--latency-ms",
-            str(latency),
-            "--token",
-            TOKEN,
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(1)
-        url = scratch_schema(PG, f"bench_send_{label}")
-        prepare(url, base, messages, rate)
-        subprocess.run(["redis-cli", "-u", REDIS, "flushdb"], check=False, capture_output=True)
-        started = time.time()
-        procs = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tests.support.run_passes",
-                    url,
-                    "--redis",
-                    REDIS,
-                    "--batch",
-                    "500",
-                    "--concurrency",
-                    str(concurrency),
-                ],
-                cwd=ROOT,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(workers)
-        ]
-        outs = [p.communicate() for p in procs]
-        elapsed = time.time() - started
-        results = [json.loads(o.strip().splitlines()[-1]) for o, _ in outs]
-        stats = control(base, path="/_stats?detail=0")
-    finally:
-        fake.terminate()
+    schema = f"bench_send_{label}"
+    with fake_cloud_api(TOKEN, latency) as fake:
+        base = fake.base_url
+        url = scratch_schema(PG, schema)
+        try:
+            prepare(url, base, messages, rate)
+            subprocess.run(["redis-cli", "-u", REDIS, "flushdb"], check=False, capture_output=True)
+            started = time.time()
+            procs = [
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "tests.support.run_passes",
+                        url,
+                        "--redis",
+                        REDIS,
+                        "--batch",
+                        "500",
+                        "--concurrency",
+                        str(concurrency),
+                    ],
+                    cwd=ROOT,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for _ in range(workers)
+            ]
+            outs = [p.communicate() for p in procs]
+            elapsed = time.time() - started
+            results = [json.loads(o.strip().splitlines()[-1]) for o, _ in outs]
+            stats = fake_stats(base)
+        finally:
+            drop_schema(PG, schema)
     per_second = sorted((int(k), v) for k, v in stats["per_second"].items())
     inner = per_second[1:-1] or per_second  # whole seconds only
     sustained = sum(v for _, v in inner) / max(len(inner), 1)

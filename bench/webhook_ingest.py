@@ -12,10 +12,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -33,6 +30,7 @@ from app.drip import accounts  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import WebhookEvent, WhatsAppStatusEvent  # noqa: E402
 from app.whatsapp.webhook import SIGNATURE_HEADER, signature_for  # noqa: E402
+from bench.harness import PG, gunicorn, percentile  # noqa: E402
 from tests.integration.enrollment_world import make_campaign  # noqa: E402
 from tests.support.scratch import (  # noqa: E402
     drop_schema,
@@ -40,19 +38,12 @@ from tests.support.scratch import (  # noqa: E402
     scratch_schema,
 )
 
-PG = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 SCHEMA = "bench_webhook_ingest"
 SECRET_KEY = "bench-secret-key"
 APP_SECRET = "bench_app_secret"
 PHONE_ID = "100000000000042"
 BATCH = 50
 STATUSES = ("sent", "delivered", "read")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prepare(url: str, logs: int) -> list[str]:
@@ -129,38 +120,6 @@ def sender(port: int, queue: list[bytes], lock, deadline: float, latencies: list
             errors.append((response.status, answer[:200]))
 
 
-def worker_pids(master: int) -> list[int]:
-    path = Path(f"/proc/{master}/task/{master}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
-
-
-def wait_for(port: int, seconds: float = 20) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not start")
-
-
-def ready(port: int, requests: int) -> None:
-    """A few answered requests, so that workers have their database connections."""
-    for _ in range(requests):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request("GET", "/api/openapi.json")
-        conn.getresponse().read()
-        conn.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
@@ -172,36 +131,16 @@ def main() -> None:
     url = scratch_schema(PG, SCHEMA)
     wamids = prepare(url, args.logs)
     queue = bodies(wamids)
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY}
-    env.pop("REDIS_URL", None)
-    gunicorn = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "--workers",
-            str(args.workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            # The app is imported once, before the fork: no worker is still importing (plotly,
-            # scipy...) when the clock starts.
-            "--preload",
-            "app:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        wait_for(port)
-        ready(port, requests=2 * args.workers)
+    with gunicorn(url, SECRET_KEY, args.workers) as server:
         lock = threading.Lock()
         latencies: list[float] = []
         errors: list = []
         started = time.time()
         deadline = started + args.seconds
         threads = [
-            threading.Thread(target=sender, args=(port, queue, lock, deadline, latencies, errors))
+            threading.Thread(
+                target=sender, args=(server.port, queue, lock, deadline, latencies, errors)
+            )
             for _ in range(args.senders)
         ]
         for t in threads:
@@ -209,11 +148,8 @@ def main() -> None:
         for t in threads:
             t.join()
         elapsed = time.time() - started
-        rss = [peak_rss_mb(pid) for pid in worker_pids(gunicorn.pid)]
-        master_rss = peak_rss_mb(gunicorn.pid)
-    finally:
-        gunicorn.terminate()
-        gunicorn.wait(timeout=30)
+        memory = server.peak_rss_mb()
+    rss, master_rss = memory["workers"], memory["master"]
 
     app = create_app(Config(secret_key=SECRET_KEY, database_url=url))
     with app.app_context():
@@ -225,8 +161,7 @@ def main() -> None:
         db.engine.dispose()
     drop_schema(PG, SCHEMA)
 
-    latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0
+    p99 = percentile(latencies, 0.99) or 0
     result = {
         "requests": len(latencies),
         "errors": len(errors),
