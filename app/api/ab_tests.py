@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from app.api.ab_tests_openapi import OPENAPI  # noqa: F401 - collected by create_app
-from app.api.respond import BadJson, json_body, ok, paged, paging_args
+from app.api.respond import BadJson, ids_in_range, json_body, ok, paged, paging_args
 from app.auth import current_org_id
 from app.drip import ab_lifecycle, ab_report, ab_results, ab_variants
 from app.drip.scope import get_scoped
@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import DripCampaign, utcnow
 
 bp = Blueprint("api_ab_tests", __name__, url_prefix="/api/drip-campaigns")
+bp.url_value_preprocessor(ids_in_range)
 
 NUMBER = (int, float)
 # Body keys: (the domain's name, accepted JSON types, what the 400 says).

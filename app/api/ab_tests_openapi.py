@@ -9,6 +9,7 @@ from app.api.openapi import (
     error_responses,
     list_response,
     request_body,
+    trimmed_text,
 )
 from app.drip.ab_lifecycle import ACTIONS
 from app.models.ab_tests import TEST_STATUSES, WINNING_METRICS
@@ -133,13 +134,21 @@ TEST_INPUT = {
     "type": "object",
     "required": ["name", "stepId"],
     "properties": {
-        "name": {"type": "string", "maxLength": 200},
+        "name": trimmed_text(200),
         "stepId": {"type": "integer", "description": "a text step of this campaign"},
         "winningMetric": {"type": "string", "enum": list(WINNING_METRICS), "default": "read_rate"},
         "confidenceThreshold": {"type": "number", "minimum": 0.5, "maximum": 0.999},
         "minSampleSize": {"type": "integer", "minimum": 1, "default": 100},
         "outcomeWindowHours": {"type": "integer", "minimum": 0, "maximum": 720, "default": 72},
         "controlAllocation": {**ALLOCATION, "default": 50},
+    },
+    "example": {
+        "name": "Greeting test",
+        "stepId": 1,
+        "winningMetric": "reply_rate",
+        "confidenceThreshold": 0.95,
+        "minSampleSize": 100,
+        "controlAllocation": 50,
     },
 }
 ACTION_INPUT = {
@@ -158,16 +167,38 @@ ACTION_INPUT = {
             },
         },
     },
+    "example": {"action": "start"},
 }
 VARIANT_INPUT = {
     "type": "object",
     "properties": {
-        "name": {"type": "string", "maxLength": 200},
+        "name": trimmed_text(200),
         "messageContent": {"type": "string", "maxLength": 4096},
         "trafficAllocation": {**ALLOCATION, "description": "default: the share left"},
     },
+    "example": {
+        "name": "Emoji",
+        "messageContent": "Hey {{first_name}}! 👋",
+        "trafficAllocation": 25,
+    },
 }
 DELETED = {"type": "object", "properties": {"id": {"type": "integer"}, "deleted": {}}}
+
+
+def null_is_not_given(body: dict) -> dict:
+    """The body's optional fields also take null, read as not given (app/api/ab_tests.py
+    fields_of): the default on create, unchanged on edit."""
+    required = set(body.get("required", ()))
+    properties = {
+        name: schema if name in required else {**schema, "nullable": True}
+        for name, schema in body["properties"].items()
+    }
+    return {**body, "properties": properties}
+
+
+TEST_INPUT = null_is_not_given(TEST_INPUT)
+ACTION_INPUT = null_is_not_given(ACTION_INPUT)
+VARIANT_INPUT = null_is_not_given(VARIANT_INPUT)
 
 
 def op(summary, responses, *statuses, parameters, body=None, description=None):

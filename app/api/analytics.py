@@ -10,7 +10,7 @@ from flask import Blueprint, Response, request
 from app.analytics_csv import to_csv
 from app.api.campaigns_openapi import ID
 from app.api.openapi import data_response, error_responses
-from app.api.respond import ok
+from app.api.respond import ids_in_range, ok
 from app.auth import current_org_id
 from app.drip import funnel
 from app.drip.analytics_query import GRANULARITIES, TYPES, parse_query
@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import DripCampaign
 
 bp = Blueprint("api_analytics", __name__, url_prefix="/api/drip-campaigns")
+bp.url_value_preprocessor(ids_in_range)
 
 
 @bp.get("/<int:id>/analytics")
@@ -40,7 +41,20 @@ def campaign_analytics(id: int):
 
 
 def _query(name: str, schema: dict, description: str) -> dict:
-    return {"name": name, "in": "query", "schema": schema, "description": description}
+    # An empty value is the default, as if the parameter were not given (parse_query).
+    return {
+        "name": name,
+        "in": "query",
+        "allowEmptyValue": True,
+        "schema": schema,
+        "description": description,
+    }
+
+
+def _json_or_csv(responses: dict) -> dict:
+    """format=csv answers the same report as a CSV download."""
+    responses["200"]["content"]["text/csv"] = {"schema": {"type": "string"}}
+    return responses
 
 
 DATE = {"type": "string", "format": "date"}
@@ -64,7 +78,7 @@ OPENAPI = {
                 _query("format", {"type": "string", "enum": ["json", "csv"]}, "json or csv."),
             ],
             "responses": {
-                **data_response({"type": "object"}),
+                **_json_or_csv(data_response({"type": "object"})),
                 **error_responses(400, 401, 404),
             },
         }

@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.api.campaigns_openapi import OPENAPI  # noqa: F401 - collected by create_app
-from app.api.respond import api_field_name, json_body, ok, paged, paging_args
+from app.api.respond import api_field_name, ids_in_range, json_body, ok, paged, paging_args
 from app.auth import current_actor, current_org_id
 from app.drip import audit, campaigns, steps
 from app.drip.errors import NotFound, ValidationError
@@ -18,6 +18,7 @@ from app.models import DripCampaign, DripCampaignStep
 from app.models.campaigns import CAMPAIGN_STATUSES
 
 bp = Blueprint("api_campaigns", __name__, url_prefix="/api/drip-campaigns")
+bp.url_value_preprocessor(ids_in_range)
 
 
 def serialize_step(step: DripCampaignStep) -> dict:
@@ -121,6 +122,16 @@ def step_fields(body: dict) -> dict:
     return fields
 
 
+def step_changes(body: dict) -> dict:
+    """step_fields of a body that adds or edits a step. The domain also reads a numeric string
+    as a delay (the HTML form's); JSON has numbers for that, so a string is refused here."""
+    if isinstance(body.get("delayAmount"), str):
+        raise ValidationError(
+            "delayAmount must be a number.", {"delayAmount": "A whole number, 0 or more."}
+        )
+    return step_fields(body)
+
+
 def _object(value, name: str) -> dict:
     if not isinstance(value, dict):
         raise ValidationError(f"{name} must be an object.", {name: "An object."})
@@ -209,7 +220,7 @@ def list_steps(id: int):
 def add_step(id: int):
     body = json_body()
     campaign = _campaign(id)
-    step = steps.add_step(db.session, campaign, step_fields(body), position=body.get("position"))
+    step = steps.add_step(db.session, campaign, step_changes(body), position=body.get("position"))
     audit.record(db.session, current_actor(), campaign, "step.added", step=step)
     db.session.commit()
     return ok(serialize_step(step), status=201)
@@ -227,7 +238,7 @@ def update_step(id: int, step_id: int):
     campaign = _campaign(id)
     step = _step(campaign, step_id)
     before = audit.snapshot(step)
-    steps.update_step(db.session, step, step_fields(json_body()))
+    steps.update_step(db.session, step, step_changes(json_body()))
     audit.record(db.session, current_actor(), campaign, "step.updated", step=step, before=before)
     db.session.commit()
     return ok(serialize_step(step))
@@ -256,8 +267,10 @@ def reorder_steps(id: int):
 @bp.post("/<int:id>/preview")
 def preview(id: int):
     body = json_body()
-    result = preview_message(
-        db.session, _campaign(id), step_fields(body), contact_id=body.get("contactId")
-    )
+    contact_id = body.get("contactId")
+    # The domain also reads "" as no contact (the editor's form); the API takes an id or null.
+    if contact_id is not None and (isinstance(contact_id, bool) or not isinstance(contact_id, int)):
+        raise ValidationError("contactId must be a contact id.", {"contactId": "An id, or null."})
+    result = preview_message(db.session, _campaign(id), step_fields(body), contact_id=contact_id)
     result["errors"] = {api_field_name(k): v for k, v in result["errors"].items()}
     return ok(result)

@@ -8,6 +8,7 @@ from app.api.openapi import (
     error_responses,
     list_response,
     request_body,
+    trimmed_text,
 )
 
 ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -20,20 +21,27 @@ TEMPLATE = {
     "required": ["name"],
     "properties": {
         "name": {"type": "string", "pattern": "^[a-z0-9_]{1,512}$"},
-        "language": {"type": "string", "example": "en_US"},
-        "parameters": {"type": "array", "items": {"type": "string"}},
+        "language": {"type": "string", "pattern": "^[a-z]{2,3}(_[A-Z]{2})?$", "example": "en_US"},
+        "parameters": {"type": "array", "items": {"type": "string", "maxLength": 1024}},
     },
 }
 STEP_INPUT = {
     "type": "object",
+    "description": "a text step has messageContent, a template step a template: never both",
     "properties": {
-        "name": {"type": "string", "maxLength": 200},
+        "name": trimmed_text(200),
         "delayAmount": {"type": "integer", "minimum": 0},
         "delayUnit": {"type": "string", "enum": ["minutes", "hours", "days"]},
         "messageType": {"type": "string", "enum": ["text", "template"]},
         "messageContent": {"type": "string", "maxLength": 4096},
         "template": TEMPLATE,
         "position": {"type": "integer", "minimum": 1},
+    },
+    "example": {
+        "name": "Day 2 tips",
+        "delayAmount": 1,
+        "delayUnit": "days",
+        "messageContent": "Hi {{first_name|there}}, here are three tips for your first week.",
     },
 }
 STEP = {
@@ -55,8 +63,17 @@ WINDOW = {
     "properties": {
         "start": TIME,
         "end": TIME,
-        "weekdays": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 7}},
-        "timezone": {"type": "string", "description": "an IANA zone, or 'contact'"},
+        "weekdays": {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 1, "maximum": 7},
+            "nullable": True,
+            "description": "ISO weekdays, 1 = Monday; null: every day",
+        },
+        "timezone": {
+            "type": "string",
+            "nullable": True,
+            "description": "an IANA zone, or 'contact' (each contact's own zone; also null)",
+        },
     },
 }
 TRIGGER = {
@@ -69,13 +86,20 @@ TRIGGER = {
 CAMPAIGN_INPUT = {
     "type": "object",
     "properties": {
-        "name": {"type": "string", "maxLength": 200},
+        "name": trimmed_text(200),
         "description": NULLABLE_STRING,
         "trigger": TRIGGER,
         "stopOnReply": {"type": "boolean"},
         "allowReenrollment": {"type": "boolean"},
         "trackLinks": {"type": "boolean"},
         "sendWindow": WINDOW,
+    },
+    "example": {
+        "name": "Welcome series",
+        "description": "New sign-ups, first two weeks",
+        "trigger": {"type": "tag_added", "value": "new-signup"},
+        "stopOnReply": True,
+        "sendWindow": {"start": "09:00", "end": "20:00", "weekdays": [1, 2, 3, 4, 5]},
     },
 }
 CAMPAIGN = {
@@ -100,6 +124,28 @@ PREVIEW = {
         "contact": {"type": "object"},
         "warning": NULLABLE_STRING,
     },
+}
+
+
+# The preview renders whatever the editor holds: problems with the step's fields come back in
+# the answer's `errors` (200), as the editor shows them, so those fields are not constrained here.
+PREVIEW_INPUT = {
+    "type": "object",
+    "description": "the fields of a step (see adding a step); their problems are answered in "
+    "errors, not as a 422",
+    "properties": {
+        **{
+            name: {"description": f"as {name} of a step"}
+            for name in STEP_INPUT["properties"]
+            if name != "position"
+        },
+        "contactId": {
+            "type": "integer",
+            "nullable": True,
+            "description": "render for this contact; null: a sample contact",
+        },
+    },
+    "example": {"messageContent": "Hi {{first_name|there}}!", "contactId": 1},
 }
 
 
@@ -176,6 +222,7 @@ OPENAPI = {
                 "properties": {
                     "action": {"type": "string", "enum": ["activate", "pause", "resume", "archive"]}
                 },
+                "example": {"action": "pause"},
             },
             parameters=[ID],
         )
@@ -234,6 +281,7 @@ OPENAPI = {
                 "type": "object",
                 "required": ["stepIds"],
                 "properties": {"stepIds": {"type": "array", "items": {"type": "integer"}}},
+                "example": {"stepIds": [3, 1, 2]},
             },
             parameters=[ID],
         )
@@ -246,10 +294,7 @@ OPENAPI = {
             401,
             404,
             422,
-            body={
-                **STEP_INPUT,
-                "properties": {**STEP_INPUT["properties"], "contactId": {"type": "integer"}},
-            },
+            body=PREVIEW_INPUT,
             parameters=[ID],
         )
     },

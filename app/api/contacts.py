@@ -8,7 +8,15 @@ from flask import Blueprint, g, request, url_for
 from flask_login import current_user
 
 from app.api.contacts_openapi import OPENAPI
-from app.api.respond import camel_case, json_body, ok, paged, paging_args
+from app.api.respond import (
+    camel_case,
+    ids_in_range,
+    json_body,
+    ok,
+    paged,
+    paging_args,
+    text_arg,
+)
 from app.auth import current_org_id
 from app.drip import contact_changes, contacts, csv_import
 from app.drip.errors import DripError, ValidationError
@@ -18,6 +26,7 @@ from app.models import Contact, ContactImport
 from app.queue import enqueue
 
 bp = Blueprint("api_contacts", __name__, url_prefix="/api")
+bp.url_value_preprocessor(ids_in_range)
 
 __all__ = ["OPENAPI", "bp"]
 
@@ -115,8 +124,8 @@ def list_contacts():
     result = contacts.list_contacts(
         db.session,
         current_org_id(),
-        q=request.args.get("q"),
-        tag=request.args.get("tag"),
+        q=text_arg("q"),
+        tag=text_arg("tag"),
         opted_out=opted_out_arg(),
         page=page,
         per_page=per_page,

@@ -8,6 +8,7 @@ from app.api.openapi import (
     error_responses,
     list_response,
     request_body,
+    trimmed_text,
 )
 
 NULLABLE_TEXT = {"type": "string", "nullable": True}
@@ -38,11 +39,20 @@ CONTACT_INPUT_PROPERTIES = {
         "description": "any common format; without a country code it is read in the "
         "organization's default region. Stored as E.164.",
     },
-    "firstName": {**NULLABLE_TEXT, "maxLength": 120},
-    "lastName": {**NULLABLE_TEXT, "maxLength": 120},
+    "firstName": trimmed_text(120, nullable=True),
+    "lastName": trimmed_text(120, nullable=True),
     "timezone": {**NULLABLE_TEXT, "description": "IANA name such as Europe/Paris"},
-    "tags": {"type": "array", "items": {"type": "string", "maxLength": 64}},
-    "attributes": ATTRIBUTES,
+    "tags": {
+        "type": "array",
+        "items": trimmed_text(64),
+        "nullable": True,
+        "description": "replaces the contact's tags; null: none",
+    },
+    "attributes": {
+        **ATTRIBUTES,
+        "nullable": True,
+        "description": "replaces the contact's attributes; null: none",
+    },
     "optedOut": {"type": "boolean", "description": "opt the contact out (true) or back in"},
 }
 CONTACT_ID = {"name": "contactId", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -114,8 +124,10 @@ OPENAPI = {
                 {
                     "name": "optedOut",
                     "in": "query",
-                    "description": "true: opted-out contacts only; false: subscribed only",
-                    "schema": {"type": "boolean"},
+                    "description": "true: opted-out contacts only; false: subscribed only; "
+                    "any (or empty): both",
+                    "allowEmptyValue": True,
+                    "schema": {"type": "string", "enum": ["true", "false", "any"]},
                 },
                 *PAGING_PARAMETERS,
             ],
@@ -124,7 +136,19 @@ OPENAPI = {
         "post": {
             "summary": "Create a contact (fires the contact-created and tag-added triggers)",
             "requestBody": request_body(
-                {"type": "object", "required": ["phone"], "properties": CONTACT_INPUT_PROPERTIES}
+                {
+                    "type": "object",
+                    "required": ["phone"],
+                    "properties": CONTACT_INPUT_PROPERTIES,
+                    "example": {
+                        "phone": "+1 202 555 0199",
+                        "firstName": "Ana",
+                        "lastName": "Silva",
+                        "timezone": "America/Sao_Paulo",
+                        "tags": ["vip"],
+                        "attributes": {"plan": "pro", "seats": 5},
+                    },
+                }
             ),
             "responses": {
                 **data_response(CONTACT, 201),
@@ -141,7 +165,13 @@ OPENAPI = {
         "patch": {
             "summary": "Change a contact: only the fields sent; tags and attributes are replaced",
             "parameters": [CONTACT_ID],
-            "requestBody": request_body({"type": "object", "properties": CONTACT_INPUT_PROPERTIES}),
+            "requestBody": request_body(
+                {
+                    "type": "object",
+                    "properties": CONTACT_INPUT_PROPERTIES,
+                    "example": {"firstName": "Ana", "tags": ["vip", "newsletter"]},
+                }
+            ),
             "responses": {
                 **data_response(CONTACT),
                 **error_responses(400, 401, 404, 409, 422),

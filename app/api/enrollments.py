@@ -11,7 +11,7 @@ from app.api.openapi import (
     list_response,
     request_body,
 )
-from app.api.respond import BadJson, json_body, ok, paged, paging_args
+from app.api.respond import BadJson, ids_in_range, json_body, ok, paged, paging_args
 from app.auth import current_actor, current_org_id
 from app.drip import audit, enrollment
 from app.drip.scope import get_scoped
@@ -20,6 +20,7 @@ from app.models import DripCampaign, DripEnrollment
 from app.models.enrollments import ENROLLMENT_STATUSES
 
 bp = Blueprint("api_enrollments", __name__, url_prefix="/api")
+bp.url_value_preprocessor(ids_in_range)
 
 
 def serialize_enrollment(row: DripEnrollment) -> dict:
@@ -176,6 +177,7 @@ ENROLL_BODY = {
             "properties": {"q": {"type": "string"}, "tag": {"type": "string"}},
         },
     },
+    "example": {"contactIds": [1, 2]},
 }
 CAMPAIGN_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 ENROLLMENT_ID = {
@@ -193,6 +195,8 @@ OPENAPI = {
                 {
                     "name": "status",
                     "in": "query",
+                    "description": "only enrollments in this status (empty: all)",
+                    "allowEmptyValue": True,
                     "schema": {"type": "string", "enum": list(ENROLLMENT_STATUSES)},
                 },
                 *PAGING_PARAMETERS,
@@ -221,6 +225,7 @@ OPENAPI = {
                     "type": "object",
                     "required": ["action"],
                     "properties": {"action": {"type": "string", "enum": list(enrollment.ACTIONS)}},
+                    "example": {"action": "pause"},
                 }
             ),
             "responses": {

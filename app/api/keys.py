@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, g
 from flask_login import current_user
 
-from app.api.openapi import data_response, error_responses, request_body
-from app.api.respond import json_body, ok
+from app.api.openapi import data_response, error_responses, request_body, trimmed_text
+from app.api.respond import ids_in_range, json_body, ok
 from app.auth import current_org_id
 from app.drip import accounts
 from app.drip.errors import ValidationError
@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import ApiKey
 
 bp = Blueprint("api_keys", __name__, url_prefix="/api/api-keys")
+bp.url_value_preprocessor(ids_in_range)
 
 
 def serialize_key(key: ApiKey) -> dict:
@@ -74,7 +75,11 @@ OPENAPI = {
         "post": {
             "summary": "Create an API key; the answer is the only time the key is shown",
             "requestBody": request_body(
-                {"type": "object", "properties": {"name": {"type": "string", "maxLength": 120}}}
+                {
+                    "type": "object",
+                    "properties": {"name": trimmed_text(120)},
+                    "example": {"name": "Zapier"},
+                }
             ),
             "responses": {
                 **data_response(API_KEY_SCHEMA, 201),

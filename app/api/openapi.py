@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
+from app.api.respond import MAX_PAGE, MAX_PER_PAGE
 from app.auth import public
 
 bp = Blueprint("openapi", __name__)
@@ -81,17 +82,54 @@ def list_response(item_schema: dict) -> dict:
     }
 
 
+def trimmed_text(max_length: int, **schema) -> dict:
+    """A text the API trims before it checks the length. maxLength would count the spaces
+    around it (and promise a refusal the API does not give), so the limit is said in words and
+    in x-trimmed-max-length."""
+    return {
+        "type": "string",
+        "description": f"at most {max_length} characters, not counting spaces around it",
+        "x-trimmed-max-length": max_length,
+        **schema,
+    }
+
+
 def request_body(schema: dict) -> dict:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
+# An empty ?page= or ?perPage= is the default, as if it were not given.
 PAGING_PARAMETERS = [
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-    {"name": "perPage", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+    {
+        "name": "page",
+        "in": "query",
+        "allowEmptyValue": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+    },
+    {
+        "name": "perPage",
+        "in": "query",
+        "allowEmptyValue": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+    },
 ]
 
 
+def with_int64(node):
+    """The schemas with format int64 on every integer that names no format: the API takes and
+    gives 64-bit integers (ids are BIGINT); a larger one is a 400 in a body, 404 in a path."""
+    if isinstance(node, list):
+        return [with_int64(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    copy = {key: with_int64(value) for key, value in node.items()}
+    if copy.get("type") == "integer" and "format" not in copy:
+        copy["format"] = "int64"
+    return copy
+
+
 def build_document(paths: dict) -> dict:
+    paths = with_int64(paths)
     return {
         "openapi": "3.0.3",
         "info": {"title": "Drip API", "version": "1"},

@@ -64,7 +64,8 @@ def organization_by_name(session: Session, name: str) -> Organization:
 def validate_timezone(value: str, field: str) -> None:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: "America" is a directory of the tz database, a long name too long for a path.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValidationError(
             f"Unknown time zone {value!r}.", {field: "Use an IANA name such as Europe/Paris."}
         ) from None

@@ -87,7 +87,8 @@ def apply_campaign_fields(campaign: DripCampaign, fields: dict) -> None:
         description = fields["description"]
         if description is not None and not isinstance(description, str):
             errors["description"] = "Text."
-        values["description"] = (description or "").strip() or None
+        else:  # a list from a JSON body is the error above, not an AttributeError (a 500)
+            values["description"] = (description or "").strip() or None
     for flag in ("stop_on_reply", "allow_reenrollment", "track_links"):
         if flag in fields:
             if not isinstance(fields[flag], bool):
@@ -111,6 +112,10 @@ def _trigger(kind, value, values: dict, errors: dict) -> None:
     if kind not in TRIGGER_TYPES:
         errors["trigger_type"] = "One of: " + ", ".join(TRIGGER_TYPES) + "."
         return
+    if value is not None and not isinstance(value, str):
+        # A list or a number used to be dropped silently for a manual trigger.
+        errors["trigger_value"] = "Text: the tag or keyword, or null."
+        return
     value = value.strip() if isinstance(value, str) else None
     if kind in ("tag_added", "keyword") and not value:
         what = "tag" if kind == "tag_added" else "keyword"
@@ -125,12 +130,14 @@ def _window(fields: dict, campaign: DripCampaign, values: dict, errors: dict) ->
         return
     current = dict(zip(WINDOW_FIELDS, window_of(campaign), strict=True))
     merged = {key: fields.get(key, current[key]) for key in WINDOW_FIELDS}
+    zone = merged["window_timezone"]
     try:
         window = validate_window(
             merged["window_start"],
             merged["window_end"],
             merged["window_weekdays"],
-            merged["window_timezone"] or CONTACT_ZONE,
+            # Only null or "" mean the contact's zone: `or` also turned {} and [] into it.
+            CONTACT_ZONE if zone is None or zone == "" else zone,
             prefix="window_",
         )
     except ValidationError as exc:

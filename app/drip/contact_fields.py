@@ -53,7 +53,9 @@ def timezone(value) -> str | None:
 def is_timezone(value: str) -> bool:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: ZoneInfo reads the name as a path; "America" is a directory (IsADirectoryError)
+    # and a very long name is too long for the file system. Not a zone, not a 500.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
     return True
 

@@ -68,7 +68,8 @@ def create_import(
     imp = ContactImport(
         organization_id=organization_id,
         created_by_user_id=user_id,
-        filename=(filename or "contacts.csv")[:255],
+        # NUL: a name PostgreSQL cannot store (a 500 on the upload otherwise).
+        filename=(filename or "").replace("\x00", "")[:255] or "contacts.csv",
         content=content,
         status="queued",
         total_rows=total,

@@ -65,6 +65,10 @@ def read_header(header: list[str]) -> Columns:
         label = raw.strip()
         if not label:
             continue  # an unnamed column carries nothing to import
+        if "\x00" in label:
+            # An attribute name PostgreSQL cannot store: the import would fail at its first
+            # chunk (found by fuzzing).
+            raise FieldError(f"Column {index + 1} of the header row contains a NUL character.")
         key = re.sub(r"[\s-]+", "_", label.lower())
         if key in KNOWN_COLUMNS:
             if key in known:
@@ -107,6 +111,13 @@ def parse_row(number: int, record: list[str], columns: Columns, region: str) -> 
 
     def cell(index: int | None) -> str:
         return record[index].strip() if index is not None and index < len(record) else ""
+
+    # PostgreSQL text cannot hold NUL: such a row failed its whole chunk of the import (found
+    # by fuzzing). It is reported with the column, as any other bad cell.
+    known = [(name, getattr(columns, name)) for name in KNOWN_COLUMNS]
+    for name, index in [*known, *((key, index) for index, key in columns.attributes)]:
+        if index is not None and index < len(record) and "\x00" in record[index]:
+            raise FieldError(f"{name}: contains a NUL character.")
 
     phone_text = cell(columns.phone)
     if not phone_text:

@@ -21,6 +21,10 @@ def normalize_phone(raw: str | None, region: str | None) -> str:
     A number written without a country code (no leading + or international prefix) is read
     in `region` (the organization's default region, e.g. "US", "GB").
     """
+    # JSON bodies can carry any type here (a list, a number): that is a clear "not a phone
+    # number", never an AttributeError on .strip() (a 500, found by schemathesis).
+    if raw is not None and not isinstance(raw, str):
+        raise InvalidPhone("A phone number is text, such as +12025550143.")
     text = (raw or "").strip()
     if not text:
         raise InvalidPhone("A phone number is required.")

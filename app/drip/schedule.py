@@ -140,14 +140,28 @@ def next_send_time(
     return next_open_time(earliest, window, resolved)
 
 
+def zone_named(name) -> ZoneInfo | None:
+    """The IANA zone of that name, or None for anything that is not one.
+
+    ZoneInfo reads the name as a path under the tz database: besides ZoneInfoNotFoundError and
+    ValueError it raises IsADirectoryError for "America" and OSError for a name too long for
+    the file system, and TypeError for a non-string. Each of those is "not a zone" here, never
+    a 500 (found by schemathesis: sendWindow.timezone as a list; "America" and a long name by
+    the schedule fuzz).
+    """
+    if not isinstance(name, str) or not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
 def resolve_zone(*names: str | None) -> ZoneInfo:
     """The first of the names that is a known IANA zone, else UTC."""
     for name in names:
-        if name and name != CONTACT_ZONE:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
+        if name != CONTACT_ZONE and (zone := zone_named(name)) is not None:
+            return zone
     return ZoneInfo("UTC")
 
 
@@ -184,12 +198,10 @@ def validate_window(
             "The end must differ from the start (leave both empty for any time)."
         )
     days = _parse_weekdays(weekdays, prefix + "weekdays", errors)
-    zone_name = (timezone or "UTC").strip()
-    if zone_name != CONTACT_ZONE:
-        try:
-            ZoneInfo(zone_name)
-        except (ZoneInfoNotFoundError, ValueError):
-            errors[prefix + "timezone"] = 'Use an IANA name such as Europe/Paris, or "contact".'
+    # Not a string (a list from a JSON body) is a field error like an unknown name.
+    zone_name = (timezone or "UTC").strip() if isinstance(timezone, str | None) else ""
+    if zone_name != CONTACT_ZONE and zone_named(zone_name) is None:
+        errors[prefix + "timezone"] = 'Use an IANA name such as Europe/Paris, or "contact".'
     if errors:
         raise ValidationError("The send window is not valid.", errors)
     return SendWindow(start_time, end_time, days, zone_name)

@@ -25,6 +25,11 @@ class ContactValues:
     attributes: dict = field(default_factory=dict)
 
     def lookup(self, name: str) -> str | None:
+        # Only the documented variables: getattr(self, name) raised AttributeError for
+        # {{x}} and {{}}, and {{lookup}} or {{attributes}} rendered this object's internals
+        # (found by fuzzing render with texts that were not validated first).
+        if not is_known_variable(name):
+            return None
         if name.startswith(ATTRIBUTE_PREFIX):
             value = self.attributes.get(name[len(ATTRIBUTE_PREFIX) :])
         else:

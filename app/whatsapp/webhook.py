@@ -24,6 +24,13 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 _SIGNATURE_PREFIX = "sha256="
 # Epoch seconds Meta could plausibly send: 1970 .. 9999 (datetime's range).
 _MAX_EPOCH = 253402300799
+# The longest id (wamid, message id, phone number, phone number id) and message type kept:
+# the columns that hold them (String(128), String(32)). Meta's are far shorter.
+MAX_ID_LENGTH = 128
+MAX_TYPE_LENGTH = 32
+# Meta's error codes have at most 6 digits; messages store them in String(16).
+_MAX_ERROR_CODE = 10**9
+_REPLACEMENT = "\ufffd"
 
 
 class WebhookFormatError(ValueError):
@@ -146,7 +153,7 @@ def _phone_number_id(path: str, value: dict) -> str:
     metadata = value.get("metadata")
     if not isinstance(metadata, dict):
         raise WebhookFormatError(f"{path}.metadata must be an object.")
-    return _required_str(metadata, "phone_number_id", f"{path}.metadata")
+    return _id(metadata, "phone_number_id", f"{path}.metadata")
 
 
 def _profile_names(path: str, value: dict) -> dict[str, str]:
@@ -175,20 +182,43 @@ def _status(path: str, item) -> StatusUpdate:
         if not isinstance(error, dict):
             raise WebhookFormatError(f"{path}.errors[{i}] must be an object.")
     return StatusUpdate(
-        wamid=_required_str(item, "id", path),
+        wamid=_id(item, "id", path),
         status=_required_str(item, "status", path),
         timestamp=_timestamp(item, path),
         recipient=_optional_str(item, "recipient_id", path),
         callback_data=_optional_str(item, "biz_opaque_callback_data", path),
-        errors=list(errors),
+        errors=[_error(error) for error in errors],
     )
+
+
+def _error(error: dict) -> dict:
+    """The parts of a status error that are read (app.whatsapp.errors.SendError), as clean
+    values: text that a database can store, and a code only when it is a plausible number.
+    Applying a delivery failed on every try with a 24-digit code (PostgreSQL's String(16)) or
+    "²" (isdigit() but not int()): found by the fuzz of tests/unit/test_fuzz_webhooks.py."""
+    code = error.get("code")
+    if isinstance(code, str) and code.strip().isascii() and code.strip().isdigit():
+        code = int(code.strip()) if len(code.strip()) < 10 else None
+    if isinstance(code, bool) or not isinstance(code, int) or not 0 <= code < _MAX_ERROR_CODE:
+        code = None
+    data = error.get("error_data")
+    details = data.get("details") if isinstance(data, dict) else None
+    clean = {"code": code}
+    for key in ("title", "message", "error_user_msg"):
+        if isinstance(error.get(key), str):
+            clean[key] = _clean(error[key])
+    if isinstance(details, str):
+        clean["error_data"] = {"details": _clean(details)}
+    return clean
 
 
 def _message(path: str, item, names: dict[str, str]) -> InboundMessageEvent:
     if not isinstance(item, dict):
         raise WebhookFormatError(f"{path} must be an object.")
-    from_phone = _required_str(item, "from", path)
+    from_phone = _id(item, "from", path)
     message_type = _optional_str(item, "type", path) or "unknown"
+    if len(message_type) > MAX_TYPE_LENGTH:
+        raise WebhookFormatError(f"{path}.type is longer than {MAX_TYPE_LENGTH} characters.")
     text = payload = title = None
     if message_type == "text":
         text = _optional_str(_object(item, "text", path), "body", f"{path}.text")
@@ -207,14 +237,17 @@ def _message(path: str, item, names: dict[str, str]) -> InboundMessageEvent:
     context = item.get("context")
     if context is not None and not isinstance(context, dict):
         raise WebhookFormatError(f"{path}.context must be an object.")
+    context_id = _optional_str(context, "id", f"{path}.context") if context else None
+    if context_id is not None and len(context_id) > MAX_ID_LENGTH:
+        context_id = None  # no message of ours has such an id: a reply to nothing we sent
     return InboundMessageEvent(
-        message_id=_required_str(item, "id", path),
+        message_id=_id(item, "id", path),
         from_phone=from_phone,
         timestamp=_timestamp(item, path),
         message_type=message_type,
         text=text,
         button_payload=payload,
-        context_wamid=_optional_str(context, "id", f"{path}.context") if context else None,
+        context_wamid=context_id,
         profile_name=names.get(from_phone),
         button_title=title,
     )
@@ -226,7 +259,7 @@ def _opt_outs(path: str, value: dict) -> list[MarketingOptOut]:
         item_path = f"{path}.user_preferences[{i}]"
         if not isinstance(item, dict):
             raise WebhookFormatError(f"{item_path} must be an object.")
-        wa_id = _required_str(item, "wa_id", item_path)
+        wa_id = _id(item, "wa_id", item_path)
         preference = _optional_str(item, "value", item_path)
         category = _optional_str(item, "category", item_path)
         at = _timestamp(item, item_path)
@@ -262,6 +295,27 @@ def _optional_str(container: dict, key: str, path: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise WebhookFormatError(f"{path}.{key} must be a string.")
+    return _clean(value)
+
+
+def _clean(text: str) -> str:
+    """The text with NUL and unpaired surrogates (JSON's lone \\ud800) replaced by U+FFFD:
+    PostgreSQL cannot store NUL and no database can store a surrogate as UTF-8, so a delivery
+    carrying one failed to apply on every try (found by fuzzing)."""
+    if "\x00" in text:
+        text = text.replace("\x00", _REPLACEMENT)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = "".join(_REPLACEMENT if "\ud800" <= c <= "\udfff" else c for c in text)
+    return text
+
+
+def _id(container: dict, key: str, path: str) -> str:
+    """A required id: a non-empty string of at most MAX_ID_LENGTH characters."""
+    value = _required_str(container, key, path)
+    if len(value) > MAX_ID_LENGTH:
+        raise WebhookFormatError(f"{path}.{key} is longer than {MAX_ID_LENGTH} characters.")
     return value
 
 
