@@ -5,15 +5,14 @@ from __future__ import annotations
 from flask import Blueprint
 
 from app.api.ab_tests_openapi import OPENAPI  # noqa: F401 - collected by create_app
-from app.api.respond import BadJson, ids_in_range, json_body, ok, paged, paging_args
-from app.auth import current_org_id
-from app.drip import ab_lifecycle, ab_report, ab_results, ab_variants
+from app.api.respond import BadJson, json_body, ok, paged, paging_args
+from app.auth import current_actor, current_org_id
+from app.drip import ab_changes, ab_lifecycle, ab_report, ab_results, ab_variants
 from app.drip.scope import get_scoped
 from app.extensions import db
 from app.models import DripCampaign, utcnow
 
 bp = Blueprint("api_ab_tests", __name__, url_prefix="/api/drip-campaigns")
-bp.url_value_preprocessor(ids_in_range)
 
 NUMBER = (int, float)
 # Body keys: (the domain's name, accepted JSON types, what the 400 says).
@@ -99,7 +98,8 @@ def list_tests(id: int):
 @bp.post("/<int:id>/ab-tests")
 def create_test(id: int):
     campaign = _campaign(id)
-    test = ab_lifecycle.create_test(db.session, campaign, fields_of(json_body(), TEST_FIELDS))
+    fields = fields_of(json_body(), TEST_FIELDS)
+    test = ab_changes.create_test(db.session, current_actor(), campaign, fields)
     db.session.commit()
     return ok(_one(test), status=201)
 
@@ -115,14 +115,14 @@ def change_test(id: int, test_id: int):
     body = fields_of(json_body(), ACTION_FIELDS)
     if "allocations" in body:
         body["allocations"] = allocations_of(body["allocations"])
-    ab_lifecycle.apply_action(db.session, test, body, utcnow())
+    ab_changes.apply_action(db.session, current_actor(), test, body, utcnow())
     db.session.commit()
     return ok(_one(test))
 
 
 @bp.delete("/<int:id>/ab-tests/<int:test_id>")
 def delete_test(id: int, test_id: int):
-    ab_lifecycle.delete_test(db.session, _test(id, test_id))
+    ab_changes.delete_test(db.session, current_actor(), _test(id, test_id))
     db.session.commit()
     return ok({"id": test_id, "deleted": True})
 
@@ -136,7 +136,8 @@ def list_variants(id: int, test_id: int):
 @bp.post("/<int:id>/ab-tests/<int:test_id>/variants")
 def add_variant(id: int, test_id: int):
     test = _test(id, test_id)
-    variant = ab_variants.add_variant(db.session, test, fields_of(json_body(), VARIANT_FIELDS))
+    fields = fields_of(json_body(), VARIANT_FIELDS)
+    variant = ab_changes.add_variant(db.session, current_actor(), test, fields)
     db.session.commit()
     return ok(_variant_dict(test, variant.id), status=201)
 
@@ -145,7 +146,8 @@ def add_variant(id: int, test_id: int):
 def update_variant(id: int, test_id: int, variant_id: int):
     test = _test(id, test_id)
     variant = ab_variants.get_variant(db.session, test, variant_id)
-    ab_variants.update_variant(db.session, test, variant, fields_of(json_body(), VARIANT_FIELDS))
+    fields = fields_of(json_body(), VARIANT_FIELDS)
+    ab_changes.update_variant(db.session, current_actor(), test, variant, fields)
     db.session.commit()
     return ok(_variant_dict(test, variant_id))
 
@@ -153,8 +155,7 @@ def update_variant(id: int, test_id: int, variant_id: int):
 @bp.delete("/<int:id>/ab-tests/<int:test_id>/variants/<int:variant_id>")
 def delete_variant(id: int, test_id: int, variant_id: int):
     test = _test(id, test_id)
-    ab_variants.delete_variant(
-        db.session, test, ab_variants.get_variant(db.session, test, variant_id)
-    )
+    variant = ab_variants.get_variant(db.session, test, variant_id)
+    ab_changes.delete_variant(db.session, current_actor(), test, variant)
     db.session.commit()
     return ok({"id": variant_id, "deleted": True})

@@ -135,6 +135,44 @@ def test_api_changes_are_recorded_with_the_key(clean_app, org_a):
     assert details["campaign.updated"]["changes"] == {"stop_on_reply": [True, False]}
 
 
+def test_ab_test_changes_through_the_api_are_recorded_with_the_key(clean_app, org_a):
+    api = clean_app.test_client()
+
+    def call(method, url, body=None):
+        response = api.open(url, method=method, json=body, headers=org_a.auth)
+        assert response.status_code < 300, response.json
+        return response.json["data"]
+
+    cid = call("POST", "/api/drip-campaigns", {"name": "Api"})["id"]
+    base = f"/api/drip-campaigns/{cid}"
+    step = call("POST", f"{base}/steps", {"name": "S1", "messageContent": "Hi"})
+    tests = f"{base}/ab-tests"
+    test = call(
+        "POST", tests, {"name": "Hello test", "stepId": step["id"], "controlAllocation": 60}
+    )
+    url = f"{tests}/{test['id']}"
+    variant = call("POST", f"{url}/variants", {"name": "B", "messageContent": "Hey"})
+    call("PATCH", f"{url}/variants/{variant['id']}", {"messageContent": "Hey you"})
+    call("PATCH", url, {"action": "start"})
+    call("PATCH", url, {"action": "pause"})
+    call("PATCH", url, {"action": "declare_winner", "winnerId": variant["id"]})
+    call("DELETE", url)
+    rows = [e for e in events(clean_app, cid) if e.action.startswith("ab_")]
+    assert [(e.action, e.details.get("variantName")) for e in rows] == [
+        ("ab_test.created", None),
+        ("ab_variant.added", "B"),
+        ("ab_variant.updated", "B"),
+        ("ab_test.started", None),
+        ("ab_test.paused", None),
+        ("ab_test.winner_declared", "B"),
+        ("ab_test.deleted", None),
+    ]
+    assert {(e.api_key_id, e.details["testName"]) for e in rows} == {
+        (org_a.api_key_id, "Hello test")
+    }
+    assert rows[2].details["changes"] == {"message_content": ["Hey", "Hey you"]}
+
+
 def test_a_refused_change_records_nothing(clean_app, org_a, client_a):
     cid = create(client_a)
     client_a.post(f"/campaigns/{cid}/status", data={"action": "activate"})  # no step yet
