@@ -18,6 +18,7 @@ from app.api import enrollments as api_enrollments
 from app.api import keys as api_keys
 from app.api import openapi
 from app.api import webhooks as api_webhooks
+from app.api.respond import ids_in_range
 from app.config import Config
 from app.crypto import SecretBox
 from app.extensions import csrf, db, login_manager, migrate
@@ -101,6 +102,7 @@ def create_app(config: Config | None = None) -> Flask:
         app.register_blueprint(module.bp)
         csrf.exempt(module.bp)
         app.extensions["drip_openapi_paths"].update(getattr(module, "OPENAPI", {}))
+    app.url_value_preprocessor(ids_in_range)
     errors.register_error_handlers(app)
     security.register(app)
     cli.register(app)

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, request
 from app.analytics_csv import to_csv
 from app.api.campaigns_openapi import ID
 from app.api.openapi import data_response, error_responses
-from app.api.respond import ids_in_range, ok
+from app.api.respond import ok
 from app.auth import current_org_id
 from app.drip import funnel
 from app.drip.analytics_query import GRANULARITIES, TYPES, parse_query
@@ -20,7 +20,6 @@ from app.extensions import db
 from app.models import DripCampaign
 
 bp = Blueprint("api_analytics", __name__, url_prefix="/api/drip-campaigns")
-bp.url_value_preprocessor(ids_in_range)
 
 
 @bp.get("/<int:id>/analytics")

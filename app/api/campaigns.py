@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.api.campaigns_openapi import OPENAPI  # noqa: F401 - collected by create_app
-from app.api.respond import api_field_name, ids_in_range, json_body, ok, paged, paging_args
+from app.api.respond import api_field_name, json_body, ok, paged, paging_args
 from app.auth import current_actor, current_org_id
 from app.drip import audit, campaigns, steps
 from app.drip.errors import NotFound, ValidationError
@@ -18,7 +18,6 @@ from app.models import DripCampaign, DripCampaignStep
 from app.models.campaigns import CAMPAIGN_STATUSES
 
 bp = Blueprint("api_campaigns", __name__, url_prefix="/api/drip-campaigns")
-bp.url_value_preprocessor(ids_in_range)
 
 
 def serialize_step(step: DripCampaignStep) -> dict:

@@ -10,7 +10,6 @@ from flask_login import current_user
 from app.api.contacts_openapi import OPENAPI
 from app.api.respond import (
     camel_case,
-    ids_in_range,
     json_body,
     ok,
     paged,
@@ -26,7 +25,6 @@ from app.models import Contact, ContactImport
 from app.queue import enqueue
 
 bp = Blueprint("api_contacts", __name__, url_prefix="/api")
-bp.url_value_preprocessor(ids_in_range)
 
 __all__ = ["OPENAPI", "bp"]
 

@@ -11,7 +11,7 @@ from app.api.openapi import (
     list_response,
     request_body,
 )
-from app.api.respond import BadJson, ids_in_range, json_body, ok, paged, paging_args
+from app.api.respond import BadJson, json_body, ok, paged, paging_args
 from app.auth import current_actor, current_org_id
 from app.drip import audit, enrollment
 from app.drip.scope import get_scoped
@@ -20,7 +20,6 @@ from app.models import DripCampaign, DripEnrollment
 from app.models.enrollments import ENROLLMENT_STATUSES
 
 bp = Blueprint("api_enrollments", __name__, url_prefix="/api")
-bp.url_value_preprocessor(ids_in_range)
 
 
 def serialize_enrollment(row: DripEnrollment) -> dict:

@@ -6,7 +6,7 @@ from flask import Blueprint, g
 from flask_login import current_user
 
 from app.api.openapi import data_response, error_responses, request_body, trimmed_text
-from app.api.respond import ids_in_range, json_body, ok
+from app.api.respond import json_body, ok
 from app.auth import current_org_id
 from app.drip import accounts
 from app.drip.errors import ValidationError
@@ -14,7 +14,6 @@ from app.extensions import db
 from app.models import ApiKey
 
 bp = Blueprint("api_keys", __name__, url_prefix="/api/api-keys")
-bp.url_value_preprocessor(ids_in_range)
 
 
 def serialize_key(key: ApiKey) -> dict:

@@ -68,8 +68,8 @@ def _positive_int(name: str, default: int) -> int:
 
 
 def ids_in_range(endpoint: str | None, values: dict | None) -> None:
-    """url_value_preprocessor of the API blueprints: a path id beyond MAX_ID is a 404, as a
-    non-numeric one is, instead of an overflow in the database driver (a 500)."""
+    """The app's url_value_preprocessor (pages and API alike): a path id beyond MAX_ID is a
+    404, as a non-numeric one is, instead of an overflow in the database driver (a 500)."""
     for name, value in (values or {}).items():
         if isinstance(value, int) and value > MAX_ID:
             raise NotFound(f"{camel_case(name)} {value} does not exist.")

@@ -30,6 +30,28 @@ def test_html_404_is_a_page(client_a):
     assert b"Back to your campaigns" in response.data
 
 
+def test_an_id_too_large_for_the_database_is_not_found_on_every_page(clean_app, client_a):
+    """Ids past 64 bits would overflow the database driver (a 500): every page with an id in
+    its path answers the 404 page instead, as the API does."""
+    huge = 10**20
+    checked = 0
+    for rule in clean_app.url_map.iter_rules():
+        ints = [name for name, conv in rule._converters.items() if conv.regex == r"\d+"]
+        if not ints or "GET" not in rule.methods or rule.rule.startswith("/api/"):
+            continue
+        values = {name: huge for name in rule.arguments}
+        values.update({name: "png" for name in rule.arguments if name == "fmt"})
+        values.update({name: "funnel" for name in rule.arguments if name in ("name", "chart")})
+        url = rule.rule
+        for name, value in values.items():
+            url = url.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value))
+        response = client_a.get(url)
+        assert response.status_code == 404, url
+        assert b"Not found" in response.data and b"Traceback" not in response.data, url
+        checked += 1
+    assert checked >= 10
+
+
 def test_paging_arguments_are_validated(client_a):
     # The paging helper is shared by every list; bad values are 422 with the field named.
     app = client_a.application
