@@ -8,6 +8,9 @@ enrollments and contacts. Real webhooks and the sandbox provider both come throu
 
 Both record their event once (a unique row inserted with ON CONFLICT DO NOTHING), so a
 delivery applied twice changes nothing and a repeat never aborts the caller's transaction.
+Events arriving out of order end as in time order: the earliest event that ends an
+enrollment (a reply, an opt-out, a failure) wins, and a reply is judged against the state
+at its own time (see app.drip.opt_out and app.drip.replies.reconcile_replies).
 Domain code: no Flask, no commit. The pieces live in app.drip.message_status (statuses),
 app.drip.replies (contacts' messages) and app.drip.opt_out.
 """
@@ -208,7 +211,7 @@ def apply_marketing_opt_out(
 ) -> str:
     """The contact turned off marketing messages in WhatsApp's own settings (a user_preferences
     webhook with value "stop"): opted out everywhere, as for error 131050. Repeats change
-    nothing (the first opt-out's time and reason are kept)."""
+    nothing (the earliest opt-out's time and reason are kept, whatever order they came in)."""
     contact_id = replies.contact_id_for(session, organization_id, replies.e164(from_phone))
     if contact_id is None:
         return UNKNOWN_SENDER

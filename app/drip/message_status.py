@@ -20,7 +20,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.drip.insert_once import insert_once
-from app.drip.opt_out import REASON_META_OPT_OUT, end_enrollments, opt_out_contact
+from app.drip.opt_out import REASON_META_OPT_OUT, end_enrollments_from, opt_out_contact
+from app.drip.replies import reconcile_replies
 from app.models import Contact, DripEnrollment, DripMessageLog, WhatsAppStatusEvent
 from app.whatsapp.errors import SendError
 
@@ -167,18 +168,24 @@ def _earliest(current: datetime | None, at: datetime) -> datetime:
 
 def apply_failure(session: Session, log: DripMessageLog, failure: Failure, at: datetime) -> None:
     """What a failure says beyond this message: 131050 opts the contact out everywhere,
-    131026 marks the contact undeliverable; 131026 and 131047 end the enrollment when the
-    message really failed (not when it had been delivered)."""
+    131026 marks the contact undeliverable (the earliest time kept); 131026 and 131047 end
+    the enrollment when the message really failed (not when it had been delivered), again at
+    this earlier time when a later event of the contact ended it. Replies after the failure
+    are judged again for its enrollment: the message had failed when they came."""
     if failure.code == "131050":
         opt_out_contact(session, log.contact_id, REASON_META_OPT_OUT, at)
     if failure.code == "131026":
+        column = Contact.undeliverable_at
         session.execute(
             update(Contact)
-            .where(Contact.id == log.contact_id, Contact.undeliverable_at.is_(None))
+            .where(Contact.id == log.contact_id, column.is_(None) | (column > at))
             .values(undeliverable_at=at)
+            .execution_options(synchronize_session="fetch")
         )
     reason = ENROLLMENT_ENDING.get(failure.code or "")
     if reason is not None and log.status == "failed":
-        end_enrollments(
+        end_enrollments_from(
             session, DripEnrollment.id == log.enrollment_id, status="failed", reason=reason, at=at
         )
+    if log.failed_at == at:  # this failure is the message's earliest
+        reconcile_replies(session, log.contact_id, [log.enrollment_id], at)

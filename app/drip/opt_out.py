@@ -1,12 +1,17 @@
 """Opting a contact out everywhere (a STOP keyword, Meta's error 131050) and ending one
-enrollment because of what happened to its message. Set-based UPDATEs, no commit."""
+enrollment because of what happened to its message. Set-based UPDATEs, no commit.
+
+Earliest wins: the contact's events arrive in any order, so an enrollment ended by one of
+them (a reply, an opt-out, a failure of its message) is ended again by an earlier one that
+arrives later, and the contact keeps the time (and reason) of their earliest opt-out. Endings
+by the marketer (stopped, paused) or by Drip (completed) are never replaced."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.drip.enrolling import LIVE_STATUSES
@@ -17,6 +22,7 @@ REASON_KEYWORD = "keyword"
 REASON_META_OPT_OUT = "meta_131050"
 REASON_USER_PREFERENCES = "meta_user_preferences"
 STOP_REASON_OPTED_OUT = "opted_out"
+STOP_REASON_REPLIED = "replied"
 
 
 def normalized(word: str | None) -> str:
@@ -39,19 +45,50 @@ def is_opt_out(candidates: Iterable[str | None], keywords: frozenset[str]) -> bo
 
 
 def opt_out_contact(session: Session, contact_id: int, reason: str, at: datetime) -> int:
-    """Opt the contact out (the first opt-out's time and reason are kept) and unsubscribe every
-    live enrollment of theirs, in every campaign. How many enrollments ended."""
+    """Opt the contact out (the earliest opt-out's time and reason are kept) and unsubscribe
+    every enrollment of theirs live at `at`, in every campaign. How many live ones ended."""
+    column = Contact.opted_out_at
     session.execute(
         update(Contact)
-        .where(Contact.id == contact_id, Contact.opted_out_at.is_(None))
+        .where(Contact.id == contact_id, column.is_(None) | (column > at))
         .values(opted_out_at=at, opt_out_reason=reason)
+        .execution_options(synchronize_session="fetch")
     )
-    return end_enrollments(
+    ended, ended_ids = end_enrollments_from(
         session,
         DripEnrollment.contact_id == contact_id,
         status="unsubscribed",
         reason=STOP_REASON_OPTED_OUT,
         at=at,
+    )
+    from app.drip.replies import reconcile_replies  # replies builds on this module
+
+    # Replies after the opt-out (applied before it) found these enrollments live.
+    reconcile_replies(session, contact_id, ended_ids, at)
+    return ended
+
+
+def ended_by_event():
+    """Enrollments ended by an event of their contact (a reply, an opt-out, a failure of a
+    message): an earlier event of that kind ends them again."""
+    return or_(
+        DripEnrollment.status == "failed",
+        and_(
+            DripEnrollment.status == "stopped",
+            DripEnrollment.stop_reason == STOP_REASON_REPLIED,
+        ),
+        and_(
+            DripEnrollment.status == "unsubscribed",
+            DripEnrollment.stop_reason == STOP_REASON_OPTED_OUT,
+        ),
+    )
+
+
+def live_at(at: datetime):
+    """Enrollments that were live at `at`: live now, or ended by a contact's event since."""
+    return or_(
+        DripEnrollment.status.in_(LIVE_STATUSES),
+        and_(ended_by_event(), DripEnrollment.stopped_at >= at, DripEnrollment.enrolled_at <= at),
     )
 
 
@@ -64,3 +101,27 @@ def end_enrollments(session: Session, *where, status: str, reason: str, at: date
         .execution_options(synchronize_session="fetch")
     )
     return result.rowcount
+
+
+def end_enrollments_from(
+    session: Session, *where, status: str, reason: str, at: datetime
+) -> tuple[int, list[int]]:
+    """An event of the contact at `at` ends the live enrollments matching `where`, and ends
+    again (at `at`) those that a later event of theirs ended. (How many live ones ended, the
+    ids of all it ended: replies after `at` are to be judged again for them.)"""
+    ending = or_(
+        DripEnrollment.status.in_(LIVE_STATUSES),
+        and_(ended_by_event(), DripEnrollment.stopped_at > at, DripEnrollment.enrolled_at <= at),
+    )
+    rows = session.execute(
+        select(DripEnrollment.id, DripEnrollment.status).where(ending, *where)
+    ).all()
+    if rows:
+        session.execute(
+            update(DripEnrollment)
+            # The condition again: checked on the row itself, should it have moved meanwhile.
+            .where(DripEnrollment.id.in_([row.id for row in rows]), ending)
+            .values(status=status, stop_reason=reason, stopped_at=at, next_send_at=None)
+            .execution_options(synchronize_session="fetch")
+        )
+    return sum(row.status in LIVE_STATUSES for row in rows), [row.id for row in rows]

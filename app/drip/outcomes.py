@@ -143,8 +143,11 @@ def _end_enrollment(session: Session, advancer: Advancer, message, code, now) ->
         opt_out_contact(session, message.contact_id, f"meta_{code}", now)
         return
     if code in UNDELIVERABLE_CODES:
+        column = Contact.undeliverable_at  # the earliest time it was found out is kept
         session.execute(
-            update(Contact).where(Contact.id == message.contact_id).values(undeliverable_at=now)
+            update(Contact)
+            .where(Contact.id == message.contact_id, column.is_(None) | (column > now))
+            .values(undeliverable_at=now)
         )
         advancer.fail(message.enrollment_id, "undeliverable")
         return

@@ -4,20 +4,27 @@ campaigns. app.drip.engagement.apply_inbound puts them together."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import and_, case, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.drip import enrollment
-from app.drip.enrolling import LIVE_STATUSES, first_step
+from app.drip.enrolling import first_step
 from app.drip.insert_once import insert_once
-from app.drip.opt_out import end_enrollments
+from app.drip.opt_out import (
+    STOP_REASON_REPLIED,
+    end_enrollments_from,
+    is_opt_out,
+    live_at,
+    organization_keywords,
+)
 from app.drip.scope import scoped
 from app.models import Contact, DripCampaign, DripEnrollment, DripMessageLog, InboundMessage
 
 SENT_STATUSES = ("sent", "delivered", "read")
-STOP_REASON_REPLIED = "replied"
+# A reply may mark a message that failed after it (it had not failed when the reply came).
+MARKABLE_STATUSES = (*SENT_STATUSES, "failed")
 NAME_MAX = 120
 
 
@@ -108,72 +115,154 @@ def apply_reply(
     context_wamid: str | None,
     skip_campaign_ids: set[int],
 ) -> int:
-    """Mark the replied message of each live enrollment (the quoted one, else the latest sent
-    at or before the reply) once, and the quoted message of an ended enrollment; then stop the
-    live enrollments of campaigns that stop on reply. How many enrollments stopped.
+    """Mark the replied message of each enrollment live at the reply's time (the quoted one,
+    else the latest sent at or before the reply that had not failed by then), and the quoted
+    message of an ended enrollment, each with the earliest reply's time; then stop the
+    enrollments of campaigns that stop on reply (again, at this earlier time, those a later
+    event ended). How many live enrollments stopped.
 
     Campaigns in `skip_campaign_ids` (triggered by this very message's keyword) are left alone.
     """
-    live = session.execute(
-        select(DripEnrollment.id, DripEnrollment.campaign_id).where(
-            DripEnrollment.contact_id == contact_id,
-            DripEnrollment.status.in_(LIVE_STATUSES),
-            DripEnrollment.campaign_id.not_in(skip_campaign_ids),
-        )
-    ).all()
-    live_ids = [row.id for row in live]
-    replied = _replied_logs(session, contact_id, live_ids, at, context_wamid, skip_campaign_ids)
-    if replied:
-        session.execute(
-            update(DripMessageLog)
-            .where(DripMessageLog.id.in_(replied), DripMessageLog.replied_at.is_(None))
-            .values(replied_at=at)
-            .execution_options(synchronize_session="fetch")
-        )
-    if not live_ids:
-        return 0
+    _mark_replied(session, contact_id, at, context_wamid, skip_campaign_ids)
     stopping = select(DripCampaign.id).where(DripCampaign.stop_on_reply.is_(True))
-    return end_enrollments(
+    ended, ended_ids = end_enrollments_from(
         session,
-        DripEnrollment.id.in_(live_ids),
+        DripEnrollment.contact_id == contact_id,
+        DripEnrollment.campaign_id.not_in(skip_campaign_ids),
         DripEnrollment.campaign_id.in_(stopping),
         status="stopped",
         reason=STOP_REASON_REPLIED,
         at=at,
+    )
+    # Replies after this one (applied before it) found these enrollments live.
+    reconcile_replies(session, contact_id, ended_ids, at, inclusive=False)
+    return ended
+
+
+def reconcile_replies(
+    session: Session,
+    contact_id: int,
+    enrollment_ids: list[int],
+    since: datetime,
+    *,
+    inclusive: bool = True,
+) -> None:
+    """Judge again, in time order, the contact's messages at or after `since` as replies to
+    these enrollments: an earlier event (an ending, a failure) arrived after them and changes
+    which enrollments were live and which messages had failed when they came. Marks of these
+    enrollments' messages at or after `since` are cleared and set again (ordinary UPDATEs, so
+    the rollup triggers follow). Nothing to do, and one query, when no message came since.
+    Not `inclusive`: only after `since` (a reply judging the replies after it)."""
+    if not enrollment_ids:
+        return
+    if inclusive:
+        came, marked = InboundMessage.occurred_at >= since, DripMessageLog.replied_at >= since
+    else:
+        came, marked = InboundMessage.occurred_at > since, DripMessageLog.replied_at > since
+    messages = session.execute(
+        select(
+            InboundMessage.occurred_at,
+            InboundMessage.text,
+            InboundMessage.payload,
+            InboundMessage.context_wamid,
+        )
+        .where(InboundMessage.contact_id == contact_id, came)
+        .order_by(InboundMessage.occurred_at, InboundMessage.id)
+    ).all()
+    if not messages:
+        return
+    session.flush()
+    session.execute(
+        update(DripMessageLog)
+        .where(DripMessageLog.enrollment_id.in_(enrollment_ids), marked)
+        .values(replied_at=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    organization_id = session.scalar(
+        select(Contact.organization_id).where(Contact.id == contact_id)
+    )
+    keywords = organization_keywords(session, organization_id)
+    for message in messages:  # the contact's own messages since `since`: a handful
+        payload = message.payload or {}
+        texts = (message.text, payload.get("button_payload"), payload.get("button_title"))
+        if is_opt_out(texts, keywords):
+            continue  # an opt-out is not a reply
+        skip = {c.id for c in keyword_campaigns(session, organization_id, message.text)}
+        _mark_replied(
+            session,
+            contact_id,
+            _aware(message.occurred_at),
+            message.context_wamid,
+            skip,
+            DripEnrollment.id.in_(enrollment_ids),
+        )
+
+
+def _mark_replied(
+    session: Session,
+    contact_id: int,
+    at: datetime,
+    context: str | None,
+    skip_campaign_ids: set[int],
+    *where,
+) -> None:
+    replied = _replied_logs(session, contact_id, at, context, skip_campaign_ids, *where)
+    if replied:
+        column = DripMessageLog.replied_at
+        session.execute(
+            update(DripMessageLog)
+            .where(DripMessageLog.id.in_(replied), column.is_(None) | (column > at))
+            .values(replied_at=at)
+            .execution_options(synchronize_session="fetch")
+        )
+
+
+def unfailed_at(at: datetime):
+    """Messages sent that had not failed by `at` (a failure after it does not count)."""
+    return and_(
+        DripMessageLog.status.in_(MARKABLE_STATUSES),
+        DripMessageLog.failed_at.is_(None) | (DripMessageLog.failed_at > at),
     )
 
 
 def _replied_logs(
     session: Session,
     contact_id: int,
-    live_ids: list[int],
     at: datetime,
     context: str | None,
     skip_campaign_ids: set[int],
+    *where,
 ) -> list[int]:
+    enrollments = select(DripEnrollment.id).where(DripEnrollment.contact_id == contact_id, *where)
     quoted = None
     if context:
         quoted = session.execute(
             select(DripMessageLog.id, DripMessageLog.enrollment_id).where(
                 DripMessageLog.wamid == context,
                 DripMessageLog.contact_id == contact_id,
-                DripMessageLog.status.in_(SENT_STATUSES),
+                unfailed_at(at),
                 DripMessageLog.campaign_id.not_in(skip_campaign_ids),
+                DripMessageLog.enrollment_id.in_(enrollments),
             )
         ).first()
-    chosen: dict[int, int] = {}
-    if live_ids:
-        rows = session.execute(
-            select(DripMessageLog.id, DripMessageLog.enrollment_id)
-            .where(
-                DripMessageLog.enrollment_id.in_(live_ids),
-                DripMessageLog.status.in_(SENT_STATUSES),
-                DripMessageLog.sent_at <= at,
-            )
-            .order_by(DripMessageLog.sent_at.desc(), DripMessageLog.id.desc())
+    live = enrollments.where(live_at(at), DripEnrollment.campaign_id.not_in(skip_campaign_ids))
+    rows = session.execute(
+        select(DripMessageLog.id, DripMessageLog.enrollment_id)
+        .where(
+            DripMessageLog.enrollment_id.in_(live),
+            DripMessageLog.sent_at <= at,
+            unfailed_at(at),
         )
-        for row in rows:
-            chosen.setdefault(row.enrollment_id, row.id)
+        .order_by(DripMessageLog.sent_at.desc(), DripMessageLog.id.desc())
+    )
+    chosen: dict[int, int] = {}
+    for row in rows:
+        chosen.setdefault(row.enrollment_id, row.id)
     if quoted is not None:
         chosen[quoted.enrollment_id] = quoted.id
     return list(chosen.values())
+
+
+def _aware(at: datetime) -> datetime:
+    """SQLite gives times back naive: they are UTC."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at

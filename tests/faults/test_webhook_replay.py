@@ -13,14 +13,14 @@ The histories are causal, as Meta's are: a message is sent before it is delivere
 before it is read (or read with no delivered), failed and never delivered; a reply quotes
 only a message that arrived and comes after it.
 
-Not generated, because the app does not meet the promise there yet (the strict xfails of
-KNOWN_ORDER_DEPENDENCE at the end pin each case): two events that each end something for
-the same contact. So a contact sends one message (a reply, or STOP) or opts out at most,
-and only if none of their messages failed; and at most one failure per contact ends its
-enrollment (131026, 131047) or opts them out (131050). With two such events, the one
-applied first wins whatever the timestamps say: a reply is judged against the enrollment
-and message states at the moment it is applied, and an enrollment ends (a contact is
-opted out or marked undeliverable) at the time of the first event applied, not the earliest.
+Two events that each end something for the same contact are generated too: a contact sends
+up to three messages (replies, STOP) or opt-outs, whatever happened to their messages, and
+any of their messages may fail with a code that ends its enrollment (131026, 131047) or opts
+them out (131050). The earliest event wins whatever order they arrive in: a reply is judged
+against the enrollment and message states at its own time (an enrollment ended later was
+live; a message that failed later had not failed), and an enrollment ends (a contact is
+opted out or marked undeliverable) at the time of the earliest such event. The regression
+cases of KNOWN_ORDER_DEPENDENCE at the end pin the pairs that used to depend on the order.
 """
 
 from __future__ import annotations
@@ -93,9 +93,8 @@ def wamid(prefix: str, contact: int, message: int) -> str:
 
 
 @st.composite
-def statuses_of(draw, contact: int, message: int, arrived: dict, ending: list):
-    """A message's statuses, as Meta reports them; `arrived` gets its delivery time and
-    `ending` an entry if it fails with a code that ends the enrollment or the contact."""
+def statuses_of(draw, contact: int, message: int, arrived: dict):
+    """A message's statuses, as Meta reports them; `arrived` gets its delivery time."""
     base = sent_at(contact, message)
     fate = draw(st.sampled_from(FATES))
     gaps = draw(st.tuples(*[st.integers(1, 900)] * 3))
@@ -112,38 +111,35 @@ def statuses_of(draw, contact: int, message: int, arrived: dict, ending: list):
         made.append(Event(t2, "status", contact, message, "read"))
         arrived[(contact, message)] = t2
     if fate in ("failed", "sent_failed"):
-        # One failure per contact at most may end something (see the module's docstring).
-        codes = QUIET_FAILURES if contact in ending else QUIET_FAILURES + ENDING_FAILURES
-        code = draw(st.sampled_from(codes))
+        code = draw(st.sampled_from(QUIET_FAILURES + ENDING_FAILURES))
         made.append(Event(t2, "status", contact, message, "failed", code=code))
-        if code in ENDING_FAILURES:
-            ending.append(contact)
     return made
 
 
 @st.composite
 def histories(draw) -> list[Event]:
     contacts = draw(st.integers(1, len(PHONES)))
-    events, arrived, ending = [], {}, []
+    events, arrived = [], {}
     for contact in range(contacts):
         for message in range(MESSAGES):
-            events += draw(statuses_of(contact, message, arrived, ending))
-    failing = {e.contact for e in events if e.status == "failed"}
-    for key, contact in enumerate(sorted(set(range(contacts)) - failing), start=1):
-        # One message or opt-out at most, from contacts none of whose messages failed.
-        said = draw(st.sampled_from(["nothing", "reply", "stop", "opt_out"]))
-        at = T0 + draw(st.integers(1, 7200))
-        if said == "reply":
-            quoted = draw(st.sampled_from([None, 0, 1, 2]))
-            if (contact, quoted) in arrived:  # only a message that arrived can be quoted
-                at = arrived[(contact, quoted)] + draw(st.integers(1, 3600))
+            events += draw(statuses_of(contact, message, arrived))
+    keys = itertools.count(1)
+    for contact in range(contacts):
+        # Up to three messages or opt-outs per contact, whatever happened to their messages.
+        for said in draw(st.lists(st.sampled_from(["reply", "stop", "opt_out"]), max_size=3)):
+            at = T0 + draw(st.integers(1, 7200))
+            if said == "reply":
+                quoted = draw(st.sampled_from([None, 0, 1, 2]))
+                if (contact, quoted) in arrived:  # only a message that arrived can be quoted
+                    at = arrived[(contact, quoted)] + draw(st.integers(1, 3600))
+                else:
+                    quoted = None
+                text = "Tell me more"
+                events.append(Event(at, "message", contact, quoted, text=text, key=next(keys)))
+            elif said == "stop":
+                events.append(Event(at, "message", contact, text="STOP", key=next(keys)))
             else:
-                quoted = None
-            events.append(Event(at, "message", contact, quoted, text="Tell me more", key=key))
-        elif said == "stop":
-            events.append(Event(at, "message", contact, text="STOP", key=key))
-        elif said == "opt_out":
-            events.append(Event(at, "opt_out", contact))
+                events.append(Event(at, "opt_out", contact))
     return distinct_times(events)
 
 
@@ -363,29 +359,30 @@ def test_replayed_duplicated_shuffled_deliveries_end_as_once_in_order(
     assert snapshot(session, client, messy) == snapshot(session, client, in_order)
 
 
-# --- known order dependence (strict xfails: they fail until the app meets the promise) -------
+# --- order dependence fixed (regression cases) -----------------------------------------------
 
-# Pairs of events whose end state depends on which is applied first, in the app as it is: the
-# first one applied ends the enrollment (or sets the contact's time) and the other finds it
-# ended, whatever their timestamps say. Each is realistic (Meta delivers out of order).
+# Pairs of events whose end state used to depend on which was applied first: the first one
+# applied ended the enrollment (or set the contact's time) and the other found it ended,
+# whatever their timestamps said. Each is realistic (Meta delivers out of order); the earliest
+# event now wins in either order.
 KNOWN_ORDER_DEPENDENCE = {
-    # The second reply applied first stops the enrollment at its own, later, time.
+    # The second reply applied first used to stop the enrollment at its own, later, time.
     "two_replies": [
         Event(T0 + 100, "message", 0, text="Hello?", key=1),
         Event(T0 + 200, "message", 0, text="Anyone there?", key=2),
     ],
-    # Opted out first (unsubscribed), or undeliverable first (failed): two different ends.
+    # Opted out first (unsubscribed), or undeliverable first (failed): used to end apart.
     "opt_out_and_failure": [
         Event(T0 + 100, "opt_out", 0),
         Event(T0 + 700, "status", 0, 1, "failed", code=131026),
     ],
-    # The reply marks the latest message sent before it that has not failed *yet*.
+    # The reply used to mark the latest message sent before it that had not failed *yet*.
     "reply_and_failure": [
         Event(T0 + 700, "status", 0, 1, "failed", code=131049),
         Event(T0 + 800, "message", 0, text="Hello?", key=1),
     ],
-    # Undeliverable twice: the enrollment ends, and the contact is marked, at the time of the
-    # failure applied first.
+    # Undeliverable twice: the enrollment used to end, and the contact to be marked, at the
+    # time of the failure applied first.
     "two_failures": [
         Event(T0 + 100, "status", 0, 0, "failed", code=131026),
         Event(T0 + 700, "status", 0, 1, "failed", code=131026),
@@ -393,11 +390,6 @@ KNOWN_ORDER_DEPENDENCE = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a reply, an opt-out or an ending failure is judged against the state "
-    "at the moment it is applied, not at its timestamp: see KNOWN_ORDER_DEPENDENCE",
-)
 @pytest.mark.parametrize("case", sorted(KNOWN_ORDER_DEPENDENCE))
 def test_known_order_dependence(clean_app, session, case):
     history = KNOWN_ORDER_DEPENDENCE[case]

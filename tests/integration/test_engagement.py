@@ -651,6 +651,99 @@ def test_reply_quoting_a_message_of_a_finished_enrollment_marks_it(session, org_
     assert fresh(session, done).status == "completed"
 
 
+# --- the earliest event wins, whatever order they arrive in ---------------------------------
+
+
+def ended(session, enrollment) -> tuple:
+    row = fresh(session, enrollment)
+    return row.status, row.stop_reason, row.stopped_at
+
+
+def test_an_earlier_failure_arriving_after_a_reply_moves_its_mark(session, org_a):
+    campaign, contact, enrollment, first_log = one_sent(session, org_a.org_id)
+    _, second = live_steps(session, campaign)
+    latest = log_row(session, enrollment, second, sent_at=at(30))
+    apply_inbound(session, org_a.org_id, inbound(contact, 60, "hi"))
+    assert fresh(session, latest).replied_at == at(60)
+    # It had failed (at 40) when the reply came (at 60): the reply was to the first message.
+    apply_status(session, org_a.org_id, failed(latest, 131049, 40))
+    session.commit()
+    assert fresh(session, latest).replied_at is None
+    assert fresh(session, first_log).replied_at == at(60)
+    assert ended(session, enrollment) == ("stopped", "replied", at(60))
+    # A failure after the reply leaves the mark alone.
+    apply_status(session, org_a.org_id, failed(first_log, 131049, 90))
+    assert fresh(session, first_log).replied_at == at(60)
+
+
+def test_an_earlier_reply_arriving_later_stops_at_its_time_and_takes_the_mark(session, org_a):
+    campaign, contact, enrollment, first_log = one_sent(session, org_a.org_id)
+    _, second = live_steps(session, campaign)
+    latest = log_row(session, enrollment, second, sent_at=at(100))
+    apply_inbound(session, org_a.org_id, inbound(contact, 200, "anyone?"))
+    assert fresh(session, latest).replied_at == at(200)
+    apply_inbound(session, org_a.org_id, inbound(contact, 60, "hello?"))
+    session.commit()
+    # In time order the reply at 60 stopped the enrollment: the one at 200 found it stopped.
+    assert ended(session, enrollment) == ("stopped", "replied", at(60))
+    assert fresh(session, first_log).replied_at == at(60)
+    assert fresh(session, latest).replied_at is None
+
+
+def test_an_earlier_opt_out_arriving_later_ends_again_and_unmarks_later_replies(session, org_a):
+    _, contact, enrollment, log = one_sent(session, org_a.org_id, stop_on_reply=False)
+    apply_status(session, org_a.org_id, failed(log, 131026, 90))  # ... ended at 90
+    apply_inbound(session, org_a.org_id, inbound(contact, 60, "hi"))
+    assert fresh(session, log).replied_at == at(60)
+    apply_marketing_opt_out(session, org_a.org_id, contact.phone.lstrip("+"), at(30))
+    session.commit()
+    assert ended(session, enrollment) == ("unsubscribed", "opted_out", at(30))
+    assert fresh(session, log).replied_at is None  # it had opted out when the reply came
+    assert fresh(session, contact).undeliverable_at == at(90)
+    # A later opt-out changes neither the time nor the reason; an earlier one takes both.
+    apply_inbound(session, org_a.org_id, inbound(contact, 120, "STOP"))
+    contact_row = fresh(session, contact)
+    assert (contact_row.opted_out_at, contact_row.opt_out_reason) == (
+        at(30),
+        "meta_user_preferences",
+    )
+    apply_inbound(session, org_a.org_id, inbound(contact, 10, "STOP"))
+    contact_row = fresh(session, contact)
+    assert (contact_row.opted_out_at, contact_row.opt_out_reason) == (at(10), "keyword")
+    assert ended(session, enrollment) == ("unsubscribed", "opted_out", at(10))
+
+
+def test_a_later_event_never_replaces_an_earlier_ending(session, org_a):
+    _, contact, enrollment, log = one_sent(session, org_a.org_id)
+    apply_status(session, org_a.org_id, failed(log, 131026, 50))
+    apply_inbound(session, org_a.org_id, inbound(contact, 60, "STOP"))
+    apply_status(session, org_a.org_id, failed(log, 131026, 40))  # a repeat: nothing changes
+    session.commit()
+    assert ended(session, enrollment) == ("failed", "undeliverable", at(50))
+    assert fresh(session, contact).undeliverable_at == at(50)
+
+
+def test_endings_by_the_marketer_or_by_drip_are_never_replaced(session, org_a):
+    campaign = make_campaign(session, org_a.org_id)
+    (contact,) = make_contacts(session, org_a.org_id, 1)
+    first, _ = live_steps(session, campaign)
+    manual = enrollment_row(
+        session, campaign, contact, status="stopped", stop_reason="manual", stopped_at=at(100)
+    )
+    log = log_row(session, manual, first)
+    other = make_campaign(session, org_a.org_id, name="Other")
+    done = enrollment_row(session, other, contact, status="completed", completed_at=at(100))
+    done_log = log_row(session, done, live_steps(session, other)[0])
+    apply_inbound(session, org_a.org_id, inbound(contact, 20, "hi"))
+    apply_status(session, org_a.org_id, failed(log, 131026, 30))
+    apply_marketing_opt_out(session, org_a.org_id, contact.phone.lstrip("+"), at(40))
+    session.commit()
+    assert ended(session, manual) == ("stopped", "manual", at(100))
+    assert fresh(session, done).status == "completed"
+    assert fresh(session, done_log).replied_at is None  # not quoted, and not live
+    assert fresh(session, contact).undeliverable_at == at(30)
+
+
 def test_repeated_message_is_applied_once(session, org_a):
     contact, _pairs = two_campaigns(session, org_a.org_id)
     event = inbound(contact, 60, "hello")
