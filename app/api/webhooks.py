@@ -87,14 +87,16 @@ def _delivery():
 def _record_and_apply(body: bytes, batch: webhook.WebhookBatch, accounts: dict) -> dict:
     """Record (committed), then apply; a failure to apply is recorded for the sweeper."""
     session = db.session
-    org_ids = {account.organization_id for account in accounts.values()}
+    # Plain values: the accounts expire at the commit below, and reloading them cost a query.
+    routes = {pid: account.organization_id for pid, account in accounts.items()}
+    org_ids = set(routes.values())
     org_id = org_ids.pop() if len(org_ids) == 1 else None
     event_id, applied = webhooks.record_delivery(session, body, org_id)
     session.commit()
     if applied:
-        return _counts(batch, accounts)
+        return _counts(batch, routes)
     try:
-        counts = webhooks.apply_batch(session, event_id, org_id, batch)
+        counts = webhooks.apply_batch(session, event_id, org_id, batch, routes=routes)
         session.commit()
     except Exception as exc:
         session.rollback()

@@ -78,23 +78,29 @@ def apply_batch(
     organization_id: int | None,
     batch: webhook.WebhookBatch,
     now: datetime | None = None,
+    *,
+    routes: dict[str, int] | None = None,
 ) -> dict:
     """Apply every status, message and opt-out of a recorded delivery to the organization
     of each routed account, and mark it applied. Statuses go in wamid order, so two
-    deliveries touching the same logs lock them in the same order (no deadlock)."""
+    deliveries touching the same logs lock them in the same order (no deadlock).
+
+    `routes` (phone number id -> organization id) is the routing the caller authenticated
+    the delivery with, in its transaction just before; without it, it is looked up."""
     now = now or utcnow()
-    accounts = accounts_for(session, list(batch.accounts))
+    if routes is None:
+        accounts = accounts_for(session, list(batch.accounts))
+        routes = {pid: account.organization_id for pid, account in accounts.items()}
     statuses = messages = unknown = 0
     for phone_number_id, part in batch.accounts.items():
-        account = accounts.get(phone_number_id)
-        if account is None:
+        org_id = routes.get(phone_number_id)
+        if org_id is None:
             log.info("webhook event %s: unknown phone number id %s", event_id, phone_number_id)
             continue
-        if organization_id is not None and account.organization_id != organization_id:
+        if organization_id is not None and org_id != organization_id:
             # Routed elsewhere when it was recorded (the number moved): not this org's to apply.
             log.warning("webhook event %s: %s is not its organization's", event_id, phone_number_id)
             continue
-        org_id = account.organization_id
         ordered = sorted(part.statuses, key=lambda s: (s.wamid, s.status))
         outcomes = engagement.apply_statuses(session, org_id, ordered, now=now)
         statuses += len(ordered)
