@@ -1,12 +1,14 @@
 """The sandbox provider: organizations without a WhatsApp account send through it. Nothing
-leaves the machine; every message is accepted with a fresh wamid. What happens to the message
-afterwards is simulated by app.drip.sandbox_events."""
+leaves the machine; every message Meta would take (the same wire body is built, so a bad
+number or an overlong text is refused as Meta refuses it) is accepted with a fresh wamid.
+What happens to the message afterwards is simulated by app.drip.sandbox_events."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 
+from app.whatsapp.client import text_body
 from app.whatsapp.provider import SendResult
 
 WAMID_PREFIX = "wamid.SANDBOX."
@@ -16,6 +18,7 @@ class SandboxProvider:
     """A Provider that sends nothing: each message is accepted with a fresh wamid."""
 
     def send_text(self, to: str, body: str, callback_data: str | None = None) -> SendResult:
+        text_body(to, body, callback_data)
         return SendResult(new_wamid())
 
     def send_template(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.drip import accounts, enrollment, processor
 from app.extensions import db
@@ -21,7 +21,7 @@ from app.models import (
 )
 from app.sending import run_processing_pass
 from tests.fakes.cloud_api import FakeCloudApi
-from tests.integration.enrollment_world import NOW, make_campaign, make_contacts
+from tests.integration.enrollment_world import NOW, live_steps, make_campaign, make_contacts
 from tests.support.accounts import send_through_fake
 
 DAY = timedelta(days=1)
@@ -169,6 +169,34 @@ def test_permanent_errors_fail_with_a_reason(
         if code == 131026:
             assert contact.undeliverable_at is not None
     assert run(clean_app, NOW + DAY)["sent"] == 2  # the failed one is not retried
+
+
+@pytest.mark.parametrize("through", ["cloud_api", "sandbox"])
+def test_a_message_too_long_once_filled_in_fails_with_its_length_and_is_not_sent(
+    clean_app, world, fake, through
+):
+    """WhatsApp takes at most 4,096 characters of text: a contact's long value can take the
+    step past it. Refused before the request (Meta would answer 100 after it), the reason
+    says how long it came out; the sandbox refuses it alike."""
+    with clean_app.app_context():
+        campaign = db.session.get(DripCampaign, world["campaign_id"])
+        step = live_steps(db.session, campaign)[0]
+        step.message_content = "Hi {{first_name|there}}, {{attributes.note|}}"
+        contact = db.session.get(Contact, world["contact_ids"][0])
+        contact.attributes = {"note": "x" * 4_100}
+        if through == "sandbox":
+            db.session.execute(delete(WhatsAppAccount))
+        db.session.commit()
+    stats = run(clean_app, NOW)
+    assert (stats["sent"], stats["failed"]) == (2, 1)
+    (failed,) = [log for log in logs(clean_app) if log.status == "failed"]
+    assert failed.contact_id == world["contact_ids"][0] and failed.error_code == "100"
+    assert "4,112 characters" in failed.error_message  # "Hi Person0, " and the note
+    assert "WhatsApp allows 4,096" in failed.error_message
+    if through == "cloud_api":
+        assert fake.requests == 2  # the long one never left
+        long_phone = phone_of(clean_app, world["contact_ids"][0])
+        assert long_phone not in sent_to(fake)
 
 
 def test_an_expired_token_pauses_the_account(clean_app, world, fake):
