@@ -8,14 +8,15 @@ from app.api.openapi import (
     data_response,
     error_responses,
     list_response,
+    path_id,
     request_body,
     trimmed_text,
 )
 from app.drip.ab_lifecycle import ACTIONS
 from app.models.ab_tests import TEST_STATUSES, WINNING_METRICS
 
-TEST_ID = {"name": "testId", "in": "path", "required": True, "schema": {"type": "integer"}}
-VARIANT_ID = {"name": "variantId", "in": "path", "required": True, "schema": {"type": "integer"}}
+TEST_ID = path_id("testId")
+VARIANT_ID = path_id("variantId")
 NUMBER = {"type": "number"}
 NULLABLE_NUMBER = {"type": "number", "nullable": True}
 PERCENT = {"type": "number", "description": "percent 0-100, unrounded; null without sends"}

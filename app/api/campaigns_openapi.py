@@ -7,12 +7,13 @@ from app.api.openapi import (
     data_response,
     error_responses,
     list_response,
+    path_id,
     request_body,
     trimmed_text,
 )
 
-ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-STEP_ID = {"name": "stepId", "in": "path", "required": True, "schema": {"type": "integer"}}
+ID = path_id("id")
+STEP_ID = path_id("stepId")
 NULLABLE_STRING = {"type": "string", "nullable": True}
 TIME = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "nullable": True}
 

@@ -7,6 +7,7 @@ from app.api.openapi import (
     data_response,
     error_responses,
     list_response,
+    path_id,
     request_body,
     trimmed_text,
 )
@@ -55,8 +56,8 @@ CONTACT_INPUT_PROPERTIES = {
     },
     "optedOut": {"type": "boolean", "description": "opt the contact out (true) or back in"},
 }
-CONTACT_ID = {"name": "contactId", "in": "path", "required": True, "schema": {"type": "integer"}}
-IMPORT_ID = {"name": "importId", "in": "path", "required": True, "schema": {"type": "integer"}}
+CONTACT_ID = path_id("contactId")
+IMPORT_ID = path_id("importId")
 ROW_ERRORS = {
     "type": "array",
     "description": "the first 1,000 bad rows; row 1 is the header",

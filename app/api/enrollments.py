@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from app.api.campaigns_openapi import ID
 from app.api.openapi import (
     PAGING_PARAMETERS,
     data_response,
     error_responses,
     list_response,
+    path_id,
     request_body,
 )
 from app.api.respond import BadJson, json_body, ok, paged, paging_args
@@ -178,19 +180,13 @@ ENROLL_BODY = {
     },
     "example": {"contactIds": [1, 2]},
 }
-CAMPAIGN_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-ENROLLMENT_ID = {
-    "name": "enrollmentId",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "integer"},
-}
+ENROLLMENT_ID = path_id("enrollmentId")
 OPENAPI = {
     "/api/drip-campaigns/{id}/enrollments": {
         "get": {
             "summary": "List a campaign's enrollments, newest first",
             "parameters": [
-                CAMPAIGN_ID,
+                ID,
                 {
                     "name": "status",
                     "in": "query",
@@ -207,7 +203,7 @@ OPENAPI = {
             "description": "Contacts not enrolled are listed with a reason: not_found, "
             "opted_out, already_active, already_paused, already_completed (the campaign "
             "does not allow re-enrollment). An archived campaign answers 422.",
-            "parameters": [CAMPAIGN_ID],
+            "parameters": [ID],
             "requestBody": request_body(ENROLL_BODY),
             "responses": {**data_response(ENROLL_RESULT), **error_responses(400, 401, 404, 422)},
         },
@@ -218,7 +214,7 @@ OPENAPI = {
             "description": "A paused enrollment keeps its step; on resume a step that became "
             "due meanwhile goes out in the next send window. 409 when the enrollment is "
             "finished.",
-            "parameters": [CAMPAIGN_ID, ENROLLMENT_ID],
+            "parameters": [ID, ENROLLMENT_ID],
             "requestBody": request_body(
                 {
                     "type": "object",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g
 from flask_login import current_user
 
-from app.api.openapi import data_response, error_responses, request_body, trimmed_text
+from app.api.openapi import data_response, error_responses, path_id, request_body, trimmed_text
 from app.api.respond import json_body, ok
 from app.auth import current_org_id
 from app.drip import accounts
@@ -89,9 +89,7 @@ OPENAPI = {
     "/api/api-keys/{keyId}": {
         "delete": {
             "summary": "Revoke an API key",
-            "parameters": [
-                {"name": "keyId", "in": "path", "required": True, "schema": {"type": "integer"}}
-            ],
+            "parameters": [path_id("keyId")],
             "responses": {**data_response(API_KEY_SCHEMA), **error_responses(401, 404)},
         }
     },

@@ -82,6 +82,11 @@ def list_response(item_schema: dict) -> dict:
     }
 
 
+def path_id(name: str) -> dict:
+    """The path parameter `{name}`: a row id."""
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
 def trimmed_text(max_length: int, **schema) -> dict:
     """A text the API trims before it checks the length. maxLength would count the spaces
     around it (and promise a refusal the API does not give), so the limit is said in words and
