@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.processes import stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -110,12 +112,7 @@ def gunicorn(
         _ready(port, requests=2 * workers)
         yield WebServer(process, port)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 30)
 
 
 async def http_exchange(
@@ -186,12 +183,7 @@ def fake_cloud_api(token: str, latency_ms: float = 0) -> Iterator[FakeServer]:
         wait_for_port(port, 30, process, "the fake Cloud API")
         yield FakeServer(process, base)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 10)
 
 
 def fake_control(base: str, body: dict | None = None, path: str = "/_control") -> dict:

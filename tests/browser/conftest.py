@@ -41,6 +41,7 @@ import pytest
 
 from app import create_app
 from app.config import Config
+from tests.support.processes import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -187,12 +188,7 @@ def live_server(tmp_path_factory):
         _wait_until_up(server)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 10)
 
 
 # --- the browser ----------------------------------------------------------------------------
