@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.drip.paging import page_count
 from app.drip.scope import get_scoped
 from app.drip.tags import tags_by_contact
 from app.models import Contact, ContactTag, Tag
@@ -77,7 +78,7 @@ class ContactPage:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        return page_count(self.total, self.per_page)
 
 
 def list_contacts(

@@ -31,6 +31,7 @@ from app.chart_style import count, embed_json, rate
 from app.drip import ab_changes, ab_lifecycle, ab_report, ab_results, ab_testing, ab_variants
 from app.drip.campaigns import live_steps
 from app.drip.errors import DripError, ValidationError
+from app.drip.paging import page_count
 from app.drip.schedule import resolve_zone
 from app.drip.scope import get_scoped, scoped
 from app.extensions import db
@@ -151,7 +152,7 @@ def index():
         rows=summaries(tests),
         total=total,
         page=page,
-        pages=max(-(-total // PER_PAGE), 1),
+        pages=page_count(total, PER_PAGE),
         campaigns=campaigns,
         **helpers(),
     )
@@ -172,7 +173,7 @@ def render_campaign_tests(campaign: DripCampaign, form: NewTestForm | None = Non
         rows=summaries(tests),
         total=total,
         page=page,
-        pages=max(-(-total // PER_PAGE), 1),
+        pages=page_count(total, PER_PAGE),
         form=form,
         has_steps=bool(steps),
         **helpers(),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -11,6 +9,7 @@ from app.auth import current_actor, current_org_id
 from app.drip import audit, campaigns, steps
 from app.drip.errors import NotFound
 from app.drip.health import queue_health
+from app.drip.paging import page_count
 from app.drip.preview import FREE_TEXT_WARNING
 from app.drip.schedule import resolve_zone
 from app.drip.scope import get_scoped, scoped
@@ -137,7 +136,7 @@ def activity_log(id: int):
     campaign = _campaign(id)
     page = max(request.args.get("page", type=int) or 1, 1)
     shown = activity(campaign, ACTIVITY_PER_PAGE, page)
-    pages = max(1, math.ceil(shown["activity_total"] / ACTIVITY_PER_PAGE))
+    pages = page_count(shown["activity_total"], ACTIVITY_PER_PAGE)
     return render_template(
         "campaigns/activity.html", campaign=campaign, page=page, pages=pages, **shown
     )

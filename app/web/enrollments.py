@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -17,6 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.auth import current_actor, current_org_id
 from app.drip import audit, enrollment
 from app.drip.errors import DripError, ValidationError
+from app.drip.paging import page_count
 from app.drip.schedule import resolve_zone
 from app.drip.scope import get_scoped
 from app.extensions import db
@@ -108,7 +108,7 @@ def _render(campaign, form=None, result=None, status=200):
         rows=rows,
         total=total,
         page=max(page, 1),
-        pages=max(1, math.ceil(total / PER_PAGE)),
+        pages=page_count(total, PER_PAGE),
         status_filter=status_filter,
         statuses=ENROLLMENT_STATUSES,
         zone=zone,
