@@ -11,9 +11,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask, current_app
-from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue
+
+from app.scheduler import redis_for
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "default"
@@ -30,9 +31,8 @@ def enqueue(func: Callable, *args):
     app = current_app._get_current_object()
     redis_url = app.config.get("REDIS_URL")
     if redis_url:
-        connection = Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=5)
         try:
-            return Queue(QUEUE_NAME, connection=connection).enqueue(func, *args)
+            return Queue(QUEUE_NAME, connection=redis_for(redis_url)).enqueue(func, *args)
         # Redis cannot be reached: run the job here, as the embedded mode does, rather than
         # answer 500 and leave what the caller committed waiting forever (a job is safe to
         # run again, should the lost connection have queued it after all).

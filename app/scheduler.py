@@ -84,15 +84,6 @@ class RedisLock:
             self.owned = False
 
     @contextmanager
-    def held(self) -> Iterator[bool]:
-        """Try to take the lock for the with-block, renewing it while the block runs."""
-        if not self.acquire():
-            yield False
-            return
-        with self.kept():
-            yield True
-
-    @contextmanager
     def kept(self) -> Iterator[None]:
         """Renew the acquired lock while the with-block runs, release it after."""
         stop = threading.Event()
