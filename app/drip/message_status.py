@@ -20,9 +20,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.drip.insert_once import insert_once
-from app.drip.opt_out import REASON_META_OPT_OUT, end_enrollments_from, opt_out_contact
+from app.drip.opt_out import (
+    REASON_META_OPT_OUT,
+    end_enrollments_from,
+    mark_undeliverable,
+    opt_out_contact,
+)
 from app.drip.replies import reconcile_replies
-from app.models import Contact, DripEnrollment, DripMessageLog, WhatsAppStatusEvent
+from app.models import DripEnrollment, DripMessageLog, WhatsAppStatusEvent
 from app.whatsapp.errors import SendError
 
 STATUSES = ("sent", "delivered", "read", "failed")
@@ -175,13 +180,7 @@ def apply_failure(session: Session, log: DripMessageLog, failure: Failure, at: d
     if failure.code == "131050":
         opt_out_contact(session, log.contact_id, REASON_META_OPT_OUT, at)
     if failure.code == "131026":
-        column = Contact.undeliverable_at
-        session.execute(
-            update(Contact)
-            .where(Contact.id == log.contact_id, column.is_(None) | (column > at))
-            .values(undeliverable_at=at)
-            .execution_options(synchronize_session="fetch")
-        )
+        mark_undeliverable(session, log.contact_id, at)
     reason = ENROLLMENT_ENDING.get(failure.code or "")
     if reason is not None and log.status == "failed":
         end_enrollments_from(

@@ -84,11 +84,24 @@ def ended_by_event():
     )
 
 
-def live_at(at: datetime):
-    """Enrollments that were live at `at`: live now, or ended by a contact's event since."""
+def live_at(at: datetime, *, ended_at_it: bool = True):
+    """Enrollments that were live at `at`: live now, or ended by a contact's event since (with
+    ended_at_it=False, only by one strictly after `at`)."""
+    ended_since = DripEnrollment.stopped_at >= at if ended_at_it else DripEnrollment.stopped_at > at
     return or_(
         DripEnrollment.status.in_(LIVE_STATUSES),
-        and_(ended_by_event(), DripEnrollment.stopped_at >= at, DripEnrollment.enrolled_at <= at),
+        and_(ended_by_event(), ended_since, DripEnrollment.enrolled_at <= at),
+    )
+
+
+def mark_undeliverable(session: Session, contact_id: int, at: datetime) -> None:
+    """131026: the contact cannot receive WhatsApp messages; the earliest time found is kept."""
+    column = Contact.undeliverable_at
+    session.execute(
+        update(Contact)
+        .where(Contact.id == contact_id, column.is_(None) | (column > at))
+        .values(undeliverable_at=at)
+        .execution_options(synchronize_session="fetch")
     )
 
 
@@ -109,10 +122,7 @@ def end_enrollments_from(
     """An event of the contact at `at` ends the live enrollments matching `where`, and ends
     again (at `at`) those that a later event of theirs ended. (How many live ones ended, the
     ids of all it ended: replies after `at` are to be judged again for them.)"""
-    ending = or_(
-        DripEnrollment.status.in_(LIVE_STATUSES),
-        and_(ended_by_event(), DripEnrollment.stopped_at > at, DripEnrollment.enrolled_at <= at),
-    )
+    ending = live_at(at, ended_at_it=False)
     rows = session.execute(
         select(DripEnrollment.id, DripEnrollment.status).where(ending, *where)
     ).all()

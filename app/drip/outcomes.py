@@ -11,9 +11,9 @@ from sqlalchemy import bindparam, case, func, update
 from sqlalchemy.orm import Session
 
 from app.drip.advance import Advancer
-from app.drip.opt_out import opt_out_contact
+from app.drip.opt_out import mark_undeliverable, opt_out_contact
 from app.drip.processor import PARK, Outgoing
-from app.models import Contact, DripMessageLog, WhatsAppAccount
+from app.models import DripMessageLog, WhatsAppAccount
 from app.whatsapp.errors import ErrorKind, SendError, gave_up_reason
 from app.whatsapp.provider import SendResult
 
@@ -143,12 +143,7 @@ def _end_enrollment(session: Session, advancer: Advancer, message, code, now) ->
         opt_out_contact(session, message.contact_id, f"meta_{code}", now)
         return
     if code in UNDELIVERABLE_CODES:
-        column = Contact.undeliverable_at  # the earliest time it was found out is kept
-        session.execute(
-            update(Contact)
-            .where(Contact.id == message.contact_id, column.is_(None) | (column > now))
-            .values(undeliverable_at=now)
-        )
+        mark_undeliverable(session, message.contact_id, now)
         advancer.fail(message.enrollment_id, "undeliverable")
         return
     advancer.fail(message.enrollment_id, f"send_failed:{code}" if code else "send_failed")
