@@ -26,9 +26,10 @@ from redis import Redis
 from rq import Queue, Worker
 from rq.cron import CronScheduler
 
-from app import create_app, jobs
-from app.queue import QUEUE_NAME
-from app.scheduler import RecurringJob, RedisLock
+from app import create_app
+from app.tasks import jobs
+from app.tasks.queue import QUEUE_NAME
+from app.tasks.scheduler import RecurringJob, RedisLock
 
 QUEUES = (QUEUE_NAME,)
 LEASE_SECONDS = 30

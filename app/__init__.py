@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import auth, cli, errors, jobs, scheduler, security
+from app import auth, cli, errors, security, tasks
 from app.api import ab_tests as api_ab_tests
 from app.api import analytics as api_analytics
 from app.api import campaigns as api_campaigns
@@ -108,7 +108,7 @@ def create_app(config: Config | None = None) -> Flask:
     cli.register(app)
     # Embedded mode (`make run`): the recurring jobs run in this process; it does nothing
     # unless EMBEDDED_WORKER is set and there is no REDIS_URL.
-    scheduler.start_embedded(app, jobs.RECURRING)
+    tasks.start_embedded(app, tasks.RECURRING)
     return app
 
 

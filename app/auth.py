@@ -11,9 +11,9 @@ from collections.abc import Callable
 from flask import current_app, g, request
 from flask_login import current_user
 
-from app.api.respond import error_response
 from app.drip.accounts import api_key_for_token
 from app.drip.audit import SYSTEM, Actor
+from app.envelope import error_response
 from app.extensions import csrf, db, login_manager
 from app.models import User
 

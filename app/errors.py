@@ -8,9 +8,9 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from app.api.respond import api_field_name, error_response
 from app.auth import is_api_request
 from app.drip.errors import DripError
+from app.envelope import api_field_name, error_response
 from app.extensions import db
 
 log = logging.getLogger(__name__)

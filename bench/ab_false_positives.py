@@ -25,8 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.drip.sequential import decide, planned_sample_size  # noqa: E402
-from app.drip.stats import Arm, sample_ratio_mismatch  # noqa: E402
+from app.drip.ab.sequential import decide, planned_sample_size  # noqa: E402
+from app.drip.ab.stats import Arm, sample_ratio_mismatch  # noqa: E402
 
 STEP, HORIZON = 100, 10_000
 CONFIDENCE, MIN_SAMPLE = 0.95, 100

@@ -30,7 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app
 from app.config import TestConfig
-from app.drip import accounts, funnel, rollups
+from app.drip.accounts import organizations as accounts
+from app.drip.analytics import funnels as funnel
+from app.drip.analytics import rollups
 from app.extensions import db
 from app.models import DripCampaign, DripCampaignStep, Organization, User
 from tests.support.scratch import drop_schema, scratch_schema

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from app.config import Config  # noqa: E402
-from app.sending import run_processing_pass  # noqa: E402
+from app.tasks.processing import run_processing_pass  # noqa: E402
 
 
 def main() -> None:

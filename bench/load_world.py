@@ -20,8 +20,13 @@ from sqlalchemy import select, text
 
 from app import create_app
 from app.config import Config
-from app.drip import accounts, campaigns, demo_history, enrollment, funnel, steps
-from app.drip.demo import seed_demo_data
+from app.drip.accounts import organizations as accounts
+from app.drip.analytics import funnels as funnel
+from app.drip.campaigns import lifecycle as campaigns
+from app.drip.campaigns import steps
+from app.drip.demo import history as demo_history
+from app.drip.demo.seed import seed_demo_data
+from app.drip.enrollment import actions as enrollment
 from app.extensions import db
 from app.models import DripCampaign, utcnow
 

@@ -7,7 +7,7 @@ from flask import Blueprint
 from app.api.ab_tests_openapi import OPENAPI  # noqa: F401 - collected by create_app
 from app.api.respond import BadJson, json_body, ok, paged, paging_args
 from app.auth import current_actor, current_org_id
-from app.drip import ab_changes, ab_lifecycle, ab_report, ab_results, ab_variants
+from app.drip import ab
 from app.drip.scope import get_scoped
 from app.extensions import db
 from app.models import DripCampaign, utcnow
@@ -75,31 +75,31 @@ def _campaign(campaign_id: int) -> DripCampaign:
 
 
 def _test(campaign_id: int, test_id: int):
-    return ab_lifecycle.get_test(db.session, current_org_id(), campaign_id, test_id)
+    return ab.get_test(db.session, current_org_id(), campaign_id, test_id)
 
 
 def _one(test) -> dict:
-    return ab_report.test_dict(ab_results.test_results(db.session, test, utcnow()))
+    return ab.test_dict(ab.test_results(db.session, test, utcnow()))
 
 
 def _variant_dict(test, variant_id: int) -> dict:
-    results = ab_results.test_results(db.session, test, utcnow())
-    return next(v for v in ab_report.variants_dict(results) if v["id"] == variant_id)
+    results = ab.test_results(db.session, test, utcnow())
+    return next(v for v in ab.variants_dict(results) if v["id"] == variant_id)
 
 
 @bp.get("/<int:id>/ab-tests")
 def list_tests(id: int):
     page, per_page = paging_args()
-    tests, total = ab_lifecycle.list_tests(db.session, current_org_id(), id, page, per_page)
-    results = ab_results.results_for(db.session, tests, utcnow())
-    return paged([ab_report.test_dict(results[t.id]) for t in tests], total, page, per_page)
+    tests, total = ab.list_tests(db.session, current_org_id(), id, page, per_page)
+    results = ab.results_for(db.session, tests, utcnow())
+    return paged([ab.test_dict(results[t.id]) for t in tests], total, page, per_page)
 
 
 @bp.post("/<int:id>/ab-tests")
 def create_test(id: int):
     campaign = _campaign(id)
     fields = fields_of(json_body(), TEST_FIELDS)
-    test = ab_changes.create_test(db.session, current_actor(), campaign, fields)
+    test = ab.create_test(db.session, current_actor(), campaign, fields)
     db.session.commit()
     return ok(_one(test), status=201)
 
@@ -115,14 +115,14 @@ def change_test(id: int, test_id: int):
     body = fields_of(json_body(), ACTION_FIELDS)
     if "allocations" in body:
         body["allocations"] = allocations_of(body["allocations"])
-    ab_changes.apply_action(db.session, current_actor(), test, body, utcnow())
+    ab.apply_action(db.session, current_actor(), test, body, utcnow())
     db.session.commit()
     return ok(_one(test))
 
 
 @bp.delete("/<int:id>/ab-tests/<int:test_id>")
 def delete_test(id: int, test_id: int):
-    ab_changes.delete_test(db.session, current_actor(), _test(id, test_id))
+    ab.delete_test(db.session, current_actor(), _test(id, test_id))
     db.session.commit()
     return ok({"id": test_id, "deleted": True})
 
@@ -130,14 +130,14 @@ def delete_test(id: int, test_id: int):
 @bp.get("/<int:id>/ab-tests/<int:test_id>/variants")
 def list_variants(id: int, test_id: int):
     test = _test(id, test_id)
-    return ok(ab_report.variants_dict(ab_results.test_results(db.session, test, utcnow())))
+    return ok(ab.variants_dict(ab.test_results(db.session, test, utcnow())))
 
 
 @bp.post("/<int:id>/ab-tests/<int:test_id>/variants")
 def add_variant(id: int, test_id: int):
     test = _test(id, test_id)
     fields = fields_of(json_body(), VARIANT_FIELDS)
-    variant = ab_changes.add_variant(db.session, current_actor(), test, fields)
+    variant = ab.add_variant(db.session, current_actor(), test, fields)
     db.session.commit()
     return ok(_variant_dict(test, variant.id), status=201)
 
@@ -145,9 +145,9 @@ def add_variant(id: int, test_id: int):
 @bp.patch("/<int:id>/ab-tests/<int:test_id>/variants/<int:variant_id>")
 def update_variant(id: int, test_id: int, variant_id: int):
     test = _test(id, test_id)
-    variant = ab_variants.get_variant(db.session, test, variant_id)
+    variant = ab.get_variant(db.session, test, variant_id)
     fields = fields_of(json_body(), VARIANT_FIELDS)
-    ab_changes.update_variant(db.session, current_actor(), test, variant, fields)
+    ab.update_variant(db.session, current_actor(), test, variant, fields)
     db.session.commit()
     return ok(_variant_dict(test, variant_id))
 
@@ -155,7 +155,7 @@ def update_variant(id: int, test_id: int, variant_id: int):
 @bp.delete("/<int:id>/ab-tests/<int:test_id>/variants/<int:variant_id>")
 def delete_variant(id: int, test_id: int, variant_id: int):
     test = _test(id, test_id)
-    variant = ab_variants.get_variant(db.session, test, variant_id)
-    ab_changes.delete_variant(db.session, current_actor(), test, variant)
+    variant = ab.get_variant(db.session, test, variant_id)
+    ab.delete_variant(db.session, current_actor(), test, variant)
     db.session.commit()
     return ok({"id": variant_id, "deleted": True})

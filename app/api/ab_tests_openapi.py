@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from app.api.campaigns_openapi import ID
 from app.api.openapi import (
+    CAMPAIGN_ID,
+    MESSAGE_TEXT,
+    NULLABLE_INTEGER,
+    NULLABLE_STRING,
+    NULLABLE_UTC_DATETIME,
     PAGING_PARAMETERS,
     data_response,
-    error_responses,
     list_response,
+    operation,
     path_id,
-    request_body,
     trimmed_text,
 )
-from app.drip.ab_lifecycle import ACTIONS
+from app.drip.ab import ACTIONS
 from app.models.ab_tests import TEST_STATUSES, WINNING_METRICS
 
 TEST_ID = path_id("testId")
 VARIANT_ID = path_id("variantId")
 NUMBER = {"type": "number"}
 NULLABLE_NUMBER = {"type": "number", "nullable": True}
-PERCENT = {"type": "number", "description": "percent 0-100, unrounded; null without sends"}
-TIME = {"type": "string", "format": "date-time", "nullable": True, "description": "UTC"}
+NULLABLE_PERCENT = {
+    **NULLABLE_NUMBER,
+    "description": "percent 0-100, unrounded; null without sends",
+}
+METRIC = {"type": "string", "enum": list(WINNING_METRICS)}
 ALLOCATION = {
     "type": "number",
     "minimum": 0.01,
@@ -41,9 +47,9 @@ VARIANT = {
             for key in ("assigned", "sent", "delivered", "read", "replied", "clicked")
         },
         "successes": {"type": "integer", "description": "sends with the winning metric's event"},
-        "rate": {**PERCENT, "nullable": True},
-        "ciLow": {**PERCENT, "nullable": True, "description": "Wilson interval, percent"},
-        "ciHigh": {**PERCENT, "nullable": True},
+        "rate": NULLABLE_PERCENT,
+        "ciLow": {**NULLABLE_PERCENT, "description": "Wilson interval, percent"},
+        "ciHigh": NULLABLE_PERCENT,
     },
 }
 COMPARISON = {
@@ -69,7 +75,7 @@ DECISION = {
             "description": "winner, waiting, srm, no_difference, too_few_variants, or manual",
         },
         "reason": {"type": "string"},
-        "winnerId": {"type": "integer", "nullable": True},
+        "winnerId": NULLABLE_INTEGER,
     },
 }
 STATISTICS = {
@@ -77,9 +83,9 @@ STATISTICS = {
     "description": "Shown figures count every send of the current phase; the sequential "
     "decision counts sends past the outcome window only.",
     "properties": {
-        "metric": {"type": "string", "enum": list(WINNING_METRICS)},
+        "metric": METRIC,
         "phase": {"type": "integer"},
-        "phaseStartedAt": TIME,
+        "phaseStartedAt": NULLABLE_UTC_DATETIME,
         "confidence": NUMBER,
         "comparisons": {"type": "array", "items": COMPARISON},
         "srm": {
@@ -88,7 +94,7 @@ STATISTICS = {
                 "statistic": NULLABLE_NUMBER,
                 "pValue": NUMBER,
                 "mismatch": {"type": "boolean"},
-                "warning": {"type": "string", "nullable": True},
+                "warning": NULLABLE_STRING,
             },
         },
         "sequential": {
@@ -96,7 +102,7 @@ STATISTICS = {
             "properties": {
                 "plannedN": {"type": "integer"},
                 "outcomeWindowHours": {"type": "integer"},
-                "maturedBefore": TIME,
+                "maturedBefore": NULLABLE_UTC_DATETIME,
                 "variants": {"type": "array", "items": {"type": "object"}},
                 "comparisons": {"type": "array", "items": COMPARISON},
                 "decision": DECISION,
@@ -113,17 +119,17 @@ TEST = {
         "stepId": {"type": "integer"},
         "name": {"type": "string"},
         "status": {"type": "string", "enum": list(TEST_STATUSES)},
-        "winningMetric": {"type": "string", "enum": list(WINNING_METRICS)},
+        "winningMetric": METRIC,
         "confidenceThreshold": NUMBER,
         "minSampleSize": {"type": "integer"},
         "outcomeWindowHours": {"type": "integer"},
-        "winnerId": {"type": "integer", "nullable": True},
+        "winnerId": NULLABLE_INTEGER,
         "phase": {"type": "integer"},
-        "phaseStartedAt": TIME,
-        "createdAt": TIME,
-        "startedAt": TIME,
-        "endedAt": TIME,
-        "decidedBy": {"type": "string", "nullable": True, "description": "auto or manual"},
+        "phaseStartedAt": NULLABLE_UTC_DATETIME,
+        "createdAt": NULLABLE_UTC_DATETIME,
+        "startedAt": NULLABLE_UTC_DATETIME,
+        "endedAt": NULLABLE_UTC_DATETIME,
+        "decidedBy": {**NULLABLE_STRING, "description": "auto or manual"},
         "decision": DECISION,
         "verdict": {"type": "string"},
         "variants": {"type": "array", "items": VARIANT},
@@ -137,7 +143,7 @@ TEST_INPUT = {
     "properties": {
         "name": trimmed_text(200),
         "stepId": {"type": "integer", "description": "a text step of this campaign"},
-        "winningMetric": {"type": "string", "enum": list(WINNING_METRICS), "default": "read_rate"},
+        "winningMetric": {**METRIC, "default": "read_rate"},
         "confidenceThreshold": {"type": "number", "minimum": 0.5, "maximum": 0.999},
         "minSampleSize": {"type": "integer", "minimum": 1, "default": 100},
         "outcomeWindowHours": {"type": "integer", "minimum": 0, "maximum": 720, "default": 72},
@@ -174,7 +180,7 @@ VARIANT_INPUT = {
     "type": "object",
     "properties": {
         "name": trimmed_text(200),
-        "messageContent": {"type": "string", "maxLength": 4096},
+        "messageContent": MESSAGE_TEXT,
         "trafficAllocation": {**ALLOCATION, "description": "default: the share left"},
     },
     "example": {
@@ -202,30 +208,17 @@ ACTION_INPUT = null_is_not_given(ACTION_INPUT)
 VARIANT_INPUT = null_is_not_given(VARIANT_INPUT)
 
 
-def op(summary, responses, *statuses, parameters, body=None, description=None):
-    operation = {
-        "summary": summary,
-        "parameters": parameters,
-        "responses": {**responses, **error_responses(*statuses)},
-    }
-    if body is not None:
-        operation["requestBody"] = request_body(body)
-    if description:
-        operation["description"] = description
-    return operation
-
-
 OPENAPI = {
     "/api/drip-campaigns/{id}/ab-tests": {
-        "get": op(
+        "get": operation(
             "List a campaign's A/B tests with their statistics, newest first",
             list_response(TEST),
             401,
             404,
             422,
-            parameters=[ID, *PAGING_PARAMETERS],
+            parameters=[CAMPAIGN_ID, *PAGING_PARAMETERS],
         ),
-        "post": op(
+        "post": operation(
             "Create a draft A/B test of a text step, with its control variant",
             data_response(TEST, 201),
             400,
@@ -233,21 +226,21 @@ OPENAPI = {
             404,
             409,
             422,
-            parameters=[ID],
+            parameters=[CAMPAIGN_ID],
             body=TEST_INPUT,
             description="The control is the step's current message at controlAllocation "
             "percent (default 50). A template step answers 422.",
         ),
     },
     "/api/drip-campaigns/{id}/ab-tests/{testId}": {
-        "get": op(
+        "get": operation(
             "One A/B test with its statistics",
             data_response(TEST),
             401,
             404,
-            parameters=[ID, TEST_ID],
+            parameters=[CAMPAIGN_ID, TEST_ID],
         ),
-        "patch": op(
+        "patch": operation(
             "Start (or resume), pause, declare a winner, or reallocate traffic",
             data_response(TEST),
             400,
@@ -255,30 +248,30 @@ OPENAPI = {
             404,
             409,
             422,
-            parameters=[ID, TEST_ID],
+            parameters=[CAMPAIGN_ID, TEST_ID],
             body=ACTION_INPUT,
             description="start needs allocations adding up to exactly 100 (422) and no other "
             "running or paused test of the step (409). declare_winner completes the test and "
             "makes the winner's text the step's message.",
         ),
-        "delete": op(
+        "delete": operation(
             "Delete an A/B test that is not running (409 while it runs)",
             data_response(DELETED),
             401,
             404,
             409,
-            parameters=[ID, TEST_ID],
+            parameters=[CAMPAIGN_ID, TEST_ID],
         ),
     },
     "/api/drip-campaigns/{id}/ab-tests/{testId}/variants": {
-        "get": op(
+        "get": operation(
             "The test's variants with their counts",
             data_response({"type": "array", "items": VARIANT}),
             401,
             404,
-            parameters=[ID, TEST_ID],
+            parameters=[CAMPAIGN_ID, TEST_ID],
         ),
-        "post": op(
+        "post": operation(
             "Add a variant to a draft test",
             data_response(VARIANT, 201),
             400,
@@ -286,14 +279,14 @@ OPENAPI = {
             404,
             409,
             422,
-            parameters=[ID, TEST_ID],
+            parameters=[CAMPAIGN_ID, TEST_ID],
             body=VARIANT_INPUT,
             description="Allocations never add up to more than 100: a larger one answers 422 "
             "naming the share left.",
         ),
     },
     "/api/drip-campaigns/{id}/ab-tests/{testId}/variants/{variantId}": {
-        "patch": op(
+        "patch": operation(
             "Change a draft test's variant",
             data_response(VARIANT),
             400,
@@ -301,16 +294,16 @@ OPENAPI = {
             404,
             409,
             422,
-            parameters=[ID, TEST_ID, VARIANT_ID],
+            parameters=[CAMPAIGN_ID, TEST_ID, VARIANT_ID],
             body=VARIANT_INPUT,
         ),
-        "delete": op(
+        "delete": operation(
             "Remove a draft test's variant (never the control)",
             data_response(DELETED),
             401,
             404,
             409,
-            parameters=[ID, TEST_ID, VARIANT_ID],
+            parameters=[CAMPAIGN_ID, TEST_ID, VARIANT_ID],
         ),
     },
 }

@@ -7,17 +7,15 @@ from datetime import datetime
 
 from flask import Blueprint, Response, request
 
-from app.analytics_csv import to_csv
-from app.api.campaigns_openapi import ID
-from app.api.openapi import data_response, error_responses
+from app.api.openapi import CAMPAIGN_ID, data_response, error_responses
 from app.api.respond import ok
 from app.auth import current_org_id
-from app.drip import funnel
-from app.drip.analytics_query import GRANULARITIES, TYPES, parse_query
+from app.drip import analytics
+from app.drip.analytics import GRANULARITIES, TYPES, parse_query, report_zone
 from app.drip.scope import get_scoped
-from app.drip.timeseries import report_zone
 from app.extensions import db
 from app.models import DripCampaign
+from app.reports import analytics_to_csv
 
 bp = Blueprint("api_analytics", __name__, url_prefix="/api/drip-campaigns")
 
@@ -27,10 +25,10 @@ def campaign_analytics(id: int):
     campaign = get_scoped(db.session, DripCampaign, current_org_id(), id)
     today = datetime.now(report_zone(db.session, campaign)).date()
     query = parse_query(request.args, today)
-    data = funnel.report(db.session, current_org_id(), campaign.id, query)
+    data = analytics.report(db.session, current_org_id(), campaign.id, query)
     if query.format == "csv":
         return Response(
-            to_csv(query.type, data),
+            analytics_to_csv(query.type, data),
             mimetype="text/csv",
             headers={
                 "Content-Disposition": f'attachment; filename="campaign-{id}-{query.type}.csv"'
@@ -63,7 +61,7 @@ OPENAPI = {
         "get": {
             "summary": "A campaign's funnel, cohorts, daily time series or engagement",
             "parameters": [
-                ID,
+                CAMPAIGN_ID,
                 _query("type", {"type": "string", "enum": list(TYPES)}, "Report (funnel)."),
                 _query(
                     "granularity",

@@ -7,12 +7,13 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.api.campaigns_openapi import OPENAPI  # noqa: F401 - collected by create_app
-from app.api.respond import api_field_name, json_body, ok, paged, paging_args
+from app.api.respond import json_body, ok, paged, paging_args
 from app.auth import current_actor, current_org_id
-from app.drip import audit, campaigns, steps
+from app.drip import audit, campaigns
+from app.drip.campaigns import preview_message
 from app.drip.errors import NotFound, ValidationError
-from app.drip.preview import preview_message
 from app.drip.scope import get_scoped, scoped
+from app.envelope import api_field_name
 from app.extensions import db
 from app.models import DripCampaign, DripCampaignStep
 from app.models.campaigns import CAMPAIGN_STATUSES
@@ -219,7 +220,9 @@ def list_steps(id: int):
 def add_step(id: int):
     body = json_body()
     campaign = _campaign(id)
-    step = steps.add_step(db.session, campaign, step_changes(body), position=body.get("position"))
+    step = campaigns.add_step(
+        db.session, campaign, step_changes(body), position=body.get("position")
+    )
     audit.record(db.session, current_actor(), campaign, "step.added", step=step)
     db.session.commit()
     return ok(serialize_step(step), status=201)
@@ -237,7 +240,7 @@ def update_step(id: int, step_id: int):
     campaign = _campaign(id)
     step = _step(campaign, step_id)
     before = audit.snapshot(step)
-    steps.update_step(db.session, step, step_changes(json_body()))
+    campaigns.update_step(db.session, step, step_changes(json_body()))
     audit.record(db.session, current_actor(), campaign, "step.updated", step=step, before=before)
     db.session.commit()
     return ok(serialize_step(step))
@@ -247,7 +250,7 @@ def update_step(id: int, step_id: int):
 def delete_step(id: int, step_id: int):
     campaign = _campaign(id)
     step = _step(campaign, step_id)
-    steps.delete_step(db.session, step)
+    campaigns.delete_step(db.session, step)
     audit.record(db.session, current_actor(), campaign, "step.deleted", step=step)
     db.session.commit()
     return ok({"id": step_id, "deleted": True})
@@ -256,7 +259,7 @@ def delete_step(id: int, step_id: int):
 @bp.post("/<int:id>/steps/reorder")
 def reorder_steps(id: int):
     campaign = _campaign(id)
-    ordered = steps.reorder_steps(db.session, campaign, json_body().get("stepIds"))
+    ordered = campaigns.reorder_steps(db.session, campaign, json_body().get("stepIds"))
     order = [s.id for s in ordered]
     audit.record(db.session, current_actor(), campaign, "steps.reordered", order=order)
     db.session.commit()

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from app.api.openapi import (
+    CAMPAIGN_ID,
+    MESSAGE_TEXT,
+    NULLABLE_INTEGER,
+    NULLABLE_STRING,
     PAGING_PARAMETERS,
     data_response,
-    error_responses,
     list_response,
+    operation,
     path_id,
-    request_body,
     trimmed_text,
 )
 
-ID = path_id("id")
 STEP_ID = path_id("stepId")
-NULLABLE_STRING = {"type": "string", "nullable": True}
-TIME = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "nullable": True}
+# A time of day, "HH:MM" on a 24-hour clock.
+NULLABLE_CLOCK_TIME = {
+    "type": "string",
+    "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$",
+    "nullable": True,
+}
 
 TEMPLATE = {
     "type": "object",
@@ -34,7 +40,7 @@ STEP_INPUT = {
         "delayAmount": {"type": "integer", "minimum": 0},
         "delayUnit": {"type": "string", "enum": ["minutes", "hours", "days"]},
         "messageType": {"type": "string", "enum": ["text", "template"]},
-        "messageContent": {"type": "string", "maxLength": 4096},
+        "messageContent": MESSAGE_TEXT,
         "template": TEMPLATE,
         "position": {"type": "integer", "minimum": 1},
     },
@@ -62,8 +68,8 @@ STEP = {
 WINDOW = {
     "type": "object",
     "properties": {
-        "start": TIME,
-        "end": TIME,
+        "start": NULLABLE_CLOCK_TIME,
+        "end": NULLABLE_CLOCK_TIME,
         "weekdays": {
             "type": "array",
             "items": {"type": "integer", "minimum": 1, "maximum": 7},
@@ -71,8 +77,7 @@ WINDOW = {
             "description": "ISO weekdays, 1 = Monday; null: every day",
         },
         "timezone": {
-            "type": "string",
-            "nullable": True,
+            **NULLABLE_STRING,
             "description": "an IANA zone, or 'contact' (each contact's own zone; also null)",
         },
     },
@@ -141,8 +146,7 @@ PREVIEW_INPUT = {
             if name != "position"
         },
         "contactId": {
-            "type": "integer",
-            "nullable": True,
+            **NULLABLE_INTEGER,
             "description": "render for this contact; null: a sample contact",
         },
     },
@@ -150,18 +154,9 @@ PREVIEW_INPUT = {
 }
 
 
-def op(summary, responses, *statuses, body=None, parameters=None):
-    operation = {"summary": summary, "responses": {**responses, **error_responses(*statuses)}}
-    if body is not None:
-        operation["requestBody"] = request_body(body)
-    if parameters:
-        operation["parameters"] = parameters
-    return operation
-
-
 OPENAPI = {
     "/api/drip-campaigns": {
-        "get": op(
+        "get": operation(
             "List campaigns (?status=)",
             list_response(CAMPAIGN),
             401,
@@ -171,7 +166,7 @@ OPENAPI = {
                 {"name": "status", "in": "query", "schema": {"type": "string"}},
             ],
         ),
-        "post": op(
+        "post": operation(
             "Create a draft campaign",
             data_response(CAMPAIGN, 201),
             400,
@@ -181,14 +176,14 @@ OPENAPI = {
         ),
     },
     "/api/drip-campaigns/{id}": {
-        "get": op(
+        "get": operation(
             "One campaign with its steps and counters",
             data_response(CAMPAIGN),
             401,
             404,
-            parameters=[ID],
+            parameters=[CAMPAIGN_ID],
         ),
-        "patch": op(
+        "patch": operation(
             "Change a campaign's settings",
             data_response(CAMPAIGN),
             400,
@@ -197,19 +192,19 @@ OPENAPI = {
             409,
             422,
             body=CAMPAIGN_INPUT,
-            parameters=[ID],
+            parameters=[CAMPAIGN_ID],
         ),
-        "delete": op(
+        "delete": operation(
             "Delete a draft or archived campaign",
             data_response({"type": "object"}),
             401,
             404,
             409,
-            parameters=[ID],
+            parameters=[CAMPAIGN_ID],
         ),
     },
     "/api/drip-campaigns/{id}/status": {
-        "post": op(
+        "post": operation(
             "Activate, pause, resume or archive",
             data_response(CAMPAIGN),
             400,
@@ -225,18 +220,18 @@ OPENAPI = {
                 },
                 "example": {"action": "pause"},
             },
-            parameters=[ID],
+            parameters=[CAMPAIGN_ID],
         )
     },
     "/api/drip-campaigns/{id}/steps": {
-        "get": op(
+        "get": operation(
             "The campaign's steps in order",
             data_response({"type": "array", "items": STEP}),
             401,
             404,
-            parameters=[ID],
+            parameters=[CAMPAIGN_ID],
         ),
-        "post": op(
+        "post": operation(
             "Add a step (at the end, or at position)",
             data_response(STEP, 201),
             400,
@@ -245,11 +240,11 @@ OPENAPI = {
             409,
             422,
             body=STEP_INPUT,
-            parameters=[ID],
+            parameters=[CAMPAIGN_ID],
         ),
     },
     "/api/drip-campaigns/{id}/steps/{stepId}": {
-        "patch": op(
+        "patch": operation(
             "Edit a step",
             data_response(STEP),
             400,
@@ -258,19 +253,19 @@ OPENAPI = {
             409,
             422,
             body=STEP_INPUT,
-            parameters=[ID, STEP_ID],
+            parameters=[CAMPAIGN_ID, STEP_ID],
         ),
-        "delete": op(
+        "delete": operation(
             "Delete a step (waiting enrollments move on)",
             data_response({"type": "object"}),
             401,
             404,
             409,
-            parameters=[ID, STEP_ID],
+            parameters=[CAMPAIGN_ID, STEP_ID],
         ),
     },
     "/api/drip-campaigns/{id}/steps/reorder": {
-        "post": op(
+        "post": operation(
             "Put the steps in a new order",
             data_response({"type": "array", "items": STEP}),
             400,
@@ -284,11 +279,11 @@ OPENAPI = {
                 "properties": {"stepIds": {"type": "array", "items": {"type": "integer"}}},
                 "example": {"stepIds": [3, 1, 2]},
             },
-            parameters=[ID],
+            parameters=[CAMPAIGN_ID],
         )
     },
     "/api/drip-campaigns/{id}/preview": {
-        "post": op(
+        "post": operation(
             "Render a message for a contact (or a sample contact)",
             data_response(PREVIEW),
             400,
@@ -296,7 +291,7 @@ OPENAPI = {
             404,
             422,
             body=PREVIEW_INPUT,
-            parameters=[ID],
+            parameters=[CAMPAIGN_ID],
         )
     },
 }

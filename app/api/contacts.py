@@ -8,21 +8,14 @@ from flask import Blueprint, g, request, url_for
 from flask_login import current_user
 
 from app.api.contacts_openapi import OPENAPI
-from app.api.respond import (
-    camel_case,
-    json_body,
-    ok,
-    paged,
-    paging_args,
-    text_arg,
-)
+from app.api.respond import json_body, ok, paged, paging_args, text_arg
 from app.auth import current_org_id
-from app.drip import contact_changes, contacts, csv_import
+from app.drip import contacts
 from app.drip.errors import DripError, ValidationError
+from app.envelope import camel_case
 from app.extensions import db
-from app.jobs import run_contact_import
 from app.models import Contact, ContactImport
-from app.queue import enqueue
+from app.tasks import enqueue, run_contact_import
 
 bp = Blueprint("api_contacts", __name__, url_prefix="/api")
 
@@ -136,7 +129,7 @@ def list_contacts():
 def create_contact():
     with api_field_names():
         changes = contact_changes_from(json_body())
-        contact = contact_changes.create_contact(db.session, current_org_id(), **changes)
+        contact = contacts.create_contact(db.session, current_org_id(), **changes)
     db.session.commit()
     return ok(_one(contact), status=201)
 
@@ -151,14 +144,14 @@ def update_contact(contact_id: int):
     contacts.get_contact(db.session, current_org_id(), contact_id)  # 404 before 400
     with api_field_names():
         changes = contact_changes_from(json_body())
-        contact = contact_changes.update_contact(db.session, current_org_id(), contact_id, changes)
+        contact = contacts.update_contact(db.session, current_org_id(), contact_id, changes)
     db.session.commit()
     return ok(_one(contact))
 
 
 @bp.delete("/contacts/<int:contact_id>")
 def delete_contact(contact_id: int):
-    contact_changes.delete_contact(db.session, current_org_id(), contact_id)
+    contacts.delete_contact(db.session, current_org_id(), contact_id)
     db.session.commit()
     return ok({"id": contact_id, "deleted": True})
 
@@ -170,12 +163,12 @@ def import_contacts():
         message = "Send the CSV as multipart/form-data in the field 'file'."
         raise ValidationError(message, {"file": message})
     user_id = None if g.api_key is not None else current_user.id
-    imp = csv_import.create_import(
+    imp = contacts.create_import(
         db.session, current_org_id(), upload.filename, upload.read(), user_id=user_id
     )
     db.session.commit()
     import_id = imp.id
-    if csv_import.runs_in_background(imp):
+    if contacts.runs_in_background(imp):
         enqueue(run_contact_import, import_id)
         status_url = url_for("api_contacts.get_import", import_id=import_id)
         response = ok(
@@ -184,7 +177,7 @@ def import_contacts():
         response.headers["Location"] = status_url
         return response
     run_contact_import(import_id)
-    imp = csv_import.get_import(db.session, current_org_id(), import_id)
+    imp = contacts.get_import(db.session, current_org_id(), import_id)
     return ok(
         {
             "importId": imp.id,
@@ -200,4 +193,4 @@ def import_contacts():
 
 @bp.get("/contacts/imports/<int:import_id>")
 def get_import(import_id: int):
-    return ok(serialize_import(csv_import.get_import(db.session, current_org_id(), import_id)))
+    return ok(serialize_import(contacts.get_import(db.session, current_org_id(), import_id)))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from app.api.openapi import (
+    DATETIME,
+    NULLABLE_DATETIME,
+    NULLABLE_STRING,
     PAGING_PARAMETERS,
     data_response,
     error_responses,
@@ -12,7 +15,6 @@ from app.api.openapi import (
     trimmed_text,
 )
 
-NULLABLE_TEXT = {"type": "string", "nullable": True}
 ATTRIBUTES = {
     "type": "object",
     "description": "free-form name: value pairs (text, number, true/false or null)",
@@ -23,15 +25,15 @@ CONTACT = {
     "properties": {
         "id": {"type": "integer"},
         "phone": {"type": "string", "description": "E.164", "example": "+12025550143"},
-        "firstName": NULLABLE_TEXT,
-        "lastName": NULLABLE_TEXT,
-        "timezone": {**NULLABLE_TEXT, "description": "IANA name; null: the organization's"},
+        "firstName": NULLABLE_STRING,
+        "lastName": NULLABLE_STRING,
+        "timezone": {**NULLABLE_STRING, "description": "IANA name; null: the organization's"},
         "tags": {"type": "array", "items": {"type": "string"}},
         "attributes": ATTRIBUTES,
-        "optedOutAt": {"type": "string", "format": "date-time", "nullable": True},
-        "optOutReason": NULLABLE_TEXT,
-        "createdAt": {"type": "string", "format": "date-time"},
-        "updatedAt": {"type": "string", "format": "date-time"},
+        "optedOutAt": NULLABLE_DATETIME,
+        "optOutReason": NULLABLE_STRING,
+        "createdAt": DATETIME,
+        "updatedAt": DATETIME,
     },
 }
 CONTACT_INPUT_PROPERTIES = {
@@ -42,7 +44,7 @@ CONTACT_INPUT_PROPERTIES = {
     },
     "firstName": trimmed_text(120, nullable=True),
     "lastName": trimmed_text(120, nullable=True),
-    "timezone": {**NULLABLE_TEXT, "description": "IANA name such as Europe/Paris"},
+    "timezone": {**NULLABLE_STRING, "description": "IANA name such as Europe/Paris"},
     "tags": {
         "type": "array",
         "items": trimmed_text(64),
@@ -98,10 +100,10 @@ IMPORT = {
         "updated": {"type": "integer"},
         "errorCount": {"type": "integer"},
         "errors": ROW_ERRORS,
-        "lastError": NULLABLE_TEXT,
-        "createdAt": {"type": "string", "format": "date-time"},
-        "startedAt": {"type": "string", "format": "date-time", "nullable": True},
-        "finishedAt": {"type": "string", "format": "date-time", "nullable": True},
+        "lastError": NULLABLE_STRING,
+        "createdAt": DATETIME,
+        "startedAt": NULLABLE_DATETIME,
+        "finishedAt": NULLABLE_DATETIME,
     },
 }
 

@@ -8,12 +8,13 @@ from dataclasses import fields
 
 from flask import Blueprint, current_app, request
 
-from app import jobs
+from app import tasks
 from app.api.openapi import data_response, error_responses
-from app.api.respond import camel_case, error_response, ok
+from app.api.respond import ok
 from app.auth import public
 from app.crypto import constant_time_equals, sha256_hex
-from app.sending import PassStats
+from app.envelope import camel_case, error_response
+from app.tasks import PassStats
 
 bp = Blueprint("cron", __name__, url_prefix="/api/cron")
 
@@ -35,7 +36,7 @@ def drip_processor():
         return error_response(
             401, "unauthorized", "Send 'Authorization: Bearer <CRON_SECRET>' (set CRON_SECRET)."
         )
-    stats = jobs.process_due()
+    stats = tasks.process_due()
     return ok({camel_case(name): value for name, value in stats.items()})
 
 

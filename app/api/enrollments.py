@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from app.api.campaigns_openapi import ID
 from app.api.openapi import (
+    CAMPAIGN_ID,
+    NULLABLE_INTEGER,
+    NULLABLE_STRING,
+    NULLABLE_UTC_DATETIME,
     PAGING_PARAMETERS,
+    UTC_DATETIME,
     data_response,
     error_responses,
     list_response,
@@ -114,26 +118,24 @@ def change_enrollment(id: int, enrollment_id: int):
     return ok(serialize_enrollment(row))
 
 
-TIME = {"type": "string", "format": "date-time", "description": "UTC"}
-NULLABLE_TIME = {**TIME, "nullable": True}
+STATUS = {"type": "string", "enum": list(ENROLLMENT_STATUSES)}
 ENROLLMENT = {
     "type": "object",
     "properties": {
         "id": {"type": "integer"},
         "contactId": {"type": "integer"},
-        "status": {"type": "string", "enum": list(ENROLLMENT_STATUSES)},
+        "status": STATUS,
         "currentStepId": {
-            "type": "integer",
-            "nullable": True,
+            **NULLABLE_INTEGER,
             "description": "the step this enrollment waits for (the next one to send)",
         },
-        "nextSendAt": {**NULLABLE_TIME, "description": "UTC; null when paused or finished"},
-        "lastSentAt": {**NULLABLE_TIME, "description": "when the previous step went out"},
-        "enrolledAt": TIME,
-        "pausedAt": NULLABLE_TIME,
-        "completedAt": NULLABLE_TIME,
-        "stoppedAt": NULLABLE_TIME,
-        "stopReason": {"type": "string", "nullable": True},
+        "nextSendAt": {**NULLABLE_UTC_DATETIME, "description": "UTC; null when paused or finished"},
+        "lastSentAt": {**NULLABLE_UTC_DATETIME, "description": "when the previous step went out"},
+        "enrolledAt": UTC_DATETIME,
+        "pausedAt": NULLABLE_UTC_DATETIME,
+        "completedAt": NULLABLE_UTC_DATETIME,
+        "stoppedAt": NULLABLE_UTC_DATETIME,
+        "stopReason": NULLABLE_STRING,
     },
 }
 ENROLLMENT_ROW = {
@@ -144,8 +146,8 @@ ENROLLMENT_ROW = {
             "properties": {
                 "contactName": {"type": "string"},
                 "contactPhone": {"type": "string"},
-                "currentStepName": {"type": "string", "nullable": True},
-                "currentStepPosition": {"type": "integer", "nullable": True},
+                "currentStepName": NULLABLE_STRING,
+                "currentStepPosition": NULLABLE_INTEGER,
             },
         },
     ]
@@ -186,13 +188,13 @@ OPENAPI = {
         "get": {
             "summary": "List a campaign's enrollments, newest first",
             "parameters": [
-                ID,
+                CAMPAIGN_ID,
                 {
                     "name": "status",
                     "in": "query",
                     "description": "only enrollments in this status (empty: all)",
                     "allowEmptyValue": True,
-                    "schema": {"type": "string", "enum": list(ENROLLMENT_STATUSES)},
+                    "schema": STATUS,
                 },
                 *PAGING_PARAMETERS,
             ],
@@ -203,7 +205,7 @@ OPENAPI = {
             "description": "Contacts not enrolled are listed with a reason: not_found, "
             "opted_out, already_active, already_paused, already_completed (the campaign "
             "does not allow re-enrollment). An archived campaign answers 422.",
-            "parameters": [ID],
+            "parameters": [CAMPAIGN_ID],
             "requestBody": request_body(ENROLL_BODY),
             "responses": {**data_response(ENROLL_RESULT), **error_responses(400, 401, 404, 422)},
         },
@@ -214,7 +216,7 @@ OPENAPI = {
             "description": "A paused enrollment keeps its step; on resume a step that became "
             "due meanwhile goes out in the next send window. 409 when the enrollment is "
             "finished.",
-            "parameters": [ID, ENROLLMENT_ID],
+            "parameters": [CAMPAIGN_ID, ENROLLMENT_ID],
             "requestBody": request_body(
                 {
                     "type": "object",

@@ -5,7 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, g
 from flask_login import current_user
 
-from app.api.openapi import data_response, error_responses, path_id, request_body, trimmed_text
+from app.api.openapi import (
+    DATETIME,
+    NULLABLE_DATETIME,
+    data_response,
+    error_responses,
+    path_id,
+    request_body,
+    trimmed_text,
+)
 from app.api.respond import json_body, ok
 from app.auth import current_org_id
 from app.drip import accounts
@@ -56,9 +64,9 @@ API_KEY_SCHEMA = {
         "id": {"type": "integer"},
         "name": {"type": "string"},
         "prefix": {"type": "string"},
-        "createdAt": {"type": "string", "format": "date-time"},
-        "lastUsedAt": {"type": "string", "format": "date-time", "nullable": True},
-        "revokedAt": {"type": "string", "format": "date-time", "nullable": True},
+        "createdAt": DATETIME,
+        "lastUsedAt": NULLABLE_DATETIME,
+        "revokedAt": NULLABLE_DATETIME,
         "key": {"type": "string", "description": "only in the answer that creates the key"},
     },
 }

@@ -33,6 +33,18 @@ PAGE_META = {
     },
 }
 
+# The scalars several API modules share: one name per meaning.
+NULLABLE_STRING = {"type": "string", "nullable": True}
+NULLABLE_INTEGER = {"type": "integer", "nullable": True}
+# A date-time the document gives no zone for (contacts, imports, API keys) ...
+DATETIME = {"type": "string", "format": "date-time"}
+NULLABLE_DATETIME = {**DATETIME, "nullable": True}
+# ... and one it says is UTC (enrollments, A/B tests).
+UTC_DATETIME = {**DATETIME, "description": "UTC"}
+NULLABLE_UTC_DATETIME = {**UTC_DATETIME, "nullable": True}
+# A text message's body, at most Meta's limit.
+MESSAGE_TEXT = {"type": "string", "maxLength": 4096}
+
 
 def error_responses(*statuses: int) -> dict:
     """The envelope for each error status an operation can answer."""
@@ -87,6 +99,10 @@ def path_id(name: str) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
+# {id} in every /api/drip-campaigns/{id}/... path.
+CAMPAIGN_ID = path_id("id")
+
+
 def trimmed_text(max_length: int, **schema) -> dict:
     """A text the API trims before it checks the length. maxLength would count the spaces
     around it (and promise a refusal the API does not give), so the limit is said in words and
@@ -101,6 +117,18 @@ def trimmed_text(max_length: int, **schema) -> dict:
 
 def request_body(schema: dict) -> dict:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def operation(summary, responses, *statuses, parameters=None, body=None, description=None):
+    """An operation: its success responses plus the error envelope for each status."""
+    answer = {"summary": summary, "responses": {**responses, **error_responses(*statuses)}}
+    if parameters:
+        answer["parameters"] = parameters
+    if body is not None:
+        answer["requestBody"] = request_body(body)
+    if description:
+        answer["description"] = description
+    return answer
 
 
 # An empty ?page= or ?perPage= is the default, as if it were not given.

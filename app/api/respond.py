@@ -9,6 +9,7 @@ from decimal import Decimal
 from flask import jsonify, request
 
 from app.drip.errors import NotFound, ValidationError
+from app.envelope import camel_case
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 500
@@ -18,15 +19,6 @@ MAX_PAGE = 1_000_000_000
 # Ids are 64-bit (BIGINT; SQLite's INTEGER): a larger number names no row, but reaches the
 # driver as an overflow (a 500) unless it is stopped first.
 MAX_ID = 2**63 - 1
-
-
-def error_response(status: int, code: str, message: str, details=None):
-    body = {"error": {"code": code, "message": message}}
-    if details is not None:
-        body["error"]["details"] = details
-    response = jsonify(body)
-    response.status_code = status
-    return response
 
 
 def ok(data, status: int = 200):
@@ -161,25 +153,3 @@ def to_json(value):
     if isinstance(value, Decimal):
         return float(value)
     return value
-
-
-# Domain field names whose API spelling is not simply camelCase.
-API_FIELD_NAMES = {
-    "trigger_type": "trigger.type",
-    "trigger_value": "trigger.value",
-    "window_start": "sendWindow.start",
-    "window_end": "sendWindow.end",
-    "window_weekdays": "sendWindow.weekdays",
-    "window_timezone": "sendWindow.timezone",
-}
-
-
-def api_field_name(name: str) -> str:
-    """How the API spells a domain field name in error details (template.name stays dotted)."""
-    return API_FIELD_NAMES.get(name) or ".".join(camel_case(part) for part in name.split("."))
-
-
-def camel_case(name: str) -> str:
-    """contact_id -> contactId: the API's spelling of a Python name."""
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)

@@ -15,13 +15,22 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.api.openapi import data_response, error_responses
-from app.api.respond import error_response, ok
+from app.api.respond import ok
 from app.auth import public
 from app.crypto import constant_time_equals, sha256_hex
-from app.drip import webhooks
+from app.drip import engagement
+from app.envelope import error_response
 from app.extensions import db
 from app.models import WhatsAppAccount
-from app.whatsapp import webhook
+from app.whatsapp import (
+    SIGNATURE_HEADER,
+    WebhookBatch,
+    WebhookFormatError,
+    decode_delivery,
+    parse_delivery,
+    phone_number_ids,
+    verify_signature,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +70,16 @@ def _verify_token_known(token: str) -> bool:
 
 def _delivery():
     body = _read_body()
-    signature = request.headers.get(webhook.SIGNATURE_HEADER)
+    signature = request.headers.get(SIGNATURE_HEADER)
     if not signature:
         return _unauthorized()
     try:
-        payload = webhook.decode(body)
-        phone_ids = webhook.phone_number_ids(payload)
-    except webhook.WebhookFormatError as exc:
+        payload = decode_delivery(body)
+        phone_ids = phone_number_ids(payload)
+    except WebhookFormatError as exc:
         return error_response(400, "bad_request", str(exc))
     session = db.session
-    accounts = webhooks.accounts_for(session, phone_ids)
+    accounts = engagement.accounts_for(session, phone_ids)
     if not accounts:
         log.info("webhook for unknown phone number ids %s ignored", phone_ids)
         return ok({"statuses": 0, "messages": 0, "ignored": True})
@@ -78,31 +87,31 @@ def _delivery():
         return _unauthorized()
     # Authenticated: now the whole body is checked before it is recorded.
     try:
-        batch = webhook.parse(payload)
-    except webhook.WebhookFormatError as exc:
+        batch = parse_delivery(payload)
+    except WebhookFormatError as exc:
         return error_response(400, "bad_request", str(exc))
     return ok(_record_and_apply(body, batch, accounts))
 
 
-def _record_and_apply(body: bytes, batch: webhook.WebhookBatch, accounts: dict) -> dict:
+def _record_and_apply(body: bytes, batch: WebhookBatch, accounts: dict) -> dict:
     """Record (committed), then apply; a failure to apply is recorded for the sweeper."""
     session = db.session
     # Plain values: the accounts expire at the commit below, and reloading them cost a query.
     routes = {pid: account.organization_id for pid, account in accounts.items()}
     org_ids = set(routes.values())
     org_id = org_ids.pop() if len(org_ids) == 1 else None
-    event_id, applied = webhooks.record_delivery(session, body, org_id)
+    event_id, applied = engagement.record_delivery(session, body, org_id)
     session.commit()
     if applied:
         return _counts(batch, routes)
     try:
-        counts = webhooks.apply_batch(session, event_id, org_id, batch, routes=routes)
+        counts = engagement.apply_batch(session, event_id, org_id, batch, routes=routes)
         session.commit()
     except Exception as exc:
         session.rollback()
         log.exception("webhook event %s recorded, applying it failed", event_id)
         try:
-            webhooks.mark_failed(session, event_id, exc)
+            engagement.mark_failed(session, event_id, exc)
             session.commit()
         except Exception:
             session.rollback()
@@ -129,10 +138,10 @@ def _signed_by(body: bytes, signature: str, account: WhatsAppAccount) -> bool:
     except ValueError:
         log.error("app secret of WhatsApp account %s cannot be decrypted", account.id)
         return False
-    return webhook.verify_signature(body, signature, secret)
+    return verify_signature(body, signature, secret)
 
 
-def _counts(batch: webhook.WebhookBatch, accounts: dict) -> dict:
+def _counts(batch: WebhookBatch, accounts: dict) -> dict:
     parts = [part for pid, part in batch.accounts.items() if pid in accounts]
     return {
         "statuses": sum(len(p.statuses) for p in parts),

@@ -21,7 +21,7 @@ from datetime import time
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
-from app.drip.enrolling import EnrollResult
+from app.drip.enrollment import EnrollResult
 from app.models import (
     AuditEvent,
     DripAbTest,

@@ -14,9 +14,8 @@ from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAr
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 
-from app.ab_charts import METRIC_LABELS
-from app.drip.ab_lifecycle import DEFAULTS
-from app.drip.ab_variants import shown_percent
+from app.drip.ab import DEFAULTS, shown_percent
+from app.reports import METRIC_LABELS
 
 METRICS = [SelectChoice(value, label) for value, label in METRIC_LABELS.items()]
 CONFIDENCES = [SelectChoice("0.9", "90%"), SelectChoice("0.95", "95%"), SelectChoice("0.99", "99%")]

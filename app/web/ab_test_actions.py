@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, request, url_for
 
 from app.auth import current_actor
-from app.drip import ab_changes, ab_variants
+from app.drip import ab
 from app.drip.errors import DripError, ValidationError
 from app.extensions import db
 from app.models import utcnow
@@ -46,7 +46,7 @@ def add_variant(campaign_id: int, test_id: int):
     test = load_test(campaign_id, test_id)
     form = VariantForm()
     if form.validate_on_submit() and attempt(
-        lambda: ab_changes.add_variant(db.session, current_actor(), test, form.fields_for_domain()),
+        lambda: ab.add_variant(db.session, current_actor(), test, form.fields_for_domain()),
         form,
     ):
         flash(f"Variant “{form.name.data.strip()}” added.", "success")
@@ -57,10 +57,10 @@ def add_variant(campaign_id: int, test_id: int):
 @bp.post("/variants/<int:variant_id>")
 def update_variant(campaign_id: int, test_id: int, variant_id: int):
     test = load_test(campaign_id, test_id)
-    variant = ab_variants.get_variant(db.session, test, variant_id)
+    variant = ab.get_variant(db.session, test, variant_id)
     form = posted_edit_form(variant_id)
     if form.validate_on_submit() and attempt(
-        lambda: ab_changes.update_variant(
+        lambda: ab.update_variant(
             db.session, current_actor(), test, variant, form.fields_for_domain()
         ),
         form,
@@ -73,12 +73,10 @@ def update_variant(campaign_id: int, test_id: int, variant_id: int):
 @bp.post("/variants/<int:variant_id>/delete")
 def delete_variant(campaign_id: int, test_id: int, variant_id: int):
     test = load_test(campaign_id, test_id)
-    variant = ab_variants.get_variant(db.session, test, variant_id)
+    variant = ab.get_variant(db.session, test, variant_id)
     _checked_button()
     name = variant.name
-    if commit_or_report(
-        lambda: ab_changes.delete_variant(db.session, current_actor(), test, variant)
-    ):
+    if commit_or_report(lambda: ab.delete_variant(db.session, current_actor(), test, variant)):
         flash(f"Variant “{name}” removed: its share of traffic is free again.", "success")
     return _back(campaign_id, test_id, "#variants")
 
@@ -93,9 +91,7 @@ def change_status(campaign_id: int, test_id: int):
         return _back(campaign_id, test_id)
     before = test.status
     if commit_or_report(
-        lambda: ab_changes.apply_action(
-            db.session, current_actor(), test, {"action": action}, utcnow()
-        )
+        lambda: ab.apply_action(db.session, current_actor(), test, {"action": action}, utcnow())
     ):
         flash(STATUS_MESSAGES.get((action, before), f"Test {test.status}."), "success")
     return _back(campaign_id, test_id)
@@ -106,10 +102,8 @@ def declare_winner(campaign_id: int, test_id: int):
     test = load_test(campaign_id, test_id)
     _checked_button()
     body = {"action": "declare_winner", "winner_id": request.form.get("variant_id", type=int)}
-    if commit_or_report(
-        lambda: ab_changes.apply_action(db.session, current_actor(), test, body, utcnow())
-    ):
-        winner = ab_variants.get_variant(db.session, test, test.winner_variant_id)
+    if commit_or_report(lambda: ab.apply_action(db.session, current_actor(), test, body, utcnow())):
+        winner = ab.get_variant(db.session, test, test.winner_variant_id)
         flash(
             f"{winner.name} declared the winner: the test is completed and its message is now "
             "the step's message for every later send.",
@@ -124,13 +118,13 @@ def reallocate(campaign_id: int, test_id: int):
     _checked_button()
     shares = {
         v.id: request.form[f"allocation-{v.id}"].strip()
-        for v in ab_variants.variants_of(db.session, test)
+        for v in ab.variants_of(db.session, test)
         if f"allocation-{v.id}" in request.form
     }
     phase = test.phase
     body = {"action": "reallocate", "allocations": shares}
     try:
-        ab_changes.apply_action(db.session, current_actor(), test, body, utcnow())
+        ab.apply_action(db.session, current_actor(), test, body, utcnow())
     except ValidationError as exc:
         db.session.rollback()
         return render_test_page(
@@ -157,7 +151,7 @@ def delete(campaign_id: int, test_id: int):
     test = load_test(campaign_id, test_id)
     _checked_button()
     name = test.name
-    if not commit_or_report(lambda: ab_changes.delete_test(db.session, current_actor(), test)):
+    if not commit_or_report(lambda: ab.delete_test(db.session, current_actor(), test)):
         return _back(campaign_id, test_id)
     flash(f"Test “{name}” deleted.", "success")
     return redirect(url_for("ab_tests.campaign_tests", campaign_id=campaign_id))

@@ -24,18 +24,25 @@ from flask import (
 from markupsafe import Markup
 from sqlalchemy import select
 
-from app import ab_table, chart_export
-from app.ab_charts import AB_CHARTS, METRIC_LABELS, confidence_label, metric_label
+from app import reports
 from app.auth import current_actor, current_org_id
-from app.chart_style import count, embed_json, rate
-from app.drip import ab_changes, ab_lifecycle, ab_report, ab_results, ab_testing, ab_variants
+from app.drip import ab
 from app.drip.campaigns import live_steps
 from app.drip.errors import DripError, ValidationError
 from app.drip.paging import page_count
-from app.drip.schedule import resolve_zone
 from app.drip.scope import get_scoped, scoped
+from app.drip.zones import resolve_zone
 from app.extensions import db
 from app.models import DripAbTest, DripCampaign, DripCampaignStep, Organization, utcnow
+from app.reports import (
+    AB_CHARTS,
+    METRIC_LABELS,
+    confidence_label,
+    count,
+    embed_json,
+    metric_label,
+    rate,
+)
 from app.web.ab_forms import NewTestForm, VariantForm, edit_form
 from app.web.actions import commit_or_report
 from app.web.chart_download import image_response
@@ -70,8 +77,8 @@ def helpers() -> dict:
         "local": local,
         "zone": zone.key,
         "metric_label": metric_label,
-        "decisions": ab_table.DECISIONS,
-        **ab_table.FORMATTERS,
+        "decisions": reports.DECISIONS,
+        **reports.FORMATTERS,
     }
 
 
@@ -95,7 +102,7 @@ def campaign_of(campaign_id: int) -> DripCampaign:
 
 
 def load_test(campaign_id: int, test_id: int) -> DripAbTest:
-    return ab_lifecycle.get_test(db.session, current_org_id(), campaign_id, test_id)
+    return ab.get_test(db.session, current_org_id(), campaign_id, test_id)
 
 
 def _page() -> int:
@@ -104,7 +111,7 @@ def _page() -> int:
 
 def summaries(tests: list[DripAbTest]) -> list[dict]:
     """What a list shows of each test: its report, campaign, step and leader."""
-    results = ab_results.results_for(db.session, tests, utcnow())
+    results = ab.results_for(db.session, tests, utcnow())
     org_id = current_org_id()
     campaigns = {
         c.id: c
@@ -122,14 +129,14 @@ def summaries(tests: list[DripAbTest]) -> list[dict]:
     }
     rows = []
     for test in tests:
-        report = ab_report.test_dict(results[test.id])
+        report = ab.test_dict(results[test.id])
         rows.append(
             {
                 "test": test,
                 "report": report,
                 "campaign": campaigns[test.campaign_id],
                 "step": steps.get(test.step_id),
-                "leader": ab_table.leader(report),
+                "leader": reports.leader(report),
             }
         )
     return rows
@@ -138,7 +145,7 @@ def summaries(tests: list[DripAbTest]) -> list[dict]:
 @bp.get("/ab-tests")
 def index():
     page = _page()
-    tests, total = ab_lifecycle.list_tests(db.session, current_org_id(), None, page, PER_PAGE)
+    tests, total = ab.list_tests(db.session, current_org_id(), None, page, PER_PAGE)
     campaigns = []
     if not total:
         campaigns = db.session.scalars(
@@ -160,9 +167,7 @@ def index():
 
 def render_campaign_tests(campaign: DripCampaign, form: NewTestForm | None = None, status=200):
     page = _page()
-    tests, total = ab_lifecycle.list_tests(
-        db.session, current_org_id(), campaign.id, page, PER_PAGE
-    )
+    tests, total = ab.list_tests(db.session, current_org_id(), campaign.id, page, PER_PAGE)
     steps = live_steps(db.session, campaign.id)
     if form is None:
         form = NewTestForm(formdata=None)
@@ -194,7 +199,7 @@ def create(campaign_id: int):
 
     def create_test():
         fields = form.fields_for_domain()
-        created.append(ab_changes.create_test(db.session, current_actor(), campaign, fields))
+        created.append(ab.create_test(db.session, current_actor(), campaign, fields))
 
     if form.validate_on_submit() and attempt(create_test, form):
         flash(
@@ -211,7 +216,7 @@ def start_blocker(campaign: DripCampaign, variants) -> str | None:
     if campaign.status == "archived":
         return "Archived campaigns are read-only."
     try:
-        ab_variants.check_startable(variants)
+        ab.check_startable(variants)
     except ValidationError as exc:
         return exc.message
     return None
@@ -229,14 +234,14 @@ def render_test_page(
 ):
     """The results page; a failed POST passes its form (with errors) and a 422."""
     campaign, now = campaign_of(campaign_id), utcnow()
-    report = ab_testing.report(db.session, current_org_id(), campaign_id, test_id, now)
+    report = ab.report(db.session, current_org_id(), campaign_id, test_id, now)
     test = load_test(campaign_id, test_id)
-    variants = ab_variants.variants_of(db.session, test)
-    left = ab_variants.HUNDRED - sum((v.traffic_allocation for v in variants), Decimal(0))
+    variants = ab.variants_of(db.session, test)
+    left = ab.HUNDRED - sum((v.traffic_allocation for v in variants), Decimal(0))
     if add_form is None:
         add_form = VariantForm(formdata=None)
         if left > 0:
-            add_form.traffic_allocation.data = Decimal(ab_variants.shown_percent(left))
+            add_form.traffic_allocation.data = Decimal(ab.shown_percent(left))
     forms = {v.id: edit_form(v) for v in variants}
     forms.update(edit_forms or {})
     figures = {}
@@ -248,13 +253,13 @@ def render_test_page(
         test=test,
         step=db.session.get(DripCampaignStep, test.step_id),
         report=report,
-        rows=ab_table.result_rows(report),
+        rows=reports.result_rows(report),
         figures=figures,
         level=confidence_label(report),
         matured_before=now - timedelta(hours=test.outcome_window_hours),
         add_form=add_form,
         edit_forms=forms,
-        left=ab_variants.shown_percent(left),
+        left=ab.shown_percent(left),
         start_blocker=start_blocker(campaign, variants),
         allocations=allocations or {},
         allocation_error=allocation_error,
@@ -271,9 +276,9 @@ def show(campaign_id: int, test_id: int):
 
 @bp.get("/campaigns/<int:campaign_id>/ab-tests/<int:test_id>/results.csv")
 def results_csv(campaign_id: int, test_id: int):
-    report = ab_testing.report(db.session, current_org_id(), campaign_id, test_id, utcnow())
+    report = ab.report(db.session, current_org_id(), campaign_id, test_id, utcnow())
     return Response(
-        ab_table.to_csv(report),
+        reports.ab_results_to_csv(report),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="ab-test-{test_id}-results.csv"',
@@ -284,8 +289,8 @@ def results_csv(campaign_id: int, test_id: int):
 
 @bp.get("/campaigns/<int:campaign_id>/ab-tests/<int:test_id>/charts/<chart>.<fmt>")
 def chart_image(campaign_id: int, test_id: int, chart: str, fmt: str):
-    report = ab_testing.report(db.session, current_org_id(), campaign_id, test_id, utcnow())
-    if chart not in AB_CHARTS or fmt not in chart_export.FORMATS:
+    report = ab.report(db.session, current_org_id(), campaign_id, test_id, utcnow())
+    if chart not in AB_CHARTS or fmt not in reports.FORMATS:
         abort(404)
     figure = AB_CHARTS[chart](report)
     return image_response(figure, fmt, f"ab-test-{test_id}-{chart}.{fmt}")

@@ -12,12 +12,11 @@ from flask import Blueprint, abort, render_template, request, send_file
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs_version
 
-from app import chart_export, chart_style, charts
+from app import reports
 from app.auth import current_org_id, public
-from app.drip import funnel
-from app.drip.analytics_query import AnalyticsQuery, BadParameter, parse_query
+from app.drip import analytics
+from app.drip.analytics import AnalyticsQuery, BadParameter, parse_query, report_zone
 from app.drip.scope import get_scoped
-from app.drip.timeseries import report_zone
 from app.extensions import db
 from app.models import DripCampaign
 from app.web.chart_download import image_response
@@ -39,7 +38,7 @@ CSV_TYPES = {
 
 @bp.context_processor
 def _formatters() -> dict:
-    return {"count": chart_style.count, "rate": chart_style.rate, "duration": duration}
+    return {"count": reports.count, "rate": reports.rate, "duration": duration}
 
 
 def duration(seconds: float | None) -> str:
@@ -57,9 +56,9 @@ def duration(seconds: float | None) -> str:
 
 @bp.get("/analytics")
 def overview():
-    rows = funnel.overview(db.session, current_org_id())
+    rows = analytics.overview(db.session, current_org_id())
     for row in rows:
-        row["points"] = chart_style.sparkline_points([day["sent"] for day in row["sparkline"]])
+        row["points"] = reports.sparkline_points([day["sent"] for day in row["sparkline"]])
     zone = rows[0]["timezone"] if rows else None
     return render_template("analytics/overview.html", rows=rows, zone=zone)
 
@@ -69,16 +68,16 @@ def dashboard(campaign_id: int):
     campaign = _campaign(campaign_id)
     zone = report_zone(db.session, campaign)
     query, problems = dashboard_query(request.args, datetime.now(zone).date())
-    reports = {"funnel": funnel.funnel(db.session, current_org_id(), campaign.id)}
-    if reports["funnel"]["totalEnrolled"]:
+    results = {"funnel": analytics.funnel(db.session, current_org_id(), campaign.id)}
+    if results["funnel"]["totalEnrolled"]:
         for name in ("engagement", "cohorts", "timeseries"):
-            reports[name] = _report(name, campaign, query)
-    figures = {name: _embed(charts.CHARTS[name](data)) for name, data in reports.items()}
+            results[name] = _report(name, campaign, query)
+    figures = {name: _embed(reports.CHARTS[name](data)) for name, data in results.items()}
     params = {"granularity": query.granularity, "from": query.start, "to": query.end}
     return render_template(
         "analytics/dashboard.html",
         campaign=campaign,
-        reports=reports,
+        reports=results,
         figures=figures,
         query=query,
         params=params,
@@ -92,11 +91,11 @@ def dashboard(campaign_id: int):
 @bp.get("/campaigns/<int:campaign_id>/charts/<name>.<fmt>")
 def chart_image(campaign_id: int, name: str, fmt: str):
     campaign = _campaign(campaign_id)
-    if name not in charts.CHARTS or fmt not in chart_export.FORMATS:
+    if name not in reports.CHARTS or fmt not in reports.FORMATS:
         abort(404)
     zone = report_zone(db.session, campaign)
     query, _ = dashboard_query(request.args, datetime.now(zone).date())
-    figure = charts.CHARTS[name](_report(name, campaign, query))
+    figure = reports.CHARTS[name](_report(name, campaign, query))
     return image_response(figure, fmt, f"campaign-{campaign.id}-{name}.{fmt}")
 
 
@@ -132,17 +131,17 @@ def _campaign(campaign_id: int) -> DripCampaign:
 def _report(name: str, campaign: DripCampaign, query: AnalyticsQuery) -> dict:
     org_id, session = current_org_id(), db.session
     if name == "funnel":
-        return funnel.funnel(session, org_id, campaign.id)
+        return analytics.funnel(session, org_id, campaign.id)
     if name == "engagement":
-        return funnel.engagement(session, org_id, campaign.id)
+        return analytics.engagement(session, org_id, campaign.id)
     if name == "cohorts":
         # The same range as the daily chart: bounded rows even by day.
-        return funnel.cohorts(
+        return analytics.cohorts(
             session, org_id, campaign.id, query.granularity, query.start, query.end
         )
-    return funnel.timeseries(session, org_id, campaign.id, query.start, query.end)
+    return analytics.timeseries(session, org_id, campaign.id, query.start, query.end)
 
 
 def _embed(figure: dict) -> Markup:
     # embed_json escapes <, >, / and & so user text cannot close the <script> element.
-    return Markup(chart_style.embed_json(figure))
+    return Markup(reports.embed_json(figure))

@@ -22,7 +22,7 @@ from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from app.auth import public
-from app.drip import login_throttle
+from app.drip import accounts
 from app.drip.accounts import authenticate
 from app.extensions import db
 from app.models import utcnow
@@ -44,24 +44,24 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         now, limits, address = utcnow(), _limits(), request.remote_addr
-        until = login_throttle.locked_until(db.session, form.email.data, address, now, limits)
+        until = accounts.locked_until(db.session, form.email.data, address, now, limits)
         if until is not None:
             return _locked_out(form, until - now)
         user = authenticate(db.session, form.email.data, form.password.data)
         if user is not None:
-            login_throttle.record_success(db.session, user.email)
+            accounts.record_success(db.session, user.email)
             db.session.commit()
             login_user(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")))
-        login_throttle.record_failure(db.session, form.email.data, address, now, limits)
+        accounts.record_failure(db.session, form.email.data, address, now, limits)
         db.session.commit()
         flash("Wrong email or password.", "error")
     return render_template("auth/login.html", form=form), 400 if request.method == "POST" else 200
 
 
-def _limits() -> login_throttle.Limits:
+def _limits() -> accounts.Limits:
     config = current_app.config
-    return login_throttle.Limits(
+    return accounts.Limits(
         max_failures=config["LOGIN_MAX_FAILURES"],
         max_per_address=config["LOGIN_MAX_FAILURES_PER_ADDRESS"],
         window=timedelta(minutes=config["LOGIN_WINDOW_MINUTES"]),

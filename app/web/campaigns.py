@@ -6,13 +6,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from app.auth import current_actor, current_org_id
-from app.drip import audit, campaigns, steps
+from app.drip import audit, campaigns
+from app.drip.campaigns import FREE_TEXT_WARNING
 from app.drip.errors import NotFound
-from app.drip.health import queue_health
 from app.drip.paging import page_count
-from app.drip.preview import FREE_TEXT_WARNING
-from app.drip.schedule import resolve_zone
 from app.drip.scope import get_scoped, scoped
+from app.drip.sending import queue_health
+from app.drip.zones import resolve_zone
 from app.extensions import db
 from app.models import Contact, DripCampaign, DripCampaignStep, Organization, utcnow
 from app.web.actions import commit_or_report
@@ -196,7 +196,7 @@ def add_step(id: int):
 
     def add():
         fields, position = form.fields_for_domain(), form.position.data
-        step = steps.add_step(db.session, campaign, fields, position=position)
+        step = campaigns.add_step(db.session, campaign, fields, position=position)
         audit.record(db.session, current_actor(), campaign, "step.added", step=step)
 
     if form.validate_on_submit() and commit_or_report(add, form):
@@ -218,7 +218,7 @@ def edit_step(id: int, step_id: int):
         before = audit.snapshot(step)
 
         def save():
-            steps.update_step(db.session, step, form.fields_for_domain())
+            campaigns.update_step(db.session, step, form.fields_for_domain())
             actor = current_actor()
             audit.record(db.session, actor, campaign, "step.updated", step=step, before=before)
 
@@ -245,7 +245,7 @@ def delete_step(id: int, step_id: int):
     step = _step(campaign, step_id)
 
     def remove():
-        steps.delete_step(db.session, step)
+        campaigns.delete_step(db.session, step)
         audit.record(db.session, current_actor(), campaign, "step.deleted", step=step)
 
     if commit_or_report(remove):
@@ -261,7 +261,7 @@ def move_step(id: int, step_id: int):
     direction = "up" if request.form.get("direction") == "up" else "down"
 
     def move():
-        steps.move_step(db.session, step, -1 if direction == "up" else 1)
+        campaigns.move_step(db.session, step, -1 if direction == "up" else 1)
         actor = current_actor()
         audit.record(db.session, actor, campaign, "steps.reordered", step=step, direction=direction)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import Response, current_app, render_template, request
 
-from app import chart_export
-from app.api.respond import error_response
+from app import reports
+from app.envelope import error_response
 from app.extensions import db
 
 
@@ -16,17 +16,17 @@ def image_response(figure: dict, fmt: str, filename: str):
     # Hand the database connection back before waiting on the browser (up to the timeout).
     db.session.close()
     try:
-        image = chart_export.to_image(
+        image = reports.to_image(
             figure,
             fmt,
             current_app.config["CHART_BROWSER_PATH"],
             current_app.config["CHART_EXPORT_TIMEOUT"],
         )
-    except chart_export.ExportUnavailable as exc:
+    except reports.ExportUnavailable as exc:
         return unavailable(exc.message)
     return Response(
         image,
-        mimetype=chart_export.FORMATS[fmt],
+        mimetype=reports.FORMATS[fmt],
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
             "Cache-Control": "private, no-store",  # the numbers change with every send

@@ -7,7 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.drip.contact_fields import FieldError, split_tags
+from app.drip.contacts import FieldError, split_tags
 from app.drip.errors import DripError, ValidationError
 
 

@@ -6,12 +6,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.auth import current_org_id
-from app.drip import contact_changes, contacts, csv_import
+from app.drip import contacts
+from app.drip.contacts import list_tags
 from app.drip.errors import DripError
-from app.drip.tags import list_tags
 from app.extensions import db
-from app.jobs import run_contact_import
-from app.queue import enqueue
+from app.tasks import enqueue, run_contact_import
 from app.web.contact_forms import ContactForm, EmptyForm, ImportForm
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
@@ -53,7 +52,7 @@ def new():
     form = ContactForm()
     if form.validate_on_submit():
         try:
-            contact = contact_changes.create_contact(db.session, current_org_id(), **form.changes())
+            contact = contacts.create_contact(db.session, current_org_id(), **form.changes())
         except DripError as exc:
             return _form_error(form, exc, "contacts/form.html", contact=None)
         db.session.commit()
@@ -76,7 +75,7 @@ def edit(contact_id: int):
     if not form.validate_on_submit():
         return render_template("contacts/form.html", form=form, contact=contact), 400
     try:
-        contact_changes.update_contact(db.session, org_id, contact_id, form.changes())
+        contacts.update_contact(db.session, org_id, contact_id, form.changes())
     except DripError as exc:
         return _form_error(form, exc, "contacts/form.html", contact=contact)
     db.session.commit()
@@ -100,7 +99,7 @@ def delete(contact_id: int):
     if request.method == "GET" or not (confirmed and form.validate_on_submit()):
         return render_template("contacts/delete.html", contact=contact, form=form)
     phone = contact.phone
-    contact_changes.delete_contact(db.session, current_org_id(), contact_id)
+    contacts.delete_contact(db.session, current_org_id(), contact_id)
     db.session.commit()
     flash(f"Contact {phone} deleted.", "info")
     return redirect(url_for("contacts.index"))
@@ -113,7 +112,7 @@ def import_page():
         return _import_page(form, 400 if form.errors else 200)
     upload = form.file.data
     try:
-        imp = csv_import.create_import(
+        imp = contacts.create_import(
             db.session,
             current_org_id(),
             upload.filename,
@@ -126,7 +125,7 @@ def import_page():
         return _import_page(form, exc.status)
     db.session.commit()
     import_id = imp.id
-    if csv_import.runs_in_background(imp):
+    if contacts.runs_in_background(imp):
         enqueue(run_contact_import, import_id)
     else:
         run_contact_import(import_id)
@@ -134,22 +133,22 @@ def import_page():
 
 
 def _import_page(form: ImportForm, status: int):
-    recent = csv_import.recent_imports(db.session, current_org_id())
+    recent = contacts.recent_imports(db.session, current_org_id())
     return render_template("contacts/import.html", form=form, imports=recent), status
 
 
 @bp.route("/imports/<int:import_id>")
 def import_status(import_id: int):
-    imp = csv_import.get_import(db.session, current_org_id(), import_id)
+    imp = contacts.get_import(db.session, current_org_id(), import_id)
     return render_template("contacts/import_status.html", imp=imp, form=EmptyForm())
 
 
 @bp.route("/imports/<int:import_id>/retry", methods=["POST"])
 def retry_import(import_id: int):
-    imp = csv_import.get_import(db.session, current_org_id(), import_id)
+    imp = contacts.get_import(db.session, current_org_id(), import_id)
     if not EmptyForm().validate_on_submit():
         flash("Your form expired. Please try again.", "error")
-    elif csv_import.retry(db.session, imp):
+    elif contacts.retry(db.session, imp):
         db.session.commit()
         enqueue(run_contact_import, import_id)
         flash("Import restarted where it stopped.", "info")

@@ -17,8 +17,8 @@ from app.auth import current_actor, current_org_id
 from app.drip import audit, enrollment
 from app.drip.errors import DripError, ValidationError
 from app.drip.paging import page_count
-from app.drip.schedule import resolve_zone
 from app.drip.scope import get_scoped
+from app.drip.zones import resolve_zone
 from app.extensions import db
 from app.models import DripCampaign, Organization
 from app.models.enrollments import ENROLLMENT_STATUSES

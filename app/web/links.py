@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, request
 
 from app.auth import public
-from app.drip import links
+from app.drip import engagement
 from app.extensions import db
 from app.models import utcnow
 
@@ -19,9 +19,9 @@ bp = Blueprint("links", __name__)
 @public
 def follow(code: str):
     if request.method == "HEAD":  # link previews and probes are not clicks
-        url = links.lookup(db.session, code)
+        url = engagement.lookup(db.session, code)
     else:
-        url = links.record_click(db.session, code, utcnow(), request.headers.get("User-Agent"))
+        url = engagement.record_click(db.session, code, utcnow(), request.headers.get("User-Agent"))
         db.session.commit()
     # Codes are only made for http(s) URLs found at send time; anything else is no target.
     if url is None or not url.lower().startswith(("http://", "https://")):

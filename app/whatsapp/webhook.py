@@ -2,9 +2,9 @@
 dataclasses. Pure: no Flask, no database.
 
 - verify_signature(body, header, app_secret) -> bool (HMAC-SHA256 of the raw bytes)
-- decode(body) -> the JSON object, or WebhookFormatError
+- decode_delivery(body) -> the JSON object, or WebhookFormatError
 - phone_number_ids(payload) -> the metadata.phone_number_id values (for routing only)
-- parse(payload) -> WebhookBatch: per phone number id, its statuses, messages and opt-outs
+- parse_delivery(payload) -> WebhookBatch: per phone number id, its statuses, messages and opt-outs
 
 Every shape problem raises WebhookFormatError with a message naming the path at fault;
 nothing else escapes, whatever the JSON.
@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from app.drip.engagement import InboundMessageEvent, StatusUpdate
+from app.whatsapp.events import InboundMessageEvent, StatusUpdate
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _SIGNATURE_PREFIX = "sha256="
@@ -89,7 +89,7 @@ def verify_signature(body: bytes, header: str | None, app_secret: str) -> bool:
 # --- decoding and routing -------------------------------------------------------------------
 
 
-def decode(body: bytes) -> dict:
+def decode_delivery(body: bytes) -> dict:
     """The body as a JSON object with an `entry` list, or WebhookFormatError."""
     try:
         payload = json.loads(body)
@@ -113,7 +113,7 @@ def phone_number_ids(payload: dict) -> list[str]:
 # --- parsing --------------------------------------------------------------------------------
 
 
-def parse(payload: dict) -> WebhookBatch:
+def parse_delivery(payload: dict) -> WebhookBatch:
     """Every status, message and marketing opt-out of the delivery, by phone number id."""
     batch = WebhookBatch()
     for change_field, item in _changes(payload):

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from app.analytics_csv import STEP_COUNTS
-from app.drip.enrollment_counts import DROP_OFF_REASONS
+from app.drip.analytics.enrollment_counts import DROP_OFF_REASONS
+from app.reports.analytics_csv import STEP_COUNTS
 from tests.browser.support import (
     demo_campaigns,
     docs_shot,

@@ -27,11 +27,11 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
-from app import jobs
-from app.drip import housekeeping
+from app.drip.sending import housekeeping
 from app.extensions import db
 from app.models import JobRun, utcnow
-from app.sending import run_processing_pass, sender_for_app
+from app.tasks import jobs
+from app.tasks.processing import run_processing_pass, sender_for_app
 from tests.fakes.cloud_api import FakeCloudApi
 from tests.faults import meta
 from tests.faults.world import (

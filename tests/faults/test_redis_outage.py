@@ -22,7 +22,6 @@ import pytest
 from redis import Redis
 from sqlalchemy import func, select
 
-from app import jobs
 from app.extensions import db
 from app.models import (
     Contact,
@@ -34,6 +33,7 @@ from app.models import (
     WebhookEvent,
     utcnow,
 )
+from app.tasks import jobs
 from app.whatsapp import rate_limit
 from tests.conftest import login, make_org
 from tests.fakes.cloud_api import FakeCloudApi

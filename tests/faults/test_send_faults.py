@@ -25,10 +25,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.drip import housekeeping
+from app.drip.sending import housekeeping
 from app.extensions import db
 from app.models import DripMessageLog, utcnow
-from app.sending import run_processing_pass
+from app.tasks.processing import run_processing_pass
 from tests.fakes.cloud_api import FakeCloudApi
 from tests.fakes.cloud_api_script import Rule
 from tests.faults.world import (

@@ -17,7 +17,7 @@ from app.models import (
     Organization,
     utcnow,
 )
-from app.sending import run_processing_pass
+from app.tasks.processing import run_processing_pass
 from tests.fakes.cloud_api import FakeCloudApi
 from tests.integration.enrollment_world import make_contacts
 from tests.support.accounts import send_through_fake

@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from app import create_app
 from app.config import TestConfig
-from app.drip import ab_lifecycle, ab_testing
+from app.drip.ab import lifecycle as ab_lifecycle
+from app.drip.ab import running as ab_testing
 from app.extensions import db
 from app.models import (
     AuditEvent,

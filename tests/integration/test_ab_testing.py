@@ -10,12 +10,16 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event, func, insert, select, update
 
-from app.drip import ab_lifecycle, ab_report, ab_results, ab_testing, ab_variants, enrollment
-from app.drip.ab_assignment import assign_variant, variants_for_batch
-from app.drip.engagement import StatusUpdate, apply_statuses
+from app.drip.ab import lifecycle as ab_lifecycle
+from app.drip.ab import results as ab_results
+from app.drip.ab import running as ab_testing
+from app.drip.ab import shapes as ab_report
+from app.drip.ab import variants as ab_variants
+from app.drip.ab.assignment import assign_variant, variants_for_batch
+from app.drip.engagement.apply import apply_statuses
+from app.drip.enrollment import actions as enrollment
 from app.drip.errors import Conflict, NotFound
 from app.extensions import db
-from app.jobs import check_ab_tests
 from app.models import (
     DripAbTest,
     DripAbVariant,
@@ -25,7 +29,9 @@ from app.models import (
     Organization,
     utcnow,
 )
-from app.sending import run_processing_pass
+from app.tasks.jobs import check_ab_tests
+from app.tasks.processing import run_processing_pass
+from app.whatsapp.events import StatusUpdate
 from tests.fakes.cloud_api import FakeCloudApi
 from tests.integration.enrollment_world import NOW, live_steps, make_campaign, make_contacts
 from tests.integration.test_engagement import enrollment_row, log_row

@@ -12,13 +12,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
-from app.drip import activity, enrollment, enrollment_counts, housekeeping, rollups
-from app.drip.engagement import InboundMessageEvent, StatusUpdate, apply_inbound, apply_statuses
-from app.drip.funnel import funnel
-from app.drip.local_days import LocalDays
+from app.drip.analytics import activity, enrollment_counts, rollups
+from app.drip.analytics.funnels import funnel
+from app.drip.analytics.local_days import LocalDays
+from app.drip.engagement.apply import apply_inbound, apply_statuses
+from app.drip.enrollment import actions as enrollment
+from app.drip.sending import housekeeping
 from app.extensions import db
 from app.models import DripActivityRollup, DripEnrollment, DripMessageLog
-from app.sending import run_processing_pass
+from app.tasks.processing import run_processing_pass
+from app.whatsapp.events import InboundMessageEvent, StatusUpdate
 from tests.integration.enrollment_world import NOW, make_campaign, make_contacts
 from tests.support import activity_oracle
 

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from statsmodels.stats.proportion import proportions_ztest
 
-from app.drip import funnel
-from app.drip.analytics_query import BadParameter
+from app.drip.analytics import funnels as funnel
+from app.drip.analytics.query import BadParameter
 from app.drip.errors import NotFound
 from app.extensions import db
 from app.models import DripEnrollment, DripMessageLog

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from app import chart_export, charts, create_app
+from app import create_app
 from app.config import Config, TestConfig
 from app.extensions import db
 from app.models import DripEnrollment, DripMessageLog, utcnow
+from app.reports import charts
+from app.reports import export as chart_export
 from tests.conftest import login
 from tests.integration.enrollment_world import live_steps, make_campaign, make_contacts
 

@@ -11,11 +11,12 @@ import phonenumbers
 import pytest
 from sqlalchemy import event, func, select
 
-from app.drip import csv_import, enrollment
-from app.drip.bulk import CHUNK_ROWS
+from app.drip import enrollment
+from app.drip.contacts import csv_import
+from app.drip.sql.bulk import CHUNK_ROWS
 from app.extensions import db
-from app.jobs import run_contact_import
 from app.models import Contact, ContactImport, Tag
+from app.tasks.jobs import run_contact_import
 
 HEADER = "phone,first_name,last_name,timezone,tags,city\n"
 
@@ -317,7 +318,7 @@ def test_an_import_that_stopped_continues_where_it_stopped(clean_app, org_a, mon
         applied.append(chunk.consumed)
         real_apply(session, run, chunk)
 
-    monkeypatch.setattr(csv_import, "apply_chunk", crash_on_second_chunk)
+    monkeypatch.setattr("app.drip.contacts.apply_chunk", crash_on_second_chunk)
     with clean_app.app_context(), pytest.raises(RuntimeError):
         run_contact_import(import_id)
     client = clean_app.test_client()
@@ -327,7 +328,7 @@ def test_an_import_that_stopped_continues_where_it_stopped(clean_app, org_a, mon
     assert status["processedRows"] == CHUNK_ROWS
     assert contact_count(clean_app) == CHUNK_ROWS
 
-    monkeypatch.setattr(csv_import, "apply_chunk", real_apply)
+    monkeypatch.setattr("app.drip.contacts.apply_chunk", real_apply)
     with clean_app.app_context():
         run_contact_import(import_id)
     status = client.get(f"/api/contacts/imports/{import_id}", headers=org_a.auth).json["data"]

@@ -12,10 +12,12 @@ from rq.cron import CronScheduler
 from sqlalchemy import select
 
 import worker
-from app import create_app, jobs, sending
+from app import create_app
 from app.config import TestConfig
 from app.extensions import db
 from app.models import DripEnrollment, DripMessageLog, JobRun, utcnow
+from app.tasks import jobs
+from app.tasks import processing as sending
 from tests.integration import test_jobs
 from tests.integration.enrollment_world import live_steps, make_campaign, make_contacts
 

@@ -16,9 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from app.drip.engagement import (
-    InboundMessageEvent,
-    StatusUpdate,
+from app.drip.engagement.apply import (
     apply_inbound,
     apply_marketing_opt_out,
     apply_status,
@@ -36,6 +34,7 @@ from app.models import (
     WhatsAppStatusEvent,
 )
 from app.whatsapp.errors import reason_for
+from app.whatsapp.events import InboundMessageEvent, StatusUpdate
 from tests.integration.enrollment_world import (
     NOW,
     enrollments_of,

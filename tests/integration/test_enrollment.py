@@ -8,13 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.drip import enrolling
-from app.drip.enrollment import (
-    Skip,
+from app.drip.enrollment import enrolling
+from app.drip.enrollment.actions import (
     apply_action,
-    enroll,
     following_step,
-    list_enrollments,
     on_contacts_created,
     on_step_deleted,
     on_step_timing_changed,
@@ -24,6 +21,8 @@ from app.drip.enrollment import (
     resume,
     stop,
 )
+from app.drip.enrollment.enrolling import Skip, enroll
+from app.drip.enrollment.listing import list_enrollments
 from app.drip.errors import Conflict, NotFound, ValidationError
 from app.models import DripEnrollment, DripMessageLog, utcnow
 from tests.integration.enrollment_world import (

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select
 
-from app import jobs
-from app.drip import enrollment, housekeeping
-from app.drip.health import PROCESSING_JOB, queue_health
+from app.drip.enrollment import actions as enrollment
+from app.drip.sending import housekeeping
+from app.drip.sending.health import PROCESSING_JOB, queue_health
 from app.extensions import db
 from app.models import (
     DripCampaign,
@@ -23,6 +23,7 @@ from app.models import (
     WhatsAppStatusEvent,
     utcnow,
 )
+from app.tasks import jobs
 from tests.integration.enrollment_world import NOW, live_steps, make_campaign, make_contacts
 
 
@@ -102,7 +103,7 @@ def test_stale_logs_are_failed_a_batch_at_a_time(session, org_a):
 
 
 def test_the_stale_job_commits_batches_and_records_its_run(session, org_a, monkeypatch):
-    monkeypatch.setattr(housekeeping, "BATCH", 2)
+    monkeypatch.setattr("app.drip.sending.BATCH", 2)
     campaign = make_campaign(session, org_a.org_id)
     for _ in range(5):
         message(session, campaign, created_at=utcnow() - timedelta(days=2), status="pending")
@@ -163,7 +164,7 @@ def test_retention_keeps_the_log_that_guards_a_live_enrollment(session, org_a):
 
 
 def test_the_purge_job_loops_over_batches_and_forgets_old_job_runs(session, org_a, monkeypatch):
-    monkeypatch.setattr(housekeeping, "BATCH", 2)
+    monkeypatch.setattr("app.drip.sending.BATCH", 2)
     campaign = make_campaign(session, org_a.org_id)
     for _ in range(5):
         message(session, campaign, created_at=utcnow() - timedelta(days=100))

@@ -15,12 +15,13 @@ import pytest
 from flask import current_app
 from sqlalchemy import select
 
-from app import jobs, scheduler, sending
-from app.drip import enrollment, housekeeping
+from app.drip.enrollment import actions as enrollment
 from app.extensions import db
 from app.models import JobRun, utcnow
-from app.scheduler import EmbeddedScheduler, RecurringJob, RedisLock
-from app.sending import run_processing_pass
+from app.tasks import jobs, scheduler
+from app.tasks import processing as sending
+from app.tasks.processing import run_processing_pass
+from app.tasks.scheduler import EmbeddedScheduler, RecurringJob, RedisLock
 from tests.integration.enrollment_world import NOW, make_campaign, make_contacts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,10 +80,10 @@ def test_recurring_jobs_are_declared_once_with_their_intervals(clean_app):
         "purge_old_logs": 86400,
     }
     for job in jobs.RECURRING:
-        # RQ finds a job by module and name: each must be a module-level function of app.jobs.
+        # RQ finds a job by module and name: each must be a module-level function of app.tasks.jobs.
         assert callable(job.func)
         assert getattr(jobs, job.func.__name__) is job.func
-        assert job.func.__module__ == "app.jobs"
+        assert job.func.__module__ == "app.tasks.jobs"
 
 
 def test_the_processing_interval_comes_from_the_config(clean_app, monkeypatch):
@@ -110,7 +111,7 @@ def test_a_failing_job_is_recorded_and_raised(session, org_a, monkeypatch):
         session.flush()
         raise RuntimeError("database gone")
 
-    monkeypatch.setattr(housekeeping, "refresh_campaign_counters", broken)
+    monkeypatch.setattr("app.drip.sending.refresh_campaign_counters", broken)
     with pytest.raises(RuntimeError):
         jobs.refresh_counters()
     [run] = job_runs()
@@ -126,7 +127,7 @@ def test_a_failing_job_is_recorded_and_raised(session, org_a, monkeypatch):
 
 
 class BlockingPass:
-    """Stands in for app.sending.run_processing_pass: blocks until released."""
+    """Stands in for app.tasks.processing.run_processing_pass: blocks until released."""
 
     def __init__(self):
         self.started, self.release, self.calls = threading.Event(), threading.Event(), 0
@@ -285,7 +286,7 @@ def test_only_one_embedded_scheduler_runs_on_a_machine(clean_app, tmp_path, stop
     assert not second.start()
     # Another process (a second gunicorn worker) cannot take it either.
     probe = (
-        "import sys; from pathlib import Path; from app.scheduler import take_file_lock; "
+        "import sys; from pathlib import Path; from app.tasks.scheduler import take_file_lock; "
         f"sys.exit(0 if take_file_lock(Path({str(lock_path)!r})) else 3)"
     )
     assert subprocess.run([sys.executable, "-c", probe], cwd=ROOT, check=False).returncode == 3

@@ -11,7 +11,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.drip import accounts, enrollment, links
+from app.drip.accounts import organizations as accounts
+from app.drip.engagement import links
+from app.drip.enrollment import actions as enrollment
 from app.extensions import db
 from app.models import (
     DripCampaignStep,
@@ -21,7 +23,7 @@ from app.models import (
     Organization,
     WhatsAppAccount,
 )
-from app.sending import run_processing_pass
+from app.tasks.processing import run_processing_pass
 from app.web import links as links_view
 from tests.fakes.cloud_api import FakeCloudApi
 from tests.integration.enrollment_world import NOW, make_campaign, make_contacts

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app import create_app
 from app.auth import public
 from app.config import TestConfig
-from app.drip import login_throttle
+from app.drip.accounts import login_throttle
 from app.extensions import db
 from app.models import LoginAttempt, utcnow
 from app.web import auth_views

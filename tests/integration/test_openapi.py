@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app.api.respond import camel_case
+from app.envelope import camel_case
 
 
 def documented_operations(doc) -> set[tuple[str, str]]:

@@ -9,7 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, select, update
 
-from app.drip import accounts, enrollment, processor
+from app.drip.accounts import organizations as accounts
+from app.drip.enrollment import actions as enrollment
+from app.drip.sending import processor
 from app.extensions import db
 from app.models import (
     Contact,
@@ -19,7 +21,7 @@ from app.models import (
     Organization,
     WhatsAppAccount,
 )
-from app.sending import run_processing_pass
+from app.tasks.processing import run_processing_pass
 from tests.fakes.cloud_api import FakeCloudApi
 from tests.integration.enrollment_world import NOW, live_steps, make_campaign, make_contacts
 from tests.support.accounts import send_through_fake

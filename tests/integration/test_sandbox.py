@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from app.drip.sandbox_events import SandboxRates, apply_due_sandbox_events, simulated_events
+from app.drip.engagement.sandbox import SandboxRates, apply_due_sandbox_events, simulated_events
 from app.models import (
     Contact,
     DripEnrollment,

@@ -12,9 +12,9 @@ import logging
 import pytest
 from flask import current_app
 
-from app.drip import enrollment
+from app.drip.enrollment import actions as enrollment
 from app.extensions import db
-from app.sending import run_processing_pass
+from app.tasks.processing import run_processing_pass
 from app.whatsapp.webhook import signature_for
 from tests.fakes.cloud_api import FakeCloudApi
 from tests.integration.enrollment_world import NOW, make_campaign, make_contacts

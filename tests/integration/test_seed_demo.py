@@ -7,10 +7,11 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from app.cli import DEMO_EMAIL, DEMO_PASSWORD
-from app.drip import ab_testing, funnel
-from app.drip.demo import DEMO_CAMPAIGN, LIVE_CONTACTS
-from app.drip.demo_history import NAME as HISTORY_CAMPAIGN
-from app.drip.enrollment_counts import DROP_OFF_REASONS
+from app.drip.ab import running as ab_testing
+from app.drip.analytics import funnels as funnel
+from app.drip.analytics.enrollment_counts import DROP_OFF_REASONS
+from app.drip.demo.history import NAME as HISTORY_CAMPAIGN
+from app.drip.demo.seed import DEMO_CAMPAIGN, LIVE_CONTACTS
 from app.extensions import db
 from app.models import (
     Contact,

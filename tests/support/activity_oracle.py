@@ -12,10 +12,10 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
-from app.drip.activity import METRICS, Counts
-from app.drip.enrollment_counts import no_reasons
-from app.drip.replies import STOP_REASON_REPLIED
-from app.drip.sql_time import BUCKET_SECONDS, epoch_seconds
+from app.drip.analytics.activity import METRICS, Counts
+from app.drip.analytics.enrollment_counts import no_reasons
+from app.drip.enrollment.endings import STOP_REASON_REPLIED
+from app.drip.sql.time import BUCKET_SECONDS, epoch_seconds
 from app.models import DripEnrollment, DripMessageLog
 
 _LOG = DripMessageLog

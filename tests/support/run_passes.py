@@ -22,7 +22,7 @@ from pathlib import Path
 from app import create_app
 from app.config import TestConfig
 from app.models import utcnow
-from app.sending import run_processing_pass
+from app.tasks.processing import run_processing_pass
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from urllib.parse import quote
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
-from app.drip import enrollment
+from app.drip.enrollment import actions as enrollment
 from app.models import Contact, DripCampaign
 
 

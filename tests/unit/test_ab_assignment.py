@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from scipy.stats import chisquare
 
-from app.drip.ab_assignment import SCALE, assign_variant, hash_point, pick, unit_point
+from app.drip.ab.assignment import SCALE, assign_variant, hash_point, pick, unit_point
 
 ALLOCATION_50_30_20 = [(11, Decimal("50")), (12, Decimal("30")), (13, Decimal("20"))]
 

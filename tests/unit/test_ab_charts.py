@@ -14,7 +14,8 @@ import plotly.graph_objects as go
 import pytest
 from plotly.utils import PlotlyJSONEncoder
 
-from app import ab_charts, ab_table, chart_style
+from app.reports import ab_charts, ab_table
+from app.reports import style as chart_style
 
 
 def rates(data: dict) -> go.Figure:
@@ -230,7 +231,7 @@ def test_result_rows_join_each_variant_with_its_comparison():
 
 
 def test_csv_has_every_number_unrounded_and_blanks_for_none():
-    text = ab_table.to_csv(report())
+    text = ab_table.ab_results_to_csv(report())
     rows = list(csv.DictReader(io.StringIO(text)))
     assert list(rows[0]) == [column for column, _ in ab_table.COLUMNS]
     assert rows[0]["lift"] == "" and rows[0]["is_control"] == "True"
@@ -241,7 +242,7 @@ def test_csv_has_every_number_unrounded_and_blanks_for_none():
 def test_csv_quotes_names_a_spreadsheet_would_run():
     sneaky = report()
     sneaky["variants"][1]["name"] = "=HYPERLINK(1)"
-    rows = list(csv.DictReader(io.StringIO(ab_table.to_csv(sneaky))))
+    rows = list(csv.DictReader(io.StringIO(ab_table.ab_results_to_csv(sneaky))))
     assert rows[1]["variant"] == "'=HYPERLINK(1)"
 
 

@@ -14,7 +14,8 @@ import pytest
 from plotly.subplots import make_subplots
 from plotly.utils import PlotlyJSONEncoder
 
-from app import chart_style, charts
+from app.reports import charts
+from app.reports import style as chart_style
 
 
 def step(position, name, reached, sent, delivered, read, replied, reasons, **extra):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.drip.contact_fields import FieldError, attributes, split_tags, tag_names
-from app.drip.csv_rows import ContactRow, open_records, parse_row, read_header
+from app.drip.contacts.csv_rows import ContactRow, open_records, parse_row, read_header
+from app.drip.contacts.fields import FieldError, attributes, split_tags, tag_names
 
 
 def test_known_columns_are_matched_loosely_and_others_are_attributes():

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.drip import contact_fields as fields
-from app.drip.contact_fields import FieldError
-from app.drip.csv_rows import ContactRow, is_blank, open_records, parse_row, read_header
+from app.drip.contacts import fields
+from app.drip.contacts.csv_rows import ContactRow, is_blank, open_records, parse_row, read_header
+from app.drip.contacts.fields import FieldError
 
 HEADERS = st.lists(
     st.sampled_from(

@@ -18,18 +18,18 @@ from zoneinfo import ZoneInfo, available_timezones
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.drip import schedule
-from app.drip.errors import ValidationError
-from app.drip.schedule import (
+from app.drip.campaigns.steps import MAX_DELAY
+from app.drip.enrollment import schedule
+from app.drip.enrollment.schedule import (
     DELAY_UNITS,
     add_delay,
     in_window,
     next_send_time,
-    resolve_zone,
     validate_window,
     window_zone,
 )
-from app.drip.steps import MAX_DELAY
+from app.drip.errors import ValidationError
+from app.drip.zones import resolve_zone
 from tests.unit.test_schedule import inside
 
 ALL_ZONES = sorted(available_timezones())

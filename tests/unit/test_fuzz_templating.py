@@ -16,7 +16,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.drip.templating import (
+from app.drip.campaigns.templating import (
     CONTACT_FIELDS,
     ContactValues,
     is_known_variable,

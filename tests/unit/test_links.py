@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.drip.links import CODE_PATTERN, find_urls, new_code
+from app.drip.engagement.links import CODE_PATTERN, find_urls, new_code
 
 
 def urls(text: str) -> list[str]:

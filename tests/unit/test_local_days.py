@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from app.drip.local_days import LocalDays
+from app.drip.analytics.local_days import LocalDays
 
 
 def bucket(instant: datetime) -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.drip.contacts.phones import InvalidPhone, normalize_phone, phone_field
 from app.drip.errors import ValidationError
-from app.drip.phones import InvalidPhone, normalize_phone, phone_field
 
 
 @pytest.mark.parametrize(

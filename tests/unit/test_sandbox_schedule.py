@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.drip.engagement import InboundMessageEvent, StatusUpdate
-from app.drip.sandbox_events import CANNED_REPLIES, SandboxRates, simulated_events
+from app.drip.engagement.sandbox import CANNED_REPLIES, SandboxRates, simulated_events
+from app.whatsapp.events import InboundMessageEvent, StatusUpdate
 from app.whatsapp.provider import Provider
 from app.whatsapp.sandbox import WAMID_PREFIX, SandboxProvider
 

@@ -13,8 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.drip.errors import ValidationError
-from app.drip.schedule import (
+from app.drip.enrollment.schedule import (
     ALL_WEEKDAYS,
     SendWindow,
     add_delay,
@@ -23,10 +22,11 @@ from app.drip.schedule import (
     local_to_utc,
     next_open_time,
     next_send_time,
-    resolve_zone,
     validate_window,
     window_zone,
 )
+from app.drip.errors import ValidationError
+from app.drip.zones import resolve_zone
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")

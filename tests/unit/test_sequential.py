@@ -22,7 +22,7 @@ from scipy.stats import chisquare
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
-from app.drip.sequential import (
+from app.drip.ab.sequential import (
     DEFAULT_PLANNED_N,
     analyse,
     decide,
@@ -31,7 +31,7 @@ from app.drip.sequential import (
     sequential_p_value,
     verdict,
 )
-from app.drip.stats import Arm, VariantData, two_proportion_z
+from app.drip.ab.stats import Arm, VariantData, two_proportion_z
 
 
 def holm_reference(values: list[float]) -> list[float]:

@@ -17,7 +17,7 @@ from scipy.stats import chi2_contingency, chisquare
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
-from app.drip.stats import (
+from app.drip.ab.stats import (
     alpha_for,
     format_confidence,
     holm,

@@ -4,12 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.drip.templating import (
-    MAX_TEXT_LENGTH,
-    ContactValues,
-    render,
-    text_errors,
-)
+from app.drip.campaigns.templating import MAX_TEXT_LENGTH, ContactValues, render, text_errors
 
 ADA = ContactValues(
     first_name="Ada",

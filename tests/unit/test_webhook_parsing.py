@@ -19,11 +19,11 @@ PHONE_ID = "900000000000001"
 
 
 def fixture(name: str) -> dict:
-    return webhook.decode((FIXTURES / name).read_bytes())
+    return webhook.decode_delivery((FIXTURES / name).read_bytes())
 
 
 def account(name: str) -> webhook.AccountBatch:
-    batch = webhook.parse(fixture(name))
+    batch = webhook.parse_delivery(fixture(name))
     assert list(batch.accounts) == [PHONE_ID]
     return batch.accounts[PHONE_ID]
 
@@ -123,7 +123,7 @@ def test_list_reply_and_unknown_types():
         ],
     }
     payload = {"entry": [{"changes": [{"field": "messages", "value": value}]}]}
-    first, image, untyped = webhook.parse(payload).accounts[PHONE_ID].messages
+    first, image, untyped = webhook.parse_delivery(payload).accounts[PHONE_ID].messages
     assert (first.button_payload, first.button_title) == ("x", "X")
     assert (image.message_type, image.text) == ("image", None)
     assert (untyped.message_type, untyped.text) == ("unknown", None)
@@ -166,7 +166,7 @@ def test_routing_ids_of_several_entries():
 )
 def test_bad_shapes_say_what_is_wrong(body, words):
     with pytest.raises(WebhookFormatError) as raised:
-        webhook.phone_number_ids(webhook.decode(body))
+        webhook.phone_number_ids(webhook.decode_delivery(body))
     assert words in str(raised.value)
 
 
@@ -183,7 +183,7 @@ def test_bad_shapes_say_what_is_wrong(body, words):
 def test_bad_statuses(status, words):
     value = {"metadata": {"phone_number_id": PHONE_ID}, "statuses": [status]}
     with pytest.raises(WebhookFormatError) as raised:
-        webhook.parse({"entry": [{"changes": [{"value": value}]}]})
+        webhook.parse_delivery({"entry": [{"changes": [{"value": value}]}]})
     assert words in str(raised.value)
 
 
@@ -211,7 +211,7 @@ NEAR_WEBHOOK = st.recursive(
 def _parse_everything(payload):
     try:
         webhook.phone_number_ids(payload)
-        webhook.parse(payload)
+        webhook.parse_delivery(payload)
     except WebhookFormatError as exc:
         assert str(exc)
 
@@ -220,7 +220,7 @@ def _parse_everything(payload):
 @given(JSON)
 def test_never_crashes_on_arbitrary_json(payload):
     try:
-        decoded = webhook.decode(json.dumps(payload).encode())
+        decoded = webhook.decode_delivery(json.dumps(payload).encode())
     except WebhookFormatError as exc:
         assert str(exc)
         return
@@ -237,6 +237,6 @@ def test_never_crashes_on_near_webhooks(top, entries):
 @given(st.binary(max_size=200))
 def test_never_crashes_on_arbitrary_bytes(body):
     try:
-        _parse_everything(webhook.decode(body))
+        _parse_everything(webhook.decode_delivery(body))
     except WebhookFormatError as exc:
         assert str(exc)

@@ -1,0 +1,122 @@
+"""A/B tests of step messages: what the sending pipeline and the jobs call, and what the
+results pages read.
+
+- variants_for_batch / variant_for_send: the processor's hook (app.drip.ab_assignment);
+- check_for_winners: the recurring job's auto-winner pass;
+- report: everything a results page shows (the API's test, plus the daily timeline);
+- timeline: per variant, cumulative sends and successes per UTC day of the current phase.
+
+The lifecycle (create, variants, start, pause, declare, delete) is app.drip.ab_lifecycle and
+app.drip.ab_variants; counts and analyses app.drip.ab_results; dictionaries app.drip.ab_report.
+Engagement reaches the assignments through database triggers (migration 0007), so nothing
+here runs per status or reply.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, func, literal_column, select
+from sqlalchemy.orm import Session
+
+from app.drip import audit
+from app.drip.ab import lifecycle as ab_lifecycle
+from app.drip.ab import results as ab_results
+from app.drip.ab import shapes as ab_report
+from app.drip.ab.assignment import variants_for_batch
+from app.drip.ab.variants import variants_of
+from app.drip.sql import epoch_seconds
+from app.models import DripAbTest, DripCampaign, DripVariantAssignment
+
+__all__ = ["check_for_winners", "report", "timeline", "variant_for_send", "variants_for_batch"]
+
+DAY_SECONDS = 86_400
+AUTO_WINNER = audit.Actor("Drip (automatic decision)")
+
+
+def variant_for_send(session: Session, step_id: int, contact_id: int) -> tuple[int, str] | None:
+    """(variant id, message text) when the step's test assigns this contact, else None (send
+    the step). One contact at a time: the processor uses variants_for_batch."""
+    return variants_for_batch(session, [(step_id, contact_id)]).get((step_id, contact_id))
+
+
+def check_for_winners(session: Session, now: datetime) -> int:
+    """Declare the winners of running tests that the auto-winner rule (matured sends of the
+    current phase, no SRM, adjusted sequential p below 1 - confidence) picks; how many."""
+    tests = session.scalars(
+        select(DripAbTest)
+        .where(DripAbTest.status == "running")
+        .order_by(DripAbTest.id)
+        # FOR NO KEY UPDATE: the processor's assignment inserts (FK KEY SHARE) go on; a test
+        # an API call is changing is skipped until the next pass.
+        .with_for_update(skip_locked=True, key_share=True)
+    ).all()
+    declared = 0
+    for results in ab_results.results_for(session, tests, now).values():
+        index = results.decision.winner_index
+        if index is None:
+            continue
+        winner = results.variants[index]
+        decision = ab_report.decision_dict(results.decision, winner.id)
+        ab_lifecycle.complete(session, results, winner, "auto", now, decision)
+        test = results.test
+        audit.record_ab_test(
+            session,
+            AUTO_WINNER,
+            session.get(DripCampaign, test.campaign_id),
+            "ab_test.winner_declared",
+            test,
+            variant=winner,
+        )
+        declared += 1
+    return declared
+
+
+def report(
+    session: Session, organization_id: int, campaign_id: int, test_id: int, now: datetime
+) -> dict:
+    """A results page's data: the test as the API shows it plus "timeline"."""
+    test = ab_lifecycle.get_test(session, organization_id, campaign_id, test_id)
+    results = ab_results.test_results(session, test, now)
+    return {**ab_report.test_dict(results), "timeline": timeline(session, test)}
+
+
+def timeline(session: Session, test: DripAbTest) -> list[dict]:
+    """Per variant (id order), one point per UTC day with sends in the current phase:
+    cumulative sends (n) and successes of the winning metric up to that day, and the rate in
+    percent. A success counts on its send's day, so each point is the rate, as known now, of
+    the messages sent up to then. Every variant has a point on every day."""
+    a = DripVariantAssignment
+    flag = getattr(a, ab_results.METRIC_FLAGS[test.winning_metric])
+    day = epoch_seconds(a.sent_at) // literal_column(str(DAY_SECONDS), BigInteger())
+    rows = session.execute(
+        select(a.variant_id, day, func.count(), func.count(flag))
+        .where(a.test_id == test.id, a.phase == test.phase, a.sent_at.is_not(None))
+        .group_by(a.variant_id, day)
+    ).all()
+    days = sorted({int(r[1]) for r in rows})
+    daily = {(r[0], int(r[1])): (int(r[2]), int(r[3])) for r in rows}
+    series = []
+    for variant in variants_of(session, test):
+        n = successes = 0
+        points = []
+        for number in days:
+            sent, won = daily.get((variant.id, number), (0, 0))
+            n, successes = n + sent, successes + won
+            points.append(
+                {
+                    "date": datetime.fromtimestamp(number * DAY_SECONDS, UTC).date().isoformat(),
+                    "n": n,
+                    "successes": successes,
+                    "rate": ab_report.percent(successes / n if n else None),
+                }
+            )
+        series.append(
+            {
+                "variantId": variant.id,
+                "name": variant.name,
+                "isControl": variant.is_control,
+                "points": points,
+            }
+        )
+    return series

@@ -1,0 +1,32 @@
+"""Organizations, users, API keys, WhatsApp accounts and login throttling."""
+
+from app.drip.accounts.login_throttle import Limits, locked_until, record_failure, record_success
+from app.drip.accounts.organizations import (
+    api_key_for_token,
+    authenticate,
+    create_api_key,
+    create_organization,
+    create_user,
+    list_api_keys,
+    organization_by_name,
+    revoke_api_key,
+    set_whatsapp_account,
+    update_organization,
+)
+
+__all__ = [
+    "Limits",
+    "api_key_for_token",
+    "authenticate",
+    "create_api_key",
+    "create_organization",
+    "create_user",
+    "list_api_keys",
+    "locked_until",
+    "organization_by_name",
+    "record_failure",
+    "record_success",
+    "revoke_api_key",
+    "set_whatsapp_account",
+    "update_organization",
+]

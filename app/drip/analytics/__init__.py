@@ -1,0 +1,27 @@
+"""Analytics: funnel, engagement, cohorts, daily series, rollups and the query parser."""
+
+from app.drip.analytics.by_cohort import cohorts
+from app.drip.analytics.by_day import overview, report_zone, timeseries
+from app.drip.analytics.enrollment_counts import DROP_OFF_REASONS
+from app.drip.analytics.funnels import engagement, funnel, report
+from app.drip.analytics.query import GRANULARITIES, TYPES, AnalyticsQuery, BadParameter, parse_query
+from app.drip.analytics.rollups import JOB_NAME, compact_all, last_watermarks
+
+__all__ = [
+    "DROP_OFF_REASONS",
+    "GRANULARITIES",
+    "JOB_NAME",
+    "TYPES",
+    "AnalyticsQuery",
+    "BadParameter",
+    "cohorts",
+    "compact_all",
+    "engagement",
+    "funnel",
+    "last_watermarks",
+    "overview",
+    "parse_query",
+    "report",
+    "report_zone",
+    "timeseries",
+]

@@ -1,0 +1,161 @@
+"""What happened to a campaign's messages, counted in SQL from the activity rollups: per step,
+per metric, per 15-minute bucket of either the event's own time (time series) or its
+enrollment's time (cohorts), and the send-to-read / send-to-reply delays as a multiset of
+whole seconds.
+
+The rollups are written by triggers on drip_message_logs (migration 0006) in the same
+transaction as each log change, so these counts are exact at any moment, and they outlive
+the logs' retention. What each metric means:
+- reached: a message was attempted (a log exists), at its creation;
+- sent, read, replied, clicked: the log's time of each (sent_at ...);
+- delivered: delivered_at, or read_at when the read came first (a read message arrived);
+- failed: the log's status is failed, at failed_at.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from app.drip.analytics.local_days import LocalDays
+from app.drip.sql import bucket_number
+from app.models import DripActivityRollup, DripCampaignStep
+from app.models.analytics import AXIS_COHORT, AXIS_DELAY, AXIS_EVENT, AXIS_FAILURE
+
+METRICS = ("reached", "sent", "delivered", "read", "replied", "clicked", "failed")
+_R = DripActivityRollup
+
+
+@dataclass
+class Counts:
+    """One number per metric."""
+
+    values: dict[str, int] = field(default_factory=lambda: dict.fromkeys(METRICS, 0))
+
+    def __getitem__(self, metric: str) -> int:
+        return self.values[metric]
+
+    def add(self, metric: str, count: int) -> None:
+        self.values[metric] += int(count)
+
+
+def _range(axis: int, start: datetime | None, end: datetime | None) -> list:
+    """Rows of one axis whose bucket lies in [start, end) (both on 15-minute boundaries)."""
+    where = [_R.axis == axis]
+    if start is not None:
+        where.append(_R.bucket >= bucket_number(start))
+    if end is not None:
+        where.append(_R.bucket < bucket_number(end))
+    return where
+
+
+def step_totals(session: Session, campaign_ids: list[int]) -> dict[tuple[int, int], Counts]:
+    """(campaign id, step id) -> counts of every metric over all time."""
+    rows = session.execute(
+        select(_R.campaign_id, _R.step_id, _R.metric, func.sum(_R.count))
+        .where(_R.campaign_id.in_(campaign_ids), _R.axis == AXIS_EVENT)
+        .group_by(_R.campaign_id, _R.step_id, _R.metric)
+    )
+    totals: dict[tuple[int, int], Counts] = defaultdict(Counts)
+    for campaign_id, step_id, metric, count in rows:
+        totals[(campaign_id, step_id)].add(METRICS[metric], count)
+    return dict(totals)
+
+
+def event_days(
+    session: Session,
+    campaign_ids: list[int],
+    start: datetime,
+    end: datetime,
+    days: LocalDays,
+    metrics: tuple[str, ...] = METRICS,
+) -> list[tuple[int, str, date, int]]:
+    """(campaign id, metric, local day, count) of the events that happened in [start, end)."""
+    day = days.day_number(_R.bucket).label("day")
+    total = func.sum(_R.count)
+    rows = session.execute(
+        select(_R.campaign_id, _R.metric, day, total)
+        .where(
+            _R.campaign_id.in_(campaign_ids),
+            _R.metric.in_([METRICS.index(m) for m in metrics]),
+            *_range(AXIS_EVENT, start, end),
+        )
+        .group_by(_R.campaign_id, _R.metric, day)
+        # A time that moved (an earlier delivery report) leaves its old bucket at zero.
+        .having(total != 0)
+    )
+    return [(cid, METRICS[metric], days.date(n), int(count)) for cid, metric, n, count in rows]
+
+
+def cohort_days(
+    session: Session, campaign_id: int, start: datetime | None, end: datetime | None, days
+) -> list[tuple[int, date, str, int]]:
+    """(step id, local day of the enrollment, metric, count) for the messages of enrollments
+    made in [start, end)."""
+    day = days.day_number(_R.bucket).label("day")
+    total = func.sum(_R.count)
+    rows = session.execute(
+        select(_R.step_id, day, _R.metric, total)
+        .where(_R.campaign_id == campaign_id, *_range(AXIS_COHORT, start, end))
+        .group_by(_R.step_id, day, _R.metric)
+        .having(total != 0)
+    )
+    return [(step, days.date(n), METRICS[metric], int(count)) for step, n, metric, count in rows]
+
+
+def delays(session: Session, campaign_id: int, until: str) -> list[tuple[int, int]]:
+    """(whole seconds from send to `until` ("read" or "replied"), how many messages), sorted."""
+    total = func.sum(_R.count)
+    rows = session.execute(
+        select(_R.bucket, total)
+        .where(
+            _R.campaign_id == campaign_id,
+            _R.axis == AXIS_DELAY,
+            _R.metric == METRICS.index(until),
+        )
+        .group_by(_R.bucket)
+        .having(total > 0)
+        .order_by(_R.bucket)
+    )
+    return [(int(seconds), int(n)) for seconds, n in rows]
+
+
+def failures_by_code(session: Session, campaign_id: int) -> dict[int, dict[str, int]]:
+    """step id -> {error code: failed messages}, most frequent first ("stale" for the 24-hour
+    rule, "unknown" for a failure without a code)."""
+    total = func.sum(_R.count)
+    rows = session.execute(
+        select(_R.step_id, _R.bucket, total)
+        .where(_R.campaign_id == campaign_id, _R.axis == AXIS_FAILURE)
+        .group_by(_R.step_id, _R.bucket)
+        .having(total > 0)
+        .order_by(_R.step_id, total.desc(), _R.bucket)
+    )
+    result: dict[int, dict[str, int]] = {}
+    for step_id, code, count in rows:
+        name = {-1: "stale", 0: "unknown"}.get(int(code), str(code))
+        result.setdefault(step_id, {})[name] = int(count)
+    return result
+
+
+def reported_steps(session: Session, campaign_id: int) -> list[DripCampaignStep]:
+    """The steps in order: live ones, and deleted ones that still have messages."""
+    counted = (
+        select(_R.id)
+        .where(_R.campaign_id == campaign_id, _R.step_id == DripCampaignStep.id)
+        .exists()
+    )
+    return list(
+        session.scalars(
+            select(DripCampaignStep)
+            .where(
+                DripCampaignStep.campaign_id == campaign_id,
+                or_(DripCampaignStep.deleted_at.is_(None), counted),
+            )
+            .order_by(DripCampaignStep.position, DripCampaignStep.id)
+        )
+    )

@@ -1,0 +1,121 @@
+"""Day-by-day metrics of a campaign on its own clock, and the organization's overview of all
+campaigns with a sparkline of sends."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.drip.analytics import activity, enrollment_counts
+from app.drip.analytics.local_days import LocalDays
+from app.drip.analytics.query import check_range
+from app.drip.analytics.rates import percent
+from app.drip.scope import get_scoped, scoped
+from app.drip.sql import day_range_utc
+from app.drip.zones import resolve_zone
+from app.models import DripCampaign, Organization
+
+DAY_METRICS = ("enrolled", "sent", "delivered", "read", "replied", "clicked", "failed", "completed")
+
+
+def report_zone(session: Session, campaign: DripCampaign) -> ZoneInfo:
+    """The clock a campaign's days are counted on: its send-window zone, or the
+    organization's when the window follows each contact's own zone."""
+    return resolve_zone(campaign.window_timezone, _org_zone_name(session, campaign.organization_id))
+
+
+def _org_zone_name(session: Session, organization_id: int) -> str | None:
+    return session.scalar(select(Organization.timezone).where(Organization.id == organization_id))
+
+
+def timeseries(
+    session: Session, organization_id: int, campaign_id: int, start: date, end: date
+) -> dict:
+    """Every day from start to end (inclusive, campaign clock) with its counts; zeros for quiet
+    days."""
+    check_range(start, end, "from")
+    campaign = get_scoped(session, DripCampaign, organization_id, campaign_id)
+    zone = report_zone(session, campaign)
+    days = _daily(session, [campaign.id], start, end, zone, DAY_METRICS)[campaign.id]
+    return {
+        "campaignId": campaign.id,
+        "timezone": zone.key,
+        "from": start,
+        "to": end,
+        "days": [{"date": day, **counts} for day, counts in days.items()],
+    }
+
+
+def _daily(
+    session: Session,
+    campaign_ids: list[int],
+    start: date,
+    end: date,
+    zone: ZoneInfo,
+    metrics: tuple[str, ...],
+) -> dict[int, dict[date, dict[str, int]]]:
+    """campaign id -> local day -> metric -> count, every day present."""
+    utc_start, utc_end = day_range_utc(start, end, zone)
+    days = LocalDays.between(zone, utc_start, utc_end)
+    span = (end - start).days + 1
+    result = {
+        cid: {start + timedelta(days=i): dict.fromkeys(metrics, 0) for i in range(span)}
+        for cid in campaign_ids
+    }
+    message_metrics = tuple(m for m in metrics if m in activity.METRICS)
+    rows = activity.event_days(session, campaign_ids, utc_start, utc_end, days, message_metrics)
+    if {"enrolled", "completed"} & set(metrics):
+        rows += enrollment_counts.enrollment_days(session, campaign_ids, utc_start, utc_end, days)
+    for campaign_id, metric, day, count in rows:
+        if metric in metrics:
+            result[campaign_id][day][metric] += count
+    return result
+
+
+def overview(session: Session, organization_id: int, days: int = 30) -> list[dict]:
+    """Every campaign of the organization, newest first: totals, rates and daily sends over the
+    last `days` days on the organization's clock."""
+    campaigns = list(
+        session.scalars(
+            scoped(DripCampaign, organization_id).order_by(
+                DripCampaign.created_at.desc(), DripCampaign.id.desc()
+            )
+        )
+    )
+    if not campaigns:
+        return []
+    ids = [c.id for c in campaigns]
+    zone = resolve_zone(_org_zone_name(session, organization_id))
+    today = datetime.now(zone).date()
+    daily = _daily(session, ids, today - timedelta(days=days - 1), today, zone, ("sent",))
+    statuses = enrollment_counts.status_totals(session, ids)
+    messages: dict[int, activity.Counts] = {cid: activity.Counts() for cid in ids}
+    for (campaign_id, _), counts in activity.step_totals(session, ids).items():
+        for metric in activity.METRICS:
+            messages[campaign_id].add(metric, counts[metric])
+    rows = []
+    for campaign in campaigns:
+        by_status, counts = statuses.get(campaign.id, {}), messages[campaign.id]
+        enrolled, completed = sum(by_status.values()), by_status.get("completed", 0)
+        rows.append(
+            {
+                "campaignId": campaign.id,
+                "name": campaign.name,
+                "status": campaign.status,
+                "enrolled": enrolled,
+                "active": by_status.get("active", 0),
+                "completed": completed,
+                "completionRate": percent(completed, enrolled),
+                "sent": counts["sent"],
+                "replied": counts["replied"],
+                "replyRate": percent(counts["replied"], counts["sent"]),
+                "timezone": zone.key,
+                "sparkline": [
+                    {"date": day, "sent": c["sent"]} for day, c in daily[campaign.id].items()
+                ],
+            }
+        )
+    return rows

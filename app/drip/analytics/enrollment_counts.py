@@ -1,0 +1,97 @@
+"""Enrollments counted for the analytics from the enrollment rollups (kept by triggers on
+drip_enrollments, migration 0006): by status, by where they stopped and why, by enrollment
+bucket (cohorts), and enrollments and completions per 15-minute bucket."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from app.drip.sql import bucket_number
+from app.models import DripEnrollmentRollup
+
+DROP_OFF_REASONS = ("replied", "unsubscribed", "failed", "stopped", "waiting")
+NOT_COMPLETED, NO_STEP = -1, 0
+_R = DripEnrollmentRollup
+_TOTAL = func.sum(_R.count)
+
+
+def reason_of(status: str, replied: bool) -> str:
+    """Why an enrollment that did not complete went no further."""
+    if status in ("active", "paused"):
+        return "waiting"
+    if status in ("unsubscribed", "failed"):
+        return status
+    return "replied" if replied else "stopped"
+
+
+def no_reasons() -> dict[str, int]:
+    return dict.fromkeys(DROP_OFF_REASONS, 0)
+
+
+def status_totals(session: Session, campaign_ids: list[int]) -> dict[int, dict[str, int]]:
+    """campaign id -> {status: count}."""
+    rows = session.execute(
+        select(_R.campaign_id, _R.status, _TOTAL)
+        .where(_R.campaign_id.in_(campaign_ids))
+        .group_by(_R.campaign_id, _R.status)
+        .having(_TOTAL != 0)
+    )
+    totals: dict[int, dict[str, int]] = defaultdict(dict)
+    for campaign_id, status, count in rows:
+        totals[campaign_id][status] = int(count)
+    return totals
+
+
+def drop_offs(session: Session, campaign_id: int) -> dict[int | None, dict[str, int]]:
+    """last step id (None: before the first message) -> {reason: count} of the enrollments
+    that did not complete."""
+    rows = session.execute(
+        select(_R.last_step_id, _R.status, _R.replied, _TOTAL)
+        .where(_R.campaign_id == campaign_id, _R.status != "completed")
+        .group_by(_R.last_step_id, _R.status, _R.replied)
+        .having(_TOTAL != 0)
+    )
+    result: dict[int | None, dict[str, int]] = defaultdict(no_reasons)
+    for step_id, status, replied, count in rows:
+        key = None if step_id == NO_STEP else step_id
+        result[key][reason_of(status, bool(replied))] += int(count)
+    return result
+
+
+def cohort_sizes(
+    session: Session, campaign_id: int, start: datetime | None, end: datetime | None, days
+) -> dict[date, tuple[int, int]]:
+    """local day of enrollment -> (enrollments, completed) for enrollments in [start, end)."""
+    where = [_R.campaign_id == campaign_id]
+    if start is not None:
+        where.append(_R.enrolled_bucket >= bucket_number(start))
+    if end is not None:
+        where.append(_R.enrolled_bucket < bucket_number(end))
+    day = days.day_number(_R.enrolled_bucket).label("day")
+    completed = func.sum(case((_R.status == "completed", _R.count), else_=0))
+    rows = session.execute(
+        select(day, _TOTAL, completed).where(*where).group_by(day).having(_TOTAL != 0)
+    )
+    return {days.date(n): (int(size), int(done)) for n, size, done in rows}
+
+
+def enrollment_days(
+    session: Session, campaign_ids: list[int], start: datetime, end: datetime, days
+) -> list[tuple[int, str, date, int]]:
+    """(campaign id, "enrolled" | "completed", local day, count) for events in [start, end)."""
+    low, high = bucket_number(start), bucket_number(end)
+    result = []
+    for name, column in (("enrolled", _R.enrolled_bucket), ("completed", _R.completed_bucket)):
+        day = days.day_number(column).label("day")
+        rows = session.execute(
+            select(_R.campaign_id, day, _TOTAL)
+            .where(_R.campaign_id.in_(campaign_ids), column >= low, column < high)
+            .group_by(_R.campaign_id, day)
+            .having(_TOTAL != 0)
+        )
+        result += [(cid, name, days.date(n), int(count)) for cid, n, count in rows]
+    return result

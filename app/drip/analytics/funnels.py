@@ -1,0 +1,108 @@
+"""A campaign's funnel (per step: reached, sent, delivered, read, replied, clicked, failed,
+conversion and drop-off with reasons) and its engagement (rates and delays). Rates are
+percentages 0-100, unrounded, or None where there is nothing to divide by; sent, delivered,
+read, replied and clicked rates are over messages sent, the failure rate over messages
+attempted (DESIGN.md)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from app.drip.analytics import activity, enrollment_counts
+from app.drip.analytics.by_cohort import cohorts, compare
+from app.drip.analytics.by_day import overview, timeseries
+from app.drip.analytics.query import AnalyticsQuery
+from app.drip.analytics.rates import delay_summary, percent
+from app.drip.scope import get_scoped
+from app.models import DripCampaign
+
+__all__ = [
+    "cohorts",
+    "compare",
+    "engagement",
+    "funnel",
+    "overview",
+    "report",
+    "timeseries",
+]
+
+
+def funnel(session: Session, organization_id: int, campaign_id: int) -> dict:
+    """The campaign's funnel in the DESIGN.md shape."""
+    campaign = get_scoped(session, DripCampaign, organization_id, campaign_id)
+    steps = activity.reported_steps(session, campaign.id)
+    totals = activity.step_totals(session, [campaign.id])
+    statuses = enrollment_counts.status_totals(session, [campaign.id]).get(campaign.id, {})
+    drops = enrollment_counts.drop_offs(session, campaign.id)
+    failures = activity.failures_by_code(session, campaign.id)
+    enrolled = sum(statuses.values())
+    completed = statuses.get("completed", 0)
+    rows, previous = [], enrolled
+    for step in steps:
+        counts = totals.get((campaign.id, step.id), activity.Counts())
+        reasons = drops.get(step.id, dict.fromkeys(enrollment_counts.DROP_OFF_REASONS, 0))
+        dropped = sum(reasons.values())
+        rows.append(
+            {
+                "stepId": step.id,
+                "position": step.position,
+                "name": step.name,
+                "deleted": step.deleted_at is not None,
+                **{f"{m}Count": counts[m] for m in activity.METRICS},
+                "conversionRate": percent(counts["reached"], previous),
+                "dropOffCount": dropped,
+                "dropOffRate": percent(dropped, counts["reached"]),
+                "dropOffReasons": reasons,
+                "failedByCode": failures.get(step.id, {}),
+            }
+        )
+        previous = counts["reached"]
+    before = drops.get(None, dict.fromkeys(enrollment_counts.DROP_OFF_REASONS, 0))
+    return {
+        "campaignId": campaign.id,
+        "totalEnrolled": enrolled,
+        "active": statuses.get("active", 0),
+        "paused": statuses.get("paused", 0),
+        "completed": completed,
+        "stopped": statuses.get("stopped", 0),
+        "unsubscribed": statuses.get("unsubscribed", 0),
+        "failed": statuses.get("failed", 0),
+        "overallCompletionRate": percent(completed, enrolled),
+        "beforeFirstStep": {"dropOffCount": sum(before.values()), "dropOffReasons": before},
+        "steps": rows,
+    }
+
+
+def engagement(session: Session, organization_id: int, campaign_id: int) -> dict:
+    """Delivery, read, reply, click and failure rates, and the delays to read and to reply."""
+    campaign = get_scoped(session, DripCampaign, organization_id, campaign_id)
+    counts = activity.Counts()
+    for step_counts in activity.step_totals(session, [campaign.id]).values():
+        for metric in activity.METRICS:
+            counts.add(metric, step_counts[metric])
+    sent = counts["sent"]
+    return {
+        "campaignId": campaign.id,
+        "attempted": counts["reached"],
+        **{m: counts[m] for m in activity.METRICS[1:]},
+        "deliveryRate": percent(counts["delivered"], sent),
+        "readRate": percent(counts["read"], sent),
+        "replyRate": percent(counts["replied"], sent),
+        "clickRate": percent(counts["clicked"], sent),
+        "failureRate": percent(counts["failed"], counts["reached"]),
+        "timeToRead": delay_summary(activity.delays(session, campaign.id, "read")),
+        "timeToReply": delay_summary(activity.delays(session, campaign.id, "replied")),
+    }
+
+
+def report(session: Session, organization_id: int, campaign_id: int, query: AnalyticsQuery):
+    """The report a parsed analytics query asks for (one function for the API and the pages)."""
+    if query.type == "funnel":
+        return funnel(session, organization_id, campaign_id)
+    if query.type == "engagement":
+        return engagement(session, organization_id, campaign_id)
+    if query.type == "timeseries":
+        return timeseries(session, organization_id, campaign_id, query.start, query.end)
+    if query.compare_a is not None:
+        return compare(session, organization_id, campaign_id, query.compare_a, query.compare_b)
+    return cohorts(session, organization_id, campaign_id, query.granularity, query.start, query.end)

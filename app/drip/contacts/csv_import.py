@@ -1,0 +1,293 @@
+"""CSV import of contacts, in chunks of set-based upserts.
+
+An import is a ContactImport row holding the file. Running it is a loop the caller drives,
+committing after each chunk (app.jobs.run_contact_import):
+
+    run = start(session, import_id)
+    for chunk in pending_chunks(session, run):
+        apply_chunk(session, run, chunk)      # upserts, tags, triggers, counters
+        commit
+    finish(session, run)
+
+A chunk's contacts and the counters saying it is done are committed together, so a run that
+stops half-way (crash, deploy) continues from processed_rows when run again; re-applying a
+chunk would be harmless anyway, as every write is an upsert.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+
+from sqlalchemy import func, literal_column, select, update
+from sqlalchemy.orm import Session, defer
+
+from app.drip import enrollment
+from app.drip.contacts.changes import notify_tags_added, organization_region
+from app.drip.contacts.csv_rows import ContactRow, is_blank, open_records, parse_row, read_header
+from app.drip.contacts.fields import FieldError
+from app.drip.contacts.tags import attach_tags, ensure_tags
+from app.drip.errors import NotFound, ValidationError
+from app.drip.scope import scoped
+from app.drip.sql import CHUNK_ROWS, dialect_name, upsert_insert
+from app.models import Contact, ContactImport, utcnow
+
+# Files with more contact rows than this run as a background job; smaller ones at once.
+SYNC_MAX_ROWS = 5000
+# Row errors kept for display (error_count counts them all).
+MAX_STORED_ERRORS = 1000
+
+
+def create_import(
+    session: Session,
+    organization_id: int,
+    filename: str | None,
+    content: bytes | None,
+    *,
+    user_id: int | None = None,
+) -> ContactImport:
+    """A queued import of this file, after checking it is UTF-8 CSV with a phone column."""
+    if not content:
+        raise _file_error("The file is empty: upload a CSV file with a header row.")
+    records = open_records(content)
+    try:
+        header = next(records, None)
+        if header is None:
+            raise _file_error("The file is empty: upload a CSV file with a header row.")
+        read_header(header)
+        total = sum(1 for _ in records)
+    except FieldError as exc:
+        raise _file_error(str(exc)) from None
+    except UnicodeDecodeError:
+        raise _file_error("The file is not UTF-8 text: save it as “CSV UTF-8”.") from None
+    except csv.Error as exc:
+        raise _file_error(f"The file is not valid CSV (line {records.line_num}: {exc}).") from None
+    imp = ContactImport(
+        organization_id=organization_id,
+        created_by_user_id=user_id,
+        # NUL: a name PostgreSQL cannot store (a 500 on the upload otherwise).
+        filename=(filename or "").replace("\x00", "")[:255] or "contacts.csv",
+        content=content,
+        status="queued",
+        total_rows=total,
+        processed_rows=0,
+        created_count=0,
+        updated_count=0,
+        error_count=0,
+        errors=[],
+    )
+    session.add(imp)
+    session.flush()
+    return imp
+
+
+def _file_error(message: str) -> ValidationError:
+    return ValidationError(message, {"file": message})
+
+
+def get_import(session: Session, organization_id: int, import_id: int) -> ContactImport:
+    """The organization's import, without its file; NotFound for another organization's."""
+    imp = session.scalar(
+        scoped(ContactImport, organization_id)
+        .options(defer(ContactImport.content))
+        .where(ContactImport.id == import_id)
+    )
+    if imp is None:
+        raise NotFound(f"Import {import_id} not found")
+    return imp
+
+
+def recent_imports(session: Session, organization_id: int, limit: int = 10) -> list[ContactImport]:
+    return list(
+        session.scalars(
+            scoped(ContactImport, organization_id)
+            .options(defer(ContactImport.content))
+            .order_by(ContactImport.created_at.desc(), ContactImport.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def runs_in_background(imp: ContactImport) -> bool:
+    return (imp.total_rows or 0) > SYNC_MAX_ROWS
+
+
+@dataclass(frozen=True)
+class ImportRun:
+    """What a run needs of its import. Plain values, not the row: the row would reload its
+    file after every commit."""
+
+    import_id: int
+    organization_id: int
+    processed_rows: int
+
+
+def start(session: Session, import_id: int) -> ImportRun | None:
+    """The import marked running, or None when there is nothing (left) to do."""
+    imp = session.scalar(
+        select(ContactImport)
+        .options(defer(ContactImport.content))
+        .where(ContactImport.id == import_id)
+    )
+    if imp is None or imp.status == "done":
+        return None
+    imp.status = "running"
+    imp.started_at = imp.started_at or utcnow()
+    imp.last_error = None
+    return ImportRun(imp.id, imp.organization_id, imp.processed_rows or 0)
+
+
+@dataclass
+class Chunk:
+    consumed: int = 0  # records read, blank ones included: what processed_rows advances by
+    rows: list[ContactRow] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+
+
+def pending_chunks(session: Session, run: ImportRun) -> Iterator[Chunk]:
+    """The chunks after the processed_rows already done, parsed as the file streams."""
+    content = session.scalar(select(ContactImport.content).where(ContactImport.id == run.import_id))
+    region = organization_region(session, run.organization_id)
+    done = run.processed_rows
+    records = open_records(content or b"")
+    columns = read_header(next(records))
+    deque(islice(records, done), maxlen=0)
+    number = 1 + done  # the header is row 1
+    chunk = Chunk()
+    for record in records:
+        number += 1
+        chunk.consumed += 1
+        if not is_blank(record):
+            try:
+                chunk.rows.append(parse_row(number, record, columns, region))
+            except FieldError as exc:
+                chunk.errors.append({"row": number, "message": str(exc)})
+        if chunk.consumed == CHUNK_ROWS:
+            yield chunk
+            chunk = Chunk()
+    if chunk.consumed:
+        yield chunk
+
+
+def apply_chunk(session: Session, run: ImportRun, chunk: Chunk) -> None:
+    """Upsert the chunk's contacts and tags, fire the triggers, advance the counters."""
+    org_id = run.organization_id
+    rows, repeats = _merge_repeated_phones(chunk.rows)
+    created_ids: list[int] = []
+    if rows:
+        ids, created_ids = upsert_contacts(session, org_id, rows)
+        tag_ids = ensure_tags(session, org_id, (t for row in rows for t in row.tags))
+        added = attach_tags(
+            session, org_id, [(ids[row.phone], tag_ids[t]) for row in rows for t in row.tags]
+        )
+        if created_ids:
+            enrollment.on_contacts_created(session, org_id, created_ids)
+        notify_tags_added(session, org_id, added)
+    counters = {
+        "processed_rows": ContactImport.processed_rows + chunk.consumed,
+        "created_count": ContactImport.created_count + len(created_ids),
+        "updated_count": ContactImport.updated_count + len(rows) - len(created_ids) + repeats,
+        "error_count": ContactImport.error_count + len(chunk.errors),
+    }
+    if chunk.errors:
+        kept = (
+            session.scalar(select(ContactImport.errors).where(ContactImport.id == run.import_id))
+            or []
+        )
+        room = MAX_STORED_ERRORS - len(kept)
+        if room > 0:
+            counters["errors"] = [*kept, *chunk.errors[:room]]
+    session.execute(
+        update(ContactImport).where(ContactImport.id == run.import_id).values(**counters)
+    )
+
+
+def _merge_repeated_phones(rows: list[ContactRow]) -> tuple[list[ContactRow], int]:
+    """One row per phone (one upsert cannot touch a row twice); how many rows were folded."""
+    by_phone: dict[str, ContactRow] = {}
+    for row in rows:
+        if row.phone in by_phone:
+            by_phone[row.phone].merge(row)
+        else:
+            by_phone[row.phone] = row
+    return list(by_phone.values()), len(rows) - len(by_phone)
+
+
+def upsert_contacts(
+    session: Session, organization_id: int, rows: list[ContactRow]
+) -> tuple[dict[str, int], list[int]]:
+    """INSERT ... ON CONFLICT (organization_id, phone) DO UPDATE for rows of distinct phones.
+
+    An existing contact keeps what a blank cell would erase: names and time zone change only
+    when the file has a value, attributes are merged. Answers ({phone: id}, [new ids]).
+    """
+    table = Contact.__table__
+    now = utcnow()
+    stmt = upsert_insert(session, table)
+    excluded = stmt.excluded
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["organization_id", "phone"],
+        set_={
+            "first_name": func.coalesce(excluded.first_name, table.c.first_name),
+            "last_name": func.coalesce(excluded.last_name, table.c.last_name),
+            "timezone": func.coalesce(excluded.timezone, table.c.timezone),
+            "attributes": _merged_json(session, table.c.attributes, excluded.attributes),
+            "updated_at": excluded.updated_at,
+        },
+    ).returning(table.c.id, table.c.phone, table.c.created_at)
+    values = [
+        {
+            "organization_id": organization_id,
+            "phone": row.phone,
+            "first_name": row.first_name,
+            "last_name": row.last_name,
+            "timezone": row.timezone,
+            "attributes": row.attributes,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for row in rows
+    ]
+    ids: dict[str, int] = {}
+    created: list[int] = []
+    for contact_id, phone, created_at in session.execute(stmt, values):
+        ids[phone] = contact_id
+        # An update leaves created_at alone: only rows inserted now carry this instant.
+        if created_at == now:
+            created.append(contact_id)
+    return ids, sorted(created)
+
+
+def _merged_json(session: Session, current, incoming):
+    if dialect_name(session) == "postgresql":
+        return func.coalesce(current, literal_column("'{}'::jsonb")).op("||")(incoming)
+    return func.json_patch(func.coalesce(current, "{}"), incoming)
+
+
+def finish(session: Session, run: ImportRun) -> None:
+    """Done: the file is dropped, the counters and row errors stay."""
+    session.execute(
+        update(ContactImport)
+        .where(ContactImport.id == run.import_id)
+        .values(status="done", finished_at=utcnow(), content=None)
+    )
+
+
+def fail(session: Session, import_id: int, message: str) -> None:
+    """Mark a stopped import failed; processed_rows says where a new run continues."""
+    imp = session.get(ContactImport, import_id, options=[defer(ContactImport.content)])
+    if imp is not None:
+        imp.status = "failed"
+        imp.last_error = message[:2000]
+
+
+def retry(session: Session, imp: ContactImport) -> bool:
+    """Queue a failed import again; False when it has not failed."""
+    if imp.status != "failed":
+        return False
+    imp.status = "queued"
+    imp.last_error = None
+    return True

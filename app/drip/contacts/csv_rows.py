@@ -1,0 +1,144 @@
+"""Reading a contacts CSV: the header, and each row checked into a ContactRow. No database.
+
+Columns (header names are matched case-insensitively, "First Name" = first_name): phone,
+first_name, last_name, timezone, tags (";"-separated); any other column is an attribute.
+Rows are numbered as a spreadsheet shows them: the header is row 1, the first contact row 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from app.drip.contacts import fields
+from app.drip.contacts.fields import FieldError
+from app.drip.contacts.phones import normalize_phone
+
+KNOWN_COLUMNS = ("phone", "first_name", "last_name", "timezone", "tags")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Where each known column is in a row (None: not in the file), and the attributes."""
+
+    phone: int
+    first_name: int | None
+    last_name: int | None
+    timezone: int | None
+    tags: int | None
+    attributes: tuple[tuple[int, str], ...]
+    width: int
+
+
+@dataclass(slots=True)
+class ContactRow:
+    number: int
+    phone: str
+    first_name: str | None
+    last_name: str | None
+    timezone: str | None
+    tags: list[str]
+    attributes: dict = field(default_factory=dict)
+
+    def merge(self, later: ContactRow) -> None:
+        """Fold a later row for the same phone into this one, as two upserts would."""
+        self.first_name = later.first_name or self.first_name
+        self.last_name = later.last_name or self.last_name
+        self.timezone = later.timezone or self.timezone
+        self.tags = list(dict.fromkeys([*self.tags, *later.tags]))
+        self.attributes = {**self.attributes, **later.attributes}
+
+
+def open_records(content: bytes) -> Iterator[list[str]]:
+    """The CSV records of a UTF-8 file (a BOM is fine), decoded as they are read."""
+    stream = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
+    return csv.reader(stream)
+
+
+def read_header(header: list[str]) -> Columns:
+    known: dict[str, int] = {}
+    attributes: list[tuple[int, str]] = []
+    for index, raw in enumerate(header):
+        label = raw.strip()
+        if not label:
+            continue  # an unnamed column carries nothing to import
+        if "\x00" in label:
+            # An attribute name PostgreSQL cannot store: the import would fail at its first
+            # chunk (found by fuzzing).
+            raise FieldError(f"Column {index + 1} of the header row contains a NUL character.")
+        key = re.sub(r"[\s-]+", "_", label.lower())
+        if key in KNOWN_COLUMNS:
+            if key in known:
+                raise FieldError(f"The column {key!r} appears twice in the header row.")
+            known[key] = index
+            continue
+        if len(label) > fields.ATTRIBUTE_KEY_MAX:
+            raise FieldError(
+                f"Column names are at most {fields.ATTRIBUTE_KEY_MAX} characters: {label[:30]!r}…"
+            )
+        if label in (name for _, name in attributes):
+            raise FieldError(f"The column {label!r} appears twice in the header row.")
+        attributes.append((index, label))
+    if "phone" not in known:
+        raise FieldError(
+            "The header row needs a 'phone' column (and optionally first_name, last_name, "
+            "timezone, tags, and any attribute columns)."
+        )
+    return Columns(
+        phone=known["phone"],
+        first_name=known.get("first_name"),
+        last_name=known.get("last_name"),
+        timezone=known.get("timezone"),
+        tags=known.get("tags"),
+        attributes=tuple(attributes),
+        width=len(header),
+    )
+
+
+def is_blank(record: list[str]) -> bool:
+    return not any(cell.strip() for cell in record)
+
+
+def parse_row(number: int, record: list[str], columns: Columns, region: str) -> ContactRow:
+    """The row's contact, or FieldError naming the column and what is wrong with it."""
+    if len(record) > columns.width and not is_blank(record[columns.width :]):
+        raise FieldError(
+            f"The row has {len(record)} cells but the header has {columns.width} columns."
+        )
+
+    def cell(index: int | None) -> str:
+        return record[index].strip() if index is not None and index < len(record) else ""
+
+    # PostgreSQL text cannot hold NUL: such a row failed its whole chunk of the import (found
+    # by fuzzing). It is reported with the column, as any other bad cell.
+    known = [(name, getattr(columns, name)) for name in KNOWN_COLUMNS]
+    for name, index in [*known, *((key, index) for index, key in columns.attributes)]:
+        if index is not None and index < len(record) and "\x00" in record[index]:
+            raise FieldError(f"{name}: contains a NUL character.")
+
+    phone_text = cell(columns.phone)
+    if not phone_text:
+        raise FieldError("phone: missing.")
+    values = {}
+    for name, checker, index in (
+        ("phone", lambda v: normalize_phone(v, region), columns.phone),
+        ("first_name", fields.name, columns.first_name),
+        ("last_name", fields.name, columns.last_name),
+        ("timezone", fields.timezone, columns.timezone),
+        ("tags", lambda v: fields.split_tags(v, ";"), columns.tags),
+    ):
+        try:
+            values[name] = checker(cell(index))
+        except FieldError as exc:
+            raise FieldError(f"{name}: {exc}") from None
+    attributes = {}
+    for index, key in columns.attributes:
+        value = cell(index)
+        if len(value) > fields.ATTRIBUTE_VALUE_MAX:
+            raise FieldError(f"{key}: at most {fields.ATTRIBUTE_VALUE_MAX} characters.")
+        if value:
+            attributes[key] = value
+    return ContactRow(number=number, attributes=attributes, **values)

@@ -1,0 +1,219 @@
+"""Applying what comes back from WhatsApp (statuses, contacts' messages) to message logs,
+enrollments and contacts. Real webhooks and the sandbox provider both come through here.
+
+- StatusUpdate, InboundMessageEvent: the parsed events (parsing Meta's JSON is the webhook's)
+- apply_status(session, organization_id, update) -> outcome word
+- apply_inbound(session, organization_id, event) -> outcome word
+- apply_marketing_opt_out(session, organization_id, from_phone, timestamp) -> outcome word
+
+Both record their event once (a unique row inserted with ON CONFLICT DO NOTHING), so a
+delivery applied twice changes nothing and a repeat never aborts the caller's transaction.
+Events arriving out of order end as in time order: the earliest event that ends an
+enrollment (a reply, an opt-out, a failure) wins, and a reply is judged against the state
+at its own time (see app.drip.opt_out and app.drip.replies.reconcile_replies).
+Domain code: no Flask, no commit. The pieces live in app.drip.message_status (statuses),
+app.drip.replies (contacts' messages) and app.drip.opt_out.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from app.drip.engagement import replies
+from app.drip.engagement import statuses as message_status
+from app.drip.engagement.keywords import (
+    REASON_KEYWORD,
+    REASON_USER_PREFERENCES,
+    is_opt_out,
+    organization_keywords,
+)
+from app.drip.engagement.opt_out import opt_out_contact
+from app.drip.engagement.statuses import Failure
+from app.drip.sql import insert_many_once
+from app.models import WhatsAppStatusEvent, utcnow
+from app.whatsapp import InboundMessageEvent, StatusUpdate
+
+# Outcomes of apply_status / apply_inbound, for the caller's counts.
+APPLIED = "applied"  # a new status applied to a known message
+SETTLED = "settled"  # ... to an ambiguous send, found by its callback data
+DUPLICATE = "duplicate"  # seen before: nothing changed
+UNKNOWN = "unknown"  # a status of a message that is not ours: ignored
+IGNORED = "ignored"  # a status Drip does not track (e.g. "deleted")
+REPLY = "reply"  # a known contact's message (replies marked, stop on reply applied)
+OPTED_OUT = "opted_out"  # an opt-out keyword: unsubscribed everywhere, not a reply
+ENROLLED = "enrolled"  # an unknown sender's keyword: contact created and enrolled
+UNKNOWN_SENDER = "unknown_sender"  # recorded without a contact
+
+_CALLBACK = re.compile(r"\s*log=(\d{1,18})\s*")
+
+
+def parse_callback_data(value: str | None) -> int | None:
+    """The message log id in "log=<id>", or None for anything else."""
+    match = _CALLBACK.fullmatch(value) if isinstance(value, str) else None
+    return int(match.group(1)) if match else None
+
+
+def apply_status(
+    session: Session, organization_id: int, update: StatusUpdate, *, now: datetime | None = None
+) -> str:
+    """Apply one status of one message: forward-only, once, and what a failure means for the
+    contact and the enrollment. A status whose wamid is unknown settles the pending log its
+    callback data names (an ambiguous send), or is ignored."""
+    if update.status not in message_status.STATUSES:
+        return IGNORED
+    at = _aware(update.timestamp)
+    log, settling = _find_log(session, organization_id, update)
+    if log is None:
+        return UNKNOWN
+    failure = Failure.from_errors(update.errors) if update.status == "failed" else None
+    if not message_status.record_event(session, log, update.wamid, update.status, at, failure):
+        return DUPLICATE
+    if settling:
+        message_status.settle(session, log, update.wamid, now or utcnow())
+    message_status.merge(log, update.status, at, failure)
+    if failure is not None:
+        message_status.apply_failure(session, log, failure, at)
+    session.flush()
+    return SETTLED if settling else APPLIED
+
+
+def apply_statuses(
+    session: Session,
+    organization_id: int,
+    updates: list[StatusUpdate],
+    *,
+    now: datetime | None = None,
+) -> list[str]:
+    """apply_status for a webhook batch, in a few statements: the known logs are locked in one
+    query and the (wamid, status) events recorded in one insert. Statuses of unknown wamids
+    (settling an ambiguous send, or not ours) go one by one through apply_status."""
+    valid = [u for u in updates if u.status in message_status.STATUSES]
+    logs = message_status.logs_for_wamids(
+        session, organization_id, sorted({u.wamid for u in valid})
+    )
+    known = [u for u in valid if u.wamid in logs]
+    rows, seen = [], set()
+    for update_ in known:
+        if (update_.wamid, update_.status) in seen:
+            continue
+        seen.add((update_.wamid, update_.status))
+        failure = Failure.from_errors(update_.errors) if update_.status == "failed" else None
+        rows.append((update_, failure))
+    recorded = insert_many_once(
+        session,
+        WhatsAppStatusEvent,
+        [
+            message_status.event_row(logs[u.wamid], u.wamid, u.status, _aware(u.timestamp), f)
+            for u, f in rows
+        ],
+        ("wamid", "status"),
+    )
+    outcomes = {}
+    for update_, failure in rows:
+        if (update_.wamid, update_.status) not in recorded:
+            continue
+        log, at = logs[update_.wamid], _aware(update_.timestamp)
+        message_status.merge(log, update_.status, at, failure)
+        if failure is not None:
+            message_status.apply_failure(session, log, failure, at)
+        outcomes[(update_.wamid, update_.status)] = APPLIED
+    session.flush()
+    results = []
+    for update_ in updates:
+        if update_.status not in message_status.STATUSES:
+            results.append(IGNORED)
+        elif update_.wamid in logs:
+            results.append(outcomes.pop((update_.wamid, update_.status), DUPLICATE))
+        else:
+            results.append(apply_status(session, organization_id, update_, now=now))
+    return results
+
+
+def _find_log(session: Session, organization_id: int, update: StatusUpdate):
+    """(the log, whether this status settles it), or (None, False) when it is not ours."""
+    log = message_status.log_for_wamid(session, organization_id, update.wamid)
+    if log is not None:
+        return log, False
+    log_id = parse_callback_data(update.callback_data)
+    log = message_status.unsettled_log(session, organization_id, log_id)
+    if log is not None:
+        return log, True
+    if log_id is None:
+        return None, False
+    # Settled meanwhile (another status of the message, or the processor's late answer): the
+    # lock wait above ended after that commit, which this lookup sees.
+    return message_status.log_for_wamid(session, organization_id, update.wamid), False
+
+
+def apply_inbound(session: Session, organization_id: int, event: InboundMessageEvent) -> str:
+    """Apply one message from a contact, once: the 24-hour window, an opt-out keyword
+    (unsubscribed everywhere, not a reply), or a reply (replied_at, stop on reply) and a
+    keyword trigger (which may create an unknown sender as a contact and enroll them)."""
+    at = _aware(event.timestamp)
+    phone = replies.e164(event.from_phone)
+    contact_id = replies.contact_id_for(session, organization_id, phone)
+    inbound_id = replies.record_inbound(
+        session, organization_id, _inbound_row(event, at, contact_id)
+    )
+    if inbound_id is None:
+        return DUPLICATE
+    keywords = organization_keywords(session, organization_id)
+    if is_opt_out((event.text, event.button_payload, event.button_title), keywords):
+        if contact_id is None:
+            return UNKNOWN_SENDER
+        replies.touch_last_inbound(session, contact_id, at)
+        opt_out_contact(session, contact_id, REASON_KEYWORD, at)
+        return OPTED_OUT
+    campaigns = replies.keyword_campaigns(session, organization_id, event.text)
+    if contact_id is None:
+        if not campaigns:
+            return UNKNOWN_SENDER
+        contact_id = replies.create_sender(session, organization_id, phone, event.profile_name)
+        replies.link_inbound(session, inbound_id, contact_id)
+        replies.touch_last_inbound(session, contact_id, at)
+        replies.enroll_by_keyword(session, campaigns, contact_id)
+        return ENROLLED
+    replies.touch_last_inbound(session, contact_id, at)
+    # The keyword of a campaign is how one joins it, not a reply to it.
+    skip = {c.id for c in campaigns}
+    replies.apply_reply(session, contact_id, at, event.context_wamid, skip)
+    replies.enroll_by_keyword(session, campaigns, contact_id)
+    return REPLY
+
+
+def apply_marketing_opt_out(
+    session: Session, organization_id: int, from_phone: str, timestamp: datetime
+) -> str:
+    """The contact turned off marketing messages in WhatsApp's own settings (a user_preferences
+    webhook with value "stop"): opted out everywhere, as for error 131050. Repeats change
+    nothing (the earliest opt-out's time and reason are kept, whatever order they came in)."""
+    contact_id = replies.contact_id_for(session, organization_id, replies.e164(from_phone))
+    if contact_id is None:
+        return UNKNOWN_SENDER
+    opt_out_contact(session, contact_id, REASON_USER_PREFERENCES, _aware(timestamp))
+    return OPTED_OUT
+
+
+def _inbound_row(event: InboundMessageEvent, at: datetime, contact_id: int | None) -> dict:
+    extras = {
+        "button_payload": event.button_payload,
+        "button_title": event.button_title,
+        "profile_name": event.profile_name,
+    }
+    return {
+        "contact_id": contact_id,
+        "wa_message_id": event.message_id,
+        "message_type": event.message_type,
+        "text": event.text,
+        "payload": {k: v for k, v in extras.items() if v is not None} or None,
+        "context_wamid": event.context_wamid,
+        "occurred_at": at,
+    }
+
+
+def _aware(at: datetime) -> datetime:
+    """Meta's timestamps are UTC; a naive one is read as UTC."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at

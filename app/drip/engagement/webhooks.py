@@ -1,0 +1,167 @@
+"""Webhook deliveries: routed to their accounts, recorded durably, then applied.
+
+- accounts_for(session, phone_number_ids) -> {phone_number_id: WhatsAppAccount}
+- record_delivery(session, body, organization_id) -> (event id, whether already applied)
+- apply_event(session, event) / apply_batch(...) -> {"statuses": n, "messages": m}
+  (no commit)
+- mark_failed(session, event_id, error): attempts + 1 and the error (no commit)
+- sweep_webhook_events(session, now, limit): apply recorded deliveries whose application
+  failed, one committed transaction each
+
+The signature check is the caller's (app.api.webhooks), before anything here runs. Applying a
+delivery twice changes nothing: engagement records each status and message once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app import whatsapp
+from app.drip.engagement import apply as engagement
+from app.drip.sql import insert_once
+from app.models import WebhookEvent, WhatsAppAccount, utcnow
+
+log = logging.getLogger(__name__)
+
+SWEEP_AFTER = timedelta(seconds=30)
+SWEEP_LIMIT = 200
+MAX_ERROR_CHARS = 2000
+
+
+def accounts_for(session: Session, phone_number_ids: list[str]) -> dict[str, WhatsAppAccount]:
+    if not phone_number_ids:
+        return {}
+    rows = session.scalars(
+        select(WhatsAppAccount).where(WhatsAppAccount.phone_number_id.in_(phone_number_ids))
+    )
+    return {account.phone_number_id: account for account in rows}
+
+
+def body_digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def record_delivery(session: Session, body: bytes, organization_id: int | None) -> tuple[int, bool]:
+    """Insert the raw delivery once (unique body_sha256): (its row id, whether it was already
+    applied). The caller commits: only then is it durable."""
+    digest = body_digest(body)
+    values = {
+        "organization_id": organization_id,
+        "body_sha256": digest,
+        "body": body,
+        "received_at": utcnow(),
+        "attempts": 0,
+    }
+    new_id = insert_once(session, WebhookEvent, values, ("body_sha256",))
+    if new_id is not None:
+        return new_id, False
+    event_id, applied_at = session.execute(
+        select(WebhookEvent.id, WebhookEvent.applied_at).where(WebhookEvent.body_sha256 == digest)
+    ).one()
+    return event_id, applied_at is not None
+
+
+def apply_event(session: Session, event: WebhookEvent, now: datetime | None = None) -> dict:
+    """Apply the recorded delivery (see apply_batch)."""
+    batch = whatsapp.parse_delivery(whatsapp.decode_delivery(event.body))
+    return apply_batch(session, event.id, event.organization_id, batch, now)
+
+
+def apply_batch(
+    session: Session,
+    event_id: int,
+    organization_id: int | None,
+    batch: whatsapp.WebhookBatch,
+    now: datetime | None = None,
+    *,
+    routes: dict[str, int] | None = None,
+) -> dict:
+    """Apply every status, message and opt-out of a recorded delivery to the organization
+    of each routed account, and mark it applied. Statuses go in wamid order, so two
+    deliveries touching the same logs lock them in the same order (no deadlock).
+
+    `routes` (phone number id -> organization id) is the routing the caller authenticated
+    the delivery with, in its transaction just before; without it, it is looked up."""
+    now = now or utcnow()
+    if routes is None:
+        accounts = accounts_for(session, list(batch.accounts))
+        routes = {pid: account.organization_id for pid, account in accounts.items()}
+    statuses = messages = unknown = 0
+    for phone_number_id, part in batch.accounts.items():
+        org_id = routes.get(phone_number_id)
+        if org_id is None:
+            log.info("webhook event %s: unknown phone number id %s", event_id, phone_number_id)
+            continue
+        if organization_id is not None and org_id != organization_id:
+            # Routed elsewhere when it was recorded (the number moved): not this org's to apply.
+            log.warning("webhook event %s: %s is not its organization's", event_id, phone_number_id)
+            continue
+        ordered = sorted(part.statuses, key=lambda s: (s.wamid, s.status))
+        outcomes = engagement.apply_statuses(session, org_id, ordered, now=now)
+        statuses += len(ordered)
+        unknown += outcomes.count(engagement.UNKNOWN)
+        for message in sorted(part.messages, key=lambda m: (m.timestamp, m.message_id)):
+            engagement.apply_inbound(session, org_id, message)
+            messages += 1
+        for opt_out in part.opt_outs:
+            engagement.apply_marketing_opt_out(session, org_id, opt_out.wa_id, opt_out.timestamp)
+    session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.id == event_id, WebhookEvent.applied_at.is_(None))
+        .values(applied_at=now, attempts=WebhookEvent.attempts + 1, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    if unknown:
+        # Not ours (sent by another tool on the same number) or a log purged by retention.
+        log.info("webhook event %s: %d statuses of unknown messages ignored", event_id, unknown)
+    return {"statuses": statuses, "messages": messages, "unknownStatuses": unknown}
+
+
+def mark_failed(session: Session, event_id: int, error: BaseException) -> None:
+    text = f"{error.__class__.__name__}: {error}"[:MAX_ERROR_CHARS]
+    session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.id == event_id)
+        .values(attempts=WebhookEvent.attempts + 1, last_error=text)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def sweep_webhook_events(session: Session, now: datetime, limit: int = SWEEP_LIMIT) -> dict:
+    """Apply recorded deliveries not applied yet and received more than 30 s ago (the request
+    that recorded them failed to apply them, or died); each in its own transaction."""
+    ids = list(
+        session.scalars(
+            select(WebhookEvent.id)
+            .where(WebhookEvent.applied_at.is_(None), WebhookEvent.received_at < now - SWEEP_AFTER)
+            .order_by(WebhookEvent.attempts, WebhookEvent.received_at, WebhookEvent.id)
+            .limit(limit)
+        )
+    )
+    session.commit()
+    applied = failed = 0
+    for event_id in ids:
+        try:
+            event = session.scalar(
+                select(WebhookEvent)
+                .where(WebhookEvent.id == event_id, WebhookEvent.applied_at.is_(None))
+                .with_for_update(skip_locked=True)
+            )
+            if event is None:
+                session.rollback()
+                continue
+            apply_event(session, event, now)
+            session.commit()
+            applied += 1
+        except Exception as exc:  # recorded; tried again by the next sweep
+            session.rollback()
+            log.warning("webhook event %s failed to apply: %s", event_id, exc)
+            mark_failed(session, event_id, exc)
+            session.commit()
+            failed += 1
+    return {"applied": applied, "failed": failed}

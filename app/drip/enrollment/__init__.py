@@ -1,0 +1,72 @@
+"""Enrollment: enrolling an audience, the marketer's actions, listing, triggers, the
+schedule arithmetic and timing, and the endings a contact's events cause."""
+
+from app.drip.enrollment.actions import (
+    ACTIONS,
+    apply_action,
+    get_enrollment,
+    on_contacts_created,
+    on_step_deleted,
+    on_step_timing_changed,
+    on_tags_added,
+    on_window_changed,
+)
+from app.drip.enrollment.audience import contact_filter
+from app.drip.enrollment.endings import (
+    STOP_REASON_OPTED_OUT,
+    STOP_REASON_REPLIED,
+    end_enrollments,
+    end_enrollments_from,
+    live_at,
+)
+from app.drip.enrollment.enrolling import (
+    LIVE_STATUSES,
+    SKIP_REASONS,
+    EnrollResult,
+    enroll,
+    first_step,
+)
+from app.drip.enrollment.listing import EnrollmentRow, list_enrollments
+from app.drip.enrollment.schedule import (
+    ALL_WEEKDAYS,
+    SendWindow,
+    add_delay,
+    in_window,
+    local_to_utc,
+    next_send_time,
+    validate_window,
+)
+from app.drip.enrollment.timing import Scheduler, campaign_window
+
+__all__ = [
+    "ACTIONS",
+    "ALL_WEEKDAYS",
+    "LIVE_STATUSES",
+    "SKIP_REASONS",
+    "STOP_REASON_OPTED_OUT",
+    "STOP_REASON_REPLIED",
+    "EnrollResult",
+    "EnrollmentRow",
+    "Scheduler",
+    "SendWindow",
+    "add_delay",
+    "apply_action",
+    "campaign_window",
+    "contact_filter",
+    "end_enrollments",
+    "end_enrollments_from",
+    "enroll",
+    "first_step",
+    "get_enrollment",
+    "in_window",
+    "list_enrollments",
+    "live_at",
+    "local_to_utc",
+    "next_send_time",
+    "on_contacts_created",
+    "on_step_deleted",
+    "on_step_timing_changed",
+    "on_tags_added",
+    "on_window_changed",
+    "validate_window",
+]

@@ -1,0 +1,148 @@
+"""Recording what happened to each message of a batch: wamids, retries, failures, paused
+accounts, and the enrollments that follow from them."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, case, func, update
+from sqlalchemy.orm import Session
+
+from app.drip.engagement import mark_undeliverable, opt_out_contact
+from app.drip.sending.advance import Advancer
+from app.drip.sending.processor import PARK, Outgoing
+from app.models import DripMessageLog, WhatsAppAccount
+from app.whatsapp import ErrorKind, SendError, SendResult, gave_up_reason
+
+_LOGS = DripMessageLog.__table__
+# Permanent errors that say something about the contact, not only this message.
+UNSUBSCRIBE_CODES = {"131050"}
+UNDELIVERABLE_CODES = {"131026"}
+
+
+@dataclass
+class Counts:
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    ambiguous: int = 0
+    completed: int = 0
+    paused_accounts: int = 0
+
+
+def record(
+    session: Session,
+    results: list[tuple[Outgoing, SendResult | SendError]],
+    now: datetime,
+    attempts: dict[int, int],
+    rng: random.Random | None = None,
+) -> Counts:
+    """Write a batch's outcomes. `attempts` maps log id to sends made so far."""
+    rng = rng or random.Random()
+    counts = Counts()
+    advancer = Advancer(session, now)
+    sent, failed, retries, pending = [], [], [], []
+    for message, outcome in results:
+        if isinstance(outcome, SendResult):
+            sent.append({"b_id": message.log_id, "b_wamid": outcome.wamid})
+            continue
+        error = outcome
+        code = error.code
+        if error.kind == ErrorKind.AMBIGUOUS:
+            counts.ambiguous += 1
+            pending.append(_error_row(message, error, retry_at=None))
+            advancer.park(message.enrollment_id, now + PARK)
+        elif error.kind == ErrorKind.STOP_ACCOUNT:
+            # Refused before sending: safe to resend once the account is fixed.
+            pending.append(_error_row(message, error, retry_at=now))
+            _pause_account(session, message.organization_id, error, now)
+            counts.paused_accounts += 1
+        elif error.retryable and attempts[message.log_id] < error.max_attempts:
+            at = now + timedelta(seconds=error.retry_delay(attempts[message.log_id], rng))
+            retries.append(_error_row(message, error, retry_at=at))
+            advancer.retry(message.enrollment_id, at)
+            counts.retried += 1
+        else:
+            reason = (
+                error.reason
+                if not error.retryable
+                else gave_up_reason(error, attempts[message.log_id])
+            )
+            failed.append({**_error_row(message, error, retry_at=None), "b_message": reason})
+            _end_enrollment(session, advancer, message, code, now)
+            counts.failed += 1
+    if sent:
+        session.execute(
+            update(_LOGS)
+            .where(_LOGS.c.id == bindparam("b_id"))
+            .values(
+                wamid=bindparam("b_wamid"),
+                # A fast status webhook may have settled the log already: never move it back.
+                status=case((_LOGS.c.status == "pending", "sent"), else_=_LOGS.c.status),
+                sent_at=func.coalesce(_LOGS.c.sent_at, now),
+                retry_at=None,
+                error_code=None,
+                error_message=None,
+                updated_at=now,
+            ),
+            sent,
+        )
+        for message, outcome in results:
+            if isinstance(outcome, SendResult):
+                advancer.sent(message.enrollment_id, message.step_id, now)
+        counts.sent = len(sent)
+    for rows, values in (
+        (pending + retries, {"retry_at": bindparam("b_retry")}),
+        (failed, {"status": "failed", "failed_at": now, "retry_at": None}),
+    ):
+        if rows:
+            session.execute(
+                update(_LOGS)
+                .where(_LOGS.c.id == bindparam("b_id"))
+                .values(
+                    error_code=bindparam("b_code"),
+                    error_message=bindparam("b_message"),
+                    updated_at=now,
+                    **values,
+                ),
+                rows,
+            )
+    counts.completed = advancer.flush()["completed"]
+    return counts
+
+
+def _error_row(message: Outgoing, error: SendError, retry_at: datetime | None) -> dict:
+    return {
+        "b_id": message.log_id,
+        "b_code": error.code or (str(error.http_status) if error.http_status else error.kind.value),
+        "b_message": error.reason,
+        "b_retry": retry_at,
+    }
+
+
+def _pause_account(session: Session, organization_id: int, error: SendError, now) -> None:
+    session.execute(
+        update(WhatsAppAccount)
+        .where(
+            WhatsAppAccount.organization_id == organization_id,
+            WhatsAppAccount.sending_paused_at.is_(None),
+        )
+        .values(
+            sending_paused_at=now,
+            sending_paused_code=error.code,
+            sending_paused_reason=error.reason,
+        )
+    )
+
+
+def _end_enrollment(session: Session, advancer: Advancer, message, code, now) -> None:
+    if code in UNSUBSCRIBE_CODES:
+        opt_out_contact(session, message.contact_id, f"meta_{code}", now)
+        return
+    if code in UNDELIVERABLE_CODES:
+        mark_undeliverable(session, message.contact_id, now)
+        advancer.fail(message.enrollment_id, "undeliverable")
+        return
+    advancer.fail(message.enrollment_id, f"send_failed:{code}" if code else "send_failed")

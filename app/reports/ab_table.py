@@ -1,0 +1,159 @@
+"""The results table of an A/B test: one row per variant, its counts and rate beside its
+comparison with the control; the same rows as CSV for spreadsheets, and the number formats
+the page shows them in.
+
+Rows are built from app.drip.ab_testing.report: the CSV keeps its numbers unrounded (empty
+where there is none, e.g. the control's comparison); rounding is the page's.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+# (CSV column, row key): the table's numbers, in the page's order.
+COLUMNS = (
+    ("variant_id", "id"),
+    ("variant", "name"),
+    ("is_control", "isControl"),
+    ("is_winner", "isWinner"),
+    ("traffic_allocation", "trafficAllocation"),
+    ("assigned", "assigned"),
+    ("sent", "sent"),
+    ("delivered", "delivered"),
+    ("read", "read"),
+    ("replied", "replied"),
+    ("clicked", "clicked"),
+    ("metric", "metric"),
+    ("successes", "successes"),
+    ("rate", "rate"),
+    ("ci_low", "ciLow"),
+    ("ci_high", "ciHigh"),
+    ("confidence", "confidence"),
+    ("lift", "lift"),
+    ("absolute_lift", "absoluteLift"),
+    ("z_score", "zScore"),
+    ("p_value", "pValue"),
+    ("adjusted_p_value", "adjustedPValue"),
+    ("sequential_p_value", "sequentialPValue"),
+    ("adjusted_sequential_p_value", "adjustedSequentialPValue"),
+    ("significant", "significant"),
+)
+COMPARISON_KEYS = (
+    "lift",
+    "absoluteLift",
+    "zScore",
+    "pValue",
+    "adjustedPValue",
+    "sequentialPValue",
+    "adjustedSequentialPValue",
+    "significant",
+)
+
+
+def result_rows(report: dict) -> list[dict]:
+    """Each variant of the report with its comparison against the control (None for the
+    control itself), the metric and the confidence."""
+    statistics = report.get("statistics") or {}
+    comparisons = {c["variantId"]: c for c in statistics.get("comparisons") or []}
+    rows = []
+    for variant in report.get("variants") or []:
+        comparison = comparisons.get(variant["id"], {})
+        rows.append(
+            {
+                **variant,
+                "isWinner": variant["id"] == report.get("winnerId"),
+                "metric": report.get("winningMetric"),
+                "confidence": report.get("confidenceThreshold"),
+                **{key: comparison.get(key) for key in COMPARISON_KEYS},
+            }
+        )
+    return rows
+
+
+def ab_results_to_csv(report: dict) -> str:
+    """One row per variant with every number of the table, unrounded."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([column for column, _ in COLUMNS])
+    for row in result_rows(report):
+        row["name"] = _text_cell(row["name"])
+        writer.writerow(["" if row.get(key) is None else row[key] for _, key in COLUMNS])
+    return out.getvalue()
+
+
+def _text_cell(value: str) -> str:
+    """User text that a spreadsheet would run as a formula ("=HYPERLINK(...)") is quoted."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+# What each auto-winner decision code means, in words.
+DECISIONS = {
+    "winner": "Winner found",
+    "manual": "Winner declared by hand",
+    "waiting": "Waiting for data",
+    "srm": "Blocked: sample ratio mismatch",
+    "no_difference": "No significant difference yet",
+    "too_few_variants": "Needs a variant besides the control",
+}
+
+
+def leader(report: dict) -> dict | None:
+    """The winner, else the variant with the highest rate so far (None without sends)."""
+    variants = report["variants"]
+    winner = next((v for v in variants if v["id"] == report["winnerId"]), None)
+    if winner is not None:
+        return {"name": winner["name"], "rate": winner["rate"], "winner": True}
+    measured = [v for v in variants if v["rate"] is not None]
+    if not measured:
+        return None
+    best = max(measured, key=lambda v: v["rate"])
+    return {"name": best["name"], "rate": best["rate"], "winner": False}
+
+
+# --- display --------------------------------------------------------------------------------
+
+
+def p_value(value: float | None) -> str:
+    """0.0007962 -> "0.0008", 3e-9 -> "< 0.0001", 1.0 -> "1.000"."""
+    if value is None:
+        return "—"
+    if value < 0.0001:
+        return "< 0.0001"
+    return f"{value:.4f}" if value < 0.001 else f"{value:.3f}"
+
+
+def z_score(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.2f}"
+
+
+def lift(value: float | None) -> str:
+    """A relative lift in percent, signed, one decimal: "+12.5%"."""
+    return "—" if value is None else f"{value:+,.1f}%"
+
+
+def points(value: float | None) -> str:
+    """An absolute difference in percentage points: "+2.5 pts"."""
+    return "—" if value is None else f"{value:+,.1f} pts"
+
+
+def interval(low: float | None, high: float | None) -> str:
+    """A confidence interval of rates: "22.3–27.9%"."""
+    if low is None or high is None:
+        return "—"
+    return f"{low:,.1f}–{high:,.1f}%"
+
+
+def share(value: float | None) -> str:
+    """A traffic allocation as set: 50 -> "50%", 33.33 -> "33.33%"."""
+    return "—" if value is None else f"{value:g}%"
+
+
+FORMATTERS = {
+    "p_value": p_value,
+    "z_score": z_score,
+    "lift": lift,
+    "points": points,
+    "share": share,
+    "interval": interval,
+}

@@ -1,0 +1,30 @@
+"""What Meta's webhook reports, as the adapter's own types: a message's status and a
+contact's message. The domain applies them; parsing Meta's JSON into them is webhook.py's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    wamid: str
+    status: str  # sent | delivered | read | failed
+    timestamp: datetime
+    recipient: str | None = None
+    callback_data: str | None = None  # "log=<message log id>" as the processor sent it
+    errors: list[dict] = field(default_factory=list)  # [{"code": int, "title": str, ...}]
+
+
+@dataclass(frozen=True)
+class InboundMessageEvent:
+    message_id: str
+    from_phone: str  # digits as Meta sends them (no '+')
+    timestamp: datetime
+    message_type: str  # text | button | interactive | ...
+    text: str | None = None
+    button_payload: str | None = None  # button.payload, or interactive button_reply.id
+    context_wamid: str | None = None
+    profile_name: str | None = None
+    button_title: str | None = None  # button.text, or interactive button_reply/list_reply title
