@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, request
-from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.api.campaigns_openapi import OPENAPI  # noqa: F401 - collected by create_app
 from app.api.respond import json_body, ok, paged, paging_args
 from app.auth import current_actor, current_org_id
-from app.drip import audit, campaigns
+from app.drip import campaigns
 from app.drip.campaigns import preview_message
 from app.drip.errors import NotFound, ValidationError
 from app.drip.scope import get_scoped, scoped
@@ -168,11 +167,9 @@ def list_campaigns():
 
 @bp.post("")
 def create_campaign():
-    user_id = current_user.id if current_user.is_authenticated else None
     campaign = campaigns.create_campaign(
-        db.session, current_org_id(), campaign_fields(json_body()), user_id=user_id
+        db.session, current_actor(), current_org_id(), campaign_fields(json_body())
     )
-    audit.record(db.session, current_actor(), campaign, "campaign.created")
     db.session.commit()
     return ok(_one(campaign), status=201)
 
@@ -185,9 +182,7 @@ def get_campaign(id: int):
 @bp.patch("/<int:id>")
 def update_campaign(id: int):
     campaign = _campaign(id)
-    before = audit.snapshot(campaign)
-    campaigns.update_campaign(db.session, campaign, campaign_fields(json_body()))
-    audit.record(db.session, current_actor(), campaign, "campaign.updated", before=before)
+    campaigns.update_campaign(db.session, current_actor(), campaign, campaign_fields(json_body()))
     db.session.commit()
     return ok(_one(campaign))
 
@@ -195,8 +190,7 @@ def update_campaign(id: int):
 @bp.delete("/<int:id>")
 def delete_campaign(id: int):
     campaign = _campaign(id)
-    campaigns.delete_campaign(db.session, campaign)
-    audit.record(db.session, current_actor(), campaign, "campaign.deleted")
+    campaigns.delete_campaign(db.session, current_actor(), campaign)
     db.session.commit()
     return ok({"id": id, "deleted": True})
 
@@ -204,8 +198,7 @@ def delete_campaign(id: int):
 @bp.post("/<int:id>/status")
 def change_status(id: int):
     action = json_body().get("action")
-    campaign = campaigns.change_status(db.session, _campaign(id), action)
-    audit.record(db.session, current_actor(), campaign, audit.STATUS_ACTIONS[action])
+    campaign = campaigns.change_status(db.session, current_actor(), _campaign(id), action)
     db.session.commit()
     return ok(_one(campaign))
 
@@ -221,9 +214,8 @@ def add_step(id: int):
     body = json_body()
     campaign = _campaign(id)
     step = campaigns.add_step(
-        db.session, campaign, step_changes(body), position=body.get("position")
+        db.session, current_actor(), campaign, step_changes(body), position=body.get("position")
     )
-    audit.record(db.session, current_actor(), campaign, "step.added", step=step)
     db.session.commit()
     return ok(serialize_step(step), status=201)
 
@@ -239,9 +231,7 @@ def _step(campaign: DripCampaign, step_id: int) -> DripCampaignStep:
 def update_step(id: int, step_id: int):
     campaign = _campaign(id)
     step = _step(campaign, step_id)
-    before = audit.snapshot(step)
-    campaigns.update_step(db.session, step, step_changes(json_body()))
-    audit.record(db.session, current_actor(), campaign, "step.updated", step=step, before=before)
+    campaigns.update_step(db.session, current_actor(), campaign, step, step_changes(json_body()))
     db.session.commit()
     return ok(serialize_step(step))
 
@@ -250,8 +240,7 @@ def update_step(id: int, step_id: int):
 def delete_step(id: int, step_id: int):
     campaign = _campaign(id)
     step = _step(campaign, step_id)
-    campaigns.delete_step(db.session, step)
-    audit.record(db.session, current_actor(), campaign, "step.deleted", step=step)
+    campaigns.delete_step(db.session, current_actor(), campaign, step)
     db.session.commit()
     return ok({"id": step_id, "deleted": True})
 
@@ -259,9 +248,9 @@ def delete_step(id: int, step_id: int):
 @bp.post("/<int:id>/steps/reorder")
 def reorder_steps(id: int):
     campaign = _campaign(id)
-    ordered = campaigns.reorder_steps(db.session, campaign, json_body().get("stepIds"))
-    order = [s.id for s in ordered]
-    audit.record(db.session, current_actor(), campaign, "steps.reordered", order=order)
+    ordered = campaigns.reorder_steps(
+        db.session, current_actor(), campaign, json_body().get("stepIds")
+    )
     db.session.commit()
     return ok([serialize_step(s) for s in ordered])
 

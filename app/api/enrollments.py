@@ -19,7 +19,7 @@ from app.api.openapi import (
 )
 from app.api.respond import BadJson, json_body, ok, paged, paging_args
 from app.auth import current_actor, current_org_id
-from app.drip import audit, enrollment
+from app.drip import campaigns, enrollment
 from app.drip.scope import get_scoped
 from app.extensions import db
 from app.models import DripCampaign, DripEnrollment
@@ -93,8 +93,7 @@ def list_campaign_enrollments(id: int):
 def enroll_contacts(id: int):
     campaign = get_scoped(db.session, DripCampaign, current_org_id(), id)
     target = enroll_target(json_body())
-    result = enrollment.enroll(db.session, campaign, **target)
-    audit.record_enrollment(db.session, current_actor(), campaign, result, target)
+    result = campaigns.enroll_contacts(db.session, current_actor(), campaign, target)
     db.session.commit()
     return ok(
         {
@@ -112,8 +111,7 @@ def change_enrollment(id: int, enrollment_id: int):
     action = json_body().get("action")
     if not isinstance(action, str):
         raise BadJson("action must be a string.", {"action": "pause, resume or stop."})
-    row = enrollment.apply_action(db.session, org_id, id, enrollment_id, action)
-    audit.record_enrollment_action(db.session, current_actor(), campaign, action, row)
+    row = campaigns.change_enrollment(db.session, current_actor(), campaign, enrollment_id, action)
     db.session.commit()
     return ok(serialize_enrollment(row))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from app.auth import current_actor, current_org_id
 from app.drip import audit, campaigns
@@ -71,10 +70,9 @@ def new():
     def create():
         created.append(
             campaigns.create_campaign(
-                db.session, current_org_id(), form.fields_for_domain(), user_id=current_user.id
+                db.session, current_actor(), current_org_id(), form.fields_for_domain()
             )
         )
-        audit.record(db.session, current_actor(), created[0], "campaign.created")
 
     if form.validate_on_submit() and commit_or_report(create, form):
         flash("Campaign created. Add its first step below.", "success")
@@ -145,12 +143,10 @@ def activity_log(id: int):
 @bp.route("/<int:id>", methods=["POST"])
 def update(id: int):
     campaign = _campaign(id)
-    before = audit.snapshot(campaign)
     form = CampaignForm()
 
     def save():
-        campaigns.update_campaign(db.session, campaign, form.fields_for_domain())
-        audit.record(db.session, current_actor(), campaign, "campaign.updated", before=before)
+        campaigns.update_campaign(db.session, current_actor(), campaign, form.fields_for_domain())
 
     if form.validate_on_submit() and commit_or_report(save, form):
         flash("Settings saved.", "success")
@@ -165,8 +161,7 @@ def change_status(id: int):
     campaign = _campaign(id)  # outside the try: another organization's id is a 404
 
     def change():
-        campaigns.change_status(db.session, campaign, action)
-        audit.record(db.session, current_actor(), campaign, audit.STATUS_ACTIONS[action])
+        campaigns.change_status(db.session, current_actor(), campaign, action)
 
     if commit_or_report(change):
         flash(ACTION_MESSAGES[action], "success")
@@ -180,8 +175,7 @@ def delete(id: int):
     name = campaign.name
 
     def remove():
-        campaigns.delete_campaign(db.session, campaign)
-        audit.record(db.session, current_actor(), campaign, "campaign.deleted")
+        campaigns.delete_campaign(db.session, current_actor(), campaign)
 
     if not commit_or_report(remove):
         return redirect(url_for("campaigns.show", id=id))
@@ -196,8 +190,7 @@ def add_step(id: int):
 
     def add():
         fields, position = form.fields_for_domain(), form.position.data
-        step = campaigns.add_step(db.session, campaign, fields, position=position)
-        audit.record(db.session, current_actor(), campaign, "step.added", step=step)
+        campaigns.add_step(db.session, current_actor(), campaign, fields, position=position)
 
     if form.validate_on_submit() and commit_or_report(add, form):
         flash("Step added.", "success")
@@ -215,12 +208,10 @@ def edit_step(id: int, step_id: int):
         form = StepForm(formdata=None)
         form.load(step)
     else:
-        before = audit.snapshot(step)
 
         def save():
-            campaigns.update_step(db.session, step, form.fields_for_domain())
-            actor = current_actor()
-            audit.record(db.session, actor, campaign, "step.updated", step=step, before=before)
+            fields = form.fields_for_domain()
+            campaigns.update_step(db.session, current_actor(), campaign, step, fields)
 
         if form.validate_on_submit() and commit_or_report(save, form):
             flash("Step saved.", "success")
@@ -245,8 +236,7 @@ def delete_step(id: int, step_id: int):
     step = _step(campaign, step_id)
 
     def remove():
-        campaigns.delete_step(db.session, step)
-        audit.record(db.session, current_actor(), campaign, "step.deleted", step=step)
+        campaigns.delete_step(db.session, current_actor(), campaign, step)
 
     if commit_or_report(remove):
         flash("Step deleted. Contacts waiting for it move on to the next step.", "success")
@@ -261,9 +251,7 @@ def move_step(id: int, step_id: int):
     direction = "up" if request.form.get("direction") == "up" else "down"
 
     def move():
-        campaigns.move_step(db.session, step, -1 if direction == "up" else 1)
-        actor = current_actor()
-        audit.record(db.session, actor, campaign, "steps.reordered", step=step, direction=direction)
+        campaigns.move_step(db.session, current_actor(), campaign, step, direction)
 
     commit_or_report(move)
     return redirect(url_for("campaigns.show", id=id) + "#steps")

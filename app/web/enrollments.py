@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.auth import current_actor, current_org_id
-from app.drip import audit, enrollment
+from app.drip import campaigns, enrollment
 from app.drip.errors import DripError, ValidationError
 from app.drip.paging import page_count
 from app.drip.scope import get_scoped
@@ -135,8 +135,7 @@ def enroll(id: int):
         return _render(campaign, form=form, status=400)
     try:
         target = _target(form)
-        result = enrollment.enroll(db.session, campaign, **target)
-        audit.record_enrollment(db.session, current_actor(), campaign, result, target)
+        result = campaigns.enroll_contacts(db.session, current_actor(), campaign, target)
     except ValidationError as exc:
         db.session.rollback()
         for name, message in exc.fields.items():
@@ -165,10 +164,9 @@ def change(id: int, enrollment_id: int):
         flash("Your form expired or was incomplete. Please try again.", "error")
         return redirect(back)
     try:
-        row = enrollment.apply_action(
-            db.session, current_org_id(), campaign.id, enrollment_id, form.action.data
+        campaigns.change_enrollment(
+            db.session, current_actor(), campaign, enrollment_id, form.action.data
         )
-        audit.record_enrollment_action(db.session, current_actor(), campaign, form.action.data, row)
     except DripError as exc:
         db.session.rollback()
         flash(exc.message, "error")

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.drip import campaigns
+from app.drip.audit import SYSTEM
 from app.drip.demo import ab as demo_ab
 from app.drip.demo import people as demo_people
 from app.drip.demo import rows as demo_rows
@@ -93,9 +94,9 @@ def _signups(rng: random.Random, now: datetime, org_zone: str | None, taken: set
 
 def _campaign(session: Session, organization_id: int, first_signup: datetime):
     """The campaign and its steps, active since just before the first sign-up."""
-    campaign = campaigns.create_campaign(session, organization_id, dict(CAMPAIGN))
-    rows = [campaigns.add_step(session, campaign, dict(fields)) for fields in STEPS]
-    campaigns.change_status(session, campaign, "activate")
+    campaign = campaigns.create_campaign(session, SYSTEM, organization_id, dict(CAMPAIGN))
+    rows = [campaigns.add_step(session, SYSTEM, campaign, dict(fields)) for fields in STEPS]
+    campaigns.change_status(session, SYSTEM, campaign, "activate")
     campaign.activated_at = first_signup - timedelta(hours=2)
     campaign.created_at = campaign.activated_at - timedelta(days=2, hours=3)
     for row in rows:

@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from app.drip import campaigns, enrollment, sending
+from app.drip import campaigns, sending
+from app.drip.audit import SYSTEM
 from app.drip.demo import history as demo_history
 from app.drip.demo import people as demo_people
 from app.models import DripCampaign, DripEnrollment, utcnow
@@ -114,6 +115,7 @@ def _seed_live(session: Session, organization_id: int, now: datetime) -> None:
     _live_contacts(session, organization_id, now)
     campaign = campaigns.create_campaign(
         session,
+        SYSTEM,
         organization_id,
         {
             "name": DEMO_CAMPAIGN,
@@ -122,9 +124,9 @@ def _seed_live(session: Session, organization_id: int, now: datetime) -> None:
         },
     )
     for fields in WELCOME_STEPS:
-        campaigns.add_step(session, campaign, fields)
-    campaigns.change_status(session, campaign, "activate")
-    enrollment.enroll(session, campaign, tag=LIVE_TAG, now=now)
+        campaigns.add_step(session, SYSTEM, campaign, fields)
+    campaigns.change_status(session, SYSTEM, campaign, "activate")
+    campaigns.enroll_contacts(session, SYSTEM, campaign, {"tag": LIVE_TAG}, now=now)
     ids = session.scalars(
         select(DripEnrollment.id)
         .where(DripEnrollment.campaign_id == campaign.id)

@@ -1,0 +1,113 @@
+"""Campaign, step and enrollment changes made by someone: the domain change and its audit event
+in one call, so the pages, the JSON API and the command line record the same events for the
+same changes (as app.drip.ab.changes does for A/B tests). Views never call audit.record.
+
+Each function raises what the change raises (nothing is recorded then) and leaves the commit
+to the caller.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from app.drip import audit, enrollment
+from app.drip.audit import Actor
+from app.drip.campaigns import lifecycle, steps
+from app.drip.enrollment import EnrollResult
+from app.models import DripCampaign, DripCampaignStep, DripEnrollment
+
+
+def create_campaign(
+    session: Session, actor: Actor, organization_id: int, fields: dict
+) -> DripCampaign:
+    campaign = lifecycle.create_campaign(session, organization_id, fields, user_id=actor.user_id)
+    audit.record(session, actor, campaign, "campaign.created")
+    return campaign
+
+
+def update_campaign(
+    session: Session, actor: Actor, campaign: DripCampaign, fields: dict
+) -> DripCampaign:
+    before = audit.snapshot(campaign)
+    lifecycle.update_campaign(session, campaign, fields)
+    audit.record(session, actor, campaign, "campaign.updated", before=before)
+    return campaign
+
+
+def change_status(session: Session, actor: Actor, campaign: DripCampaign, action) -> DripCampaign:
+    """activate, pause, resume or archive (anything else is the lifecycle's 422)."""
+    lifecycle.change_status(session, campaign, action)
+    audit.record(session, actor, campaign, audit.STATUS_ACTIONS[action])
+    return campaign
+
+
+def delete_campaign(session: Session, actor: Actor, campaign: DripCampaign) -> None:
+    lifecycle.delete_campaign(session, campaign)
+    audit.record(session, actor, campaign, "campaign.deleted")
+
+
+def add_step(
+    session: Session, actor: Actor, campaign: DripCampaign, fields: dict, *, position=None
+) -> DripCampaignStep:
+    step = steps.add_step(session, campaign, fields, position=position)
+    audit.record(session, actor, campaign, "step.added", step=step)
+    return step
+
+
+def update_step(
+    session: Session, actor: Actor, campaign: DripCampaign, step: DripCampaignStep, fields: dict
+) -> DripCampaignStep:
+    before = audit.snapshot(step)
+    steps.update_step(session, step, fields)
+    audit.record(session, actor, campaign, "step.updated", step=step, before=before)
+    return step
+
+
+def delete_step(
+    session: Session, actor: Actor, campaign: DripCampaign, step: DripCampaignStep
+) -> None:
+    steps.delete_step(session, step)
+    audit.record(session, actor, campaign, "step.deleted", step=step)
+
+
+def move_step(
+    session: Session, actor: Actor, campaign: DripCampaign, step: DripCampaignStep, direction: str
+) -> None:
+    """One place up or down (the editor's arrows): `direction` is "up" or "down"."""
+    steps.move_step(session, step, -1 if direction == "up" else 1)
+    audit.record(session, actor, campaign, "steps.reordered", step=step, direction=direction)
+
+
+def reorder_steps(
+    session: Session, actor: Actor, campaign: DripCampaign, step_ids
+) -> list[DripCampaignStep]:
+    ordered = steps.reorder_steps(session, campaign, step_ids)
+    audit.record(session, actor, campaign, "steps.reordered", order=[s.id for s in ordered])
+    return ordered
+
+
+def enroll_contacts(
+    session: Session,
+    actor: Actor,
+    campaign: DripCampaign,
+    target: dict,
+    *,
+    now: datetime | None = None,
+) -> EnrollResult:
+    """Enroll `target` (enrollment.enroll's keywords: contact_ids, tag or search)."""
+    result = enrollment.enroll(session, campaign, **target, now=now)
+    audit.record_enrollment(session, actor, campaign, result, target)
+    return result
+
+
+def change_enrollment(
+    session: Session, actor: Actor, campaign: DripCampaign, enrollment_id: int, action
+) -> DripEnrollment:
+    """Pause, resume or stop one enrollment of the campaign by hand."""
+    row = enrollment.apply_action(
+        session, campaign.organization_id, campaign.id, enrollment_id, action
+    )
+    audit.record_enrollment_action(session, actor, campaign, action, row)
+    return row
