@@ -5,17 +5,27 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install chromium run test lint format
+.PHONY: install install-dev chromium run test lint format
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: requirements.txt | $(BIN)/activate
+# Two stamps: requirements.txt (what the app needs to run) and requirements-dev.txt (it plus the
+# test and lint tools). A venv made by `make run` gets the dev tools on the first `make test`.
+$(VENV)/.installed-run: requirements.txt | $(BIN)/activate
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-install: $(VENV)/.installed
+# requirements-dev.txt includes requirements.txt, so this install also satisfies the run stamp.
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed-run $@
+
+install: $(VENV)/.installed-run
+
+install-dev: $(VENV)/.installed-dev
 
 # EMBEDDED_WORKER: without REDIS_URL, the web process also runs the recurring jobs.
 run: install
@@ -30,14 +40,16 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
 
-test: install chromium
+# lint-imports: import-linter, with the contracts in pyproject.toml.
+test: install-dev chromium
 	$(BIN)/ruff check .
+	PYTHONPATH=. $(BIN)/lint-imports
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -n 2
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: install
+format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app
 from app.config import TestConfig
-from app.drip.accounts import organizations as accounts
+from app.drip import accounts
 from app.drip.analytics import funnels as funnel
 from app.drip.analytics import rollups
 from app.extensions import db

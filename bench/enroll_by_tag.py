@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app
 from app.config import TestConfig, normalize_database_url
-from app.drip.accounts import organizations as accounts
+from app.drip import accounts
 from app.drip.enrollment.enrolling import enroll
 from app.extensions import db
 from app.models import DripCampaign, DripCampaignStep

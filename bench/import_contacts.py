@@ -78,7 +78,7 @@ def run_one(database_url: str, csv_path: Path) -> dict:
 
     from app import create_app
     from app.config import TestConfig
-    from app.drip.accounts import organizations as accounts
+    from app.drip import accounts
     from app.extensions import db
     from app.models import Contact
 

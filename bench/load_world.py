@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 
 from app import create_app
 from app.config import Config
-from app.drip.accounts import organizations as accounts
+from app.drip import accounts
 from app.drip.analytics import funnels as funnel
 from app.drip.campaigns import lifecycle as campaigns
 from app.drip.campaigns import steps

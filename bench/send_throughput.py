@@ -26,7 +26,7 @@ from sqlalchemy import select  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.config import TestConfig  # noqa: E402
-from app.drip.accounts import organizations as accounts  # noqa: E402
+from app.drip import accounts  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import WhatsAppAccount  # noqa: E402
 from bench.harness import PG, fake_cloud_api, fake_stats  # noqa: E402

@@ -26,7 +26,7 @@ from sqlalchemy import func, select, text  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.config import Config  # noqa: E402
-from app.drip.accounts import organizations as accounts  # noqa: E402
+from app.drip import accounts  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import WebhookEvent, WhatsAppStatusEvent  # noqa: E402
 from app.whatsapp.webhook import SIGNATURE_HEADER, signature_for  # noqa: E402

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.config import TestConfig
-from app.drip.accounts import organizations as accounts
+from app.drip import accounts
 from app.extensions import db
 from app.models import Base
 

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Organization
+
 CONTACT_ZONE = "contact"  # window_timezone value: each contact's own zone
 
 
@@ -31,3 +36,14 @@ def resolve_zone(*names: str | None) -> ZoneInfo:
         if name != CONTACT_ZONE and (zone := zone_named(name)) is not None:
             return zone
     return ZoneInfo("UTC")
+
+
+def organization_zone_name(session: Session, organization_id: int) -> str | None:
+    """The organization's zone as it is stored (a name, possibly not a known zone)."""
+    return session.scalar(select(Organization.timezone).where(Organization.id == organization_id))
+
+
+def organization_zone(session: Session, organization_id: int, *preferred: str | None) -> ZoneInfo:
+    """The organization's clock, or the first known zone of `preferred` (a viewer's own zone, a
+    campaign's window zone) before it; UTC when none is a known zone."""
+    return resolve_zone(*preferred, organization_zone_name(session, organization_id))

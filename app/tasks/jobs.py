@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import JobRun, utcnow
 from app.tasks import processing
 from app.tasks.scheduler import RecurringJob, claim_interval, job_lock
+from app.tasks.webhook_sweep import sweep_webhook_events
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def sweep_webhooks() -> dict:
     """Apply recorded webhook deliveries whose application failed (one transaction each)."""
     return run_job(
         "sweep_webhooks",
-        lambda session, now: engagement.sweep_webhook_events(session, now, engagement.SWEEP_LIMIT),
+        lambda session, now: sweep_webhook_events(session, now, engagement.SWEEP_LIMIT),
     )
 
 

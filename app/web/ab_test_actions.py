@@ -17,7 +17,7 @@ from app.models import utcnow
 from app.web.ab_forms import VariantForm, posted_edit_form
 from app.web.ab_tests import attempt, load_test, render_test_page
 from app.web.actions import commit_or_report
-from app.web.settings import EmptyForm
+from app.web.forms import EmptyForm
 
 bp = Blueprint(
     "ab_test_actions", __name__, url_prefix="/campaigns/<int:campaign_id>/ab-tests/<int:test_id>"

@@ -22,7 +22,6 @@ from flask import (
     url_for,
 )
 from markupsafe import Markup
-from sqlalchemy import select
 
 from app import reports
 from app.auth import current_actor, current_org_id
@@ -31,9 +30,8 @@ from app.drip.campaigns import live_steps
 from app.drip.errors import DripError, ValidationError
 from app.drip.paging import page_count
 from app.drip.scope import get_scoped, scoped
-from app.drip.zones import resolve_zone
 from app.extensions import db
-from app.models import DripAbTest, DripCampaign, DripCampaignStep, Organization, utcnow
+from app.models import DripAbTest, DripCampaign, DripCampaignStep, utcnow
 from app.reports import (
     AB_CHARTS,
     METRIC_LABELS,
@@ -46,19 +44,12 @@ from app.reports import (
 from app.web.ab_forms import NewTestForm, VariantForm, edit_form
 from app.web.actions import commit_or_report
 from app.web.chart_download import image_response
-from app.web.settings import EmptyForm
+from app.web.forms import EmptyForm, org_zone
 
 bp = Blueprint("ab_tests", __name__)
 
 PER_PAGE = 25
 MAX_PAGE = 100_000  # keeps the offset a small integer whatever ?page= says
-
-
-def org_zone():
-    """The organization's clock, for every time these pages show."""
-    return resolve_zone(
-        db.session.scalar(select(Organization.timezone).where(Organization.id == current_org_id()))
-    )
 
 
 def helpers() -> dict:

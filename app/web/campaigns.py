@@ -11,13 +11,12 @@ from app.drip.errors import NotFound
 from app.drip.paging import page_count
 from app.drip.scope import get_scoped, scoped
 from app.drip.sending import queue_health
-from app.drip.zones import resolve_zone
+from app.drip.zones import organization_zone
 from app.extensions import db
-from app.models import Contact, DripCampaign, DripCampaignStep, Organization, utcnow
+from app.models import Contact, DripCampaign, DripCampaignStep, utcnow
 from app.web.actions import commit_or_report
 from app.web.campaign_forms import CampaignForm, StepForm
-from app.web.enrollments import local_time, viewer_zone
-from app.web.settings import EmptyForm
+from app.web.forms import EmptyForm, local_time, viewer_zone
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 ACTIVITY_SHOWN = 20  # on the campaign page; the activity page has them all
@@ -111,8 +110,7 @@ def activity(campaign: DripCampaign, limit: int, page: int = 1) -> dict:
     events, total = audit.campaign_events(
         db.session, campaign.organization_id, campaign.id, limit=limit, offset=(page - 1) * limit
     )
-    org = db.session.get(Organization, campaign.organization_id)
-    zone = resolve_zone(org.timezone if org else None)
+    zone = organization_zone(db.session, campaign.organization_id)
     rows = [
         {
             "when": local_time(e.created_at, zone),

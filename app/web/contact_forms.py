@@ -102,7 +102,3 @@ class ImportForm(FlaskForm):
         validators=[FileRequired("Choose a CSV file to import.")],
         description="UTF-8, with a header row.",
     )
-
-
-class EmptyForm(FlaskForm):
-    """A form with only the CSRF token, for buttons that change something."""

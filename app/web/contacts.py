@@ -11,7 +11,8 @@ from app.drip.contacts import list_tags
 from app.drip.errors import DripError
 from app.extensions import db
 from app.tasks import enqueue, run_contact_import
-from app.web.contact_forms import ContactForm, EmptyForm, ImportForm
+from app.web.contact_forms import ContactForm, ImportForm
+from app.web.forms import EmptyForm
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 PER_PAGE = 50

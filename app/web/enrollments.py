@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -18,10 +15,10 @@ from app.drip import campaigns, enrollment
 from app.drip.errors import DripError, ValidationError
 from app.drip.paging import page_count
 from app.drip.scope import get_scoped
-from app.drip.zones import resolve_zone
 from app.extensions import db
-from app.models import DripCampaign, Organization
+from app.models import DripCampaign
 from app.models.enrollments import ENROLLMENT_STATUSES
+from app.web.forms import local_time, viewer_zone
 
 bp = Blueprint("enrollments", __name__, url_prefix="/campaigns")
 
@@ -71,19 +68,6 @@ class ActionForm(FlaskForm):
 
 def _campaign(campaign_id: int) -> DripCampaign:
     return get_scoped(db.session, DripCampaign, current_org_id(), campaign_id)
-
-
-def viewer_zone() -> ZoneInfo:
-    """The viewer's own time zone, else the organization's, else UTC."""
-    org = db.session.get(Organization, current_org_id())
-    return resolve_zone(current_user.timezone, org.timezone if org else None)
-
-
-def local_time(value: datetime | None, zone: ZoneInfo) -> str:
-    if value is None:
-        return "—"
-    local = value.astimezone(zone)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 def campaign_url(campaign_id: int) -> str:

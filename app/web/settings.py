@@ -14,6 +14,7 @@ from app.drip import accounts
 from app.drip.errors import DripError
 from app.extensions import db
 from app.models import Organization, WhatsAppAccount
+from app.web.forms import EmptyForm
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -36,10 +37,6 @@ class OrganizationForm(FlaskForm):
         "Default country for phone numbers", validators=[DataRequired(), Length(max=2)]
     )
     timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
-
-
-class EmptyForm(FlaskForm):
-    """A form with only the CSRF token, for buttons that change something."""
 
 
 def _render(key_form=None, whatsapp_form=None, new_key=None, org_form=None, status=200):

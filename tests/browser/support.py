@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from app.drip.accounts import organizations as accounts
+from app.drip import accounts
 from app.extensions import db
 from app.models import DripAbTest, DripCampaign, DripEnrollment, Organization
 from tests.browser.conftest import ARTIFACTS, CRON_SECRET, ROOT, assert_no_problems

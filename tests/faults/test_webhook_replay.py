@@ -36,7 +36,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from app.drip.accounts import organizations as accounts
+from app.drip import accounts
 from app.models import (
     Contact,
     DripCampaign,

@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, select, text
 
 from app import create_app
 from app.config import TestConfig
-from app.drip.accounts import organizations as accounts
+from app.drip import accounts
 from app.extensions import db
 from app.models import Contact, DripEnrollment, DripMessageLog
 from tests.conftest import database_url, pg_base_url

@@ -40,7 +40,7 @@ from schemathesis.checks import (
 from app import create_app
 from app.api.respond import is_id
 from app.config import TestConfig
-from app.drip.accounts import organizations as accounts
+from app.drip import accounts
 from app.extensions import db
 
 CRON_SECRET = "cron-secret-for-schemathesis"

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.drip.accounts import organizations as accounts
+from app.drip import accounts
 from app.drip.engagement import links
 from app.drip.enrollment import actions as enrollment
 from app.extensions import db

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.config import TestConfig
-from app.drip.accounts import organizations as accounts
+from app.drip import accounts
 from app.extensions import db
 from app.models import DripEnrollment, DripMessageLog
 from tests.conftest import database_url

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, select, update
 
-from app.drip.accounts import organizations as accounts
+from app.drip import accounts
 from app.drip.enrollment import actions as enrollment
 from app.drip.sending import processor
 from app.extensions import db

@@ -12,9 +12,8 @@ import pytest
 from flask import current_app
 from sqlalchemy import func, select
 
-from app.drip.accounts import organizations as accounts
+from app.drip import accounts
 from app.drip.engagement import apply as engagement
-from app.drip.engagement.webhooks import sweep_webhook_events
 from app.models import (
     Contact,
     DripEnrollment,
@@ -26,6 +25,7 @@ from app.models import (
     utcnow,
 )
 from app.tasks import jobs
+from app.tasks.webhook_sweep import sweep_webhook_events
 from app.whatsapp.webhook import signature_for
 from tests.integration.enrollment_world import live_steps, make_campaign
 from tests.integration.test_engagement import LOG_FIELDS, enrollment_row, log_row

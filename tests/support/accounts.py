@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.drip.accounts import organizations as accounts
+from app.drip import accounts
 from app.models import Organization, WhatsAppAccount
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.drip.analytics import activity, enrollment_counts
@@ -15,8 +14,8 @@ from app.drip.analytics.query import check_range
 from app.drip.analytics.rates import percent
 from app.drip.scope import get_scoped, scoped
 from app.drip.sql import day_range_utc
-from app.drip.zones import resolve_zone
-from app.models import DripCampaign, Organization
+from app.drip.zones import organization_zone
+from app.models import DripCampaign
 
 DAY_METRICS = ("enrolled", "sent", "delivered", "read", "replied", "clicked", "failed", "completed")
 
@@ -24,11 +23,7 @@ DAY_METRICS = ("enrolled", "sent", "delivered", "read", "replied", "clicked", "f
 def report_zone(session: Session, campaign: DripCampaign) -> ZoneInfo:
     """The clock a campaign's days are counted on: its send-window zone, or the
     organization's when the window follows each contact's own zone."""
-    return resolve_zone(campaign.window_timezone, _org_zone_name(session, campaign.organization_id))
-
-
-def _org_zone_name(session: Session, organization_id: int) -> str | None:
-    return session.scalar(select(Organization.timezone).where(Organization.id == organization_id))
+    return organization_zone(session, campaign.organization_id, campaign.window_timezone)
 
 
 def timeseries(
@@ -88,7 +83,7 @@ def overview(session: Session, organization_id: int, days: int = 30) -> list[dic
     if not campaigns:
         return []
     ids = [c.id for c in campaigns]
-    zone = resolve_zone(_org_zone_name(session, organization_id))
+    zone = organization_zone(session, organization_id)
     today = datetime.now(zone).date()
     daily = _daily(session, ids, today - timedelta(days=days - 1), today, zone, ("sent",))
     statuses = enrollment_counts.status_totals(session, ids)

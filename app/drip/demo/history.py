@@ -31,8 +31,8 @@ from app.drip.demo.simulation import (
 from app.drip.demo.story import CAMPAIGN, STEPS
 from app.drip.engagement import find_urls
 from app.drip.enrollment import campaign_window
-from app.drip.zones import resolve_zone
-from app.models import DripCampaign, Organization
+from app.drip.zones import organization_zone_name, resolve_zone
+from app.models import DripCampaign
 
 NAME = CAMPAIGN["name"]
 
@@ -40,9 +40,7 @@ NAME = CAMPAIGN["name"]
 def seed_history(session: Session, organization_id: int, now: datetime, seed: int) -> dict:
     """Create the campaign with its history; how many rows of each kind were written."""
     rng = random.Random(seed)
-    org_zone = session.scalar(
-        select(Organization.timezone).where(Organization.id == organization_id)
-    )
+    org_zone = organization_zone_name(session, organization_id)
     taken = demo_people.taken_phones(session, organization_id)
     joined, persons = _signups(rng, now, org_zone, taken)
     tags = demo_people.history_tags(rng, len(persons))

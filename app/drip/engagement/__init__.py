@@ -10,9 +10,11 @@ from app.drip.engagement.webhooks import (
     SWEEP_LIMIT,
     accounts_for,
     apply_batch,
+    apply_event,
+    lock_unapplied,
     mark_failed,
     record_delivery,
-    sweep_webhook_events,
+    unapplied_deliveries,
 )
 
 __all__ = [
@@ -25,13 +27,15 @@ __all__ = [
     "accounts_for",
     "apply_batch",
     "apply_due_sandbox_events",
+    "apply_event",
     "find_urls",
+    "lock_unapplied",
     "lookup",
     "mark_failed",
     "mark_undeliverable",
     "opt_out_contact",
     "record_click",
     "record_delivery",
-    "sweep_webhook_events",
     "track_batch",
+    "unapplied_deliveries",
 ]

@@ -1,10 +1,10 @@
-"""Opting a contact out everywhere (a STOP keyword, Meta's error 131050) and ending one
-enrollment because of what happened to its message. Set-based UPDATEs, no commit.
+"""Opting a contact out everywhere (a STOP keyword, Meta's error 131050, by hand) and marking
+one undeliverable (131026). Set-based UPDATEs, no commit.
 
-Earliest wins: the contact's events arrive in any order, so an enrollment ended by one of
-them (a reply, an opt-out, a failure of its message) is ended again by an earlier one that
-arrives later, and the contact keeps the time (and reason) of their earliest opt-out. Endings
-by the marketer (stopped, paused) or by Drip (completed) are never replaced."""
+Earliest wins: the contact keeps the time (and reason) of their earliest opt-out, and the
+enrollments a later event ended are ended again by it (app.drip.enrollment's endings); replies
+after the opt-out are judged again (app.drip.engagement.replies, which needs nothing from here:
+the keywords are keywords.py's)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from app.drip.engagement.replies import reconcile_replies
 from app.drip.enrollment import STOP_REASON_OPTED_OUT, end_enrollments_from
 from app.models import Contact, DripEnrollment
 
@@ -34,8 +35,6 @@ def opt_out_contact(session: Session, contact_id: int, reason: str, at: datetime
         reason=STOP_REASON_OPTED_OUT,
         at=at,
     )
-    from app.drip.engagement.replies import reconcile_replies  # replies builds on this module
-
     # Replies after the opt-out (applied before it) found these enrollments live.
     reconcile_replies(session, contact_id, ended_ids, at)
     return ended

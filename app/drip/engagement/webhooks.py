@@ -5,8 +5,8 @@
 - apply_event(session, event) / apply_batch(...) -> {"statuses": n, "messages": m}
   (no commit)
 - mark_failed(session, event_id, error): attempts + 1 and the error (no commit)
-- sweep_webhook_events(session, now, limit): apply recorded deliveries whose application
-  failed, one committed transaction each
+- unapplied_deliveries / lock_unapplied: the deliveries whose application failed, which
+  app.tasks.webhook_sweep applies again, one committed transaction each
 
 The signature check is the caller's (app.api.webhooks), before anything here runs. Applying a
 delivery twice changes nothing: engagement records each status and message once.
@@ -132,10 +132,10 @@ def mark_failed(session: Session, event_id: int, error: BaseException) -> None:
     )
 
 
-def sweep_webhook_events(session: Session, now: datetime, limit: int = SWEEP_LIMIT) -> dict:
-    """Apply recorded deliveries not applied yet and received more than 30 s ago (the request
-    that recorded them failed to apply them, or died); each in its own transaction."""
-    ids = list(
+def unapplied_deliveries(session: Session, now: datetime, limit: int = SWEEP_LIMIT) -> list[int]:
+    """Recorded deliveries not applied yet and received more than 30 s ago (the request that
+    recorded them failed to apply them, or died): the least-tried first."""
+    return list(
         session.scalars(
             select(WebhookEvent.id)
             .where(WebhookEvent.applied_at.is_(None), WebhookEvent.received_at < now - SWEEP_AFTER)
@@ -143,25 +143,12 @@ def sweep_webhook_events(session: Session, now: datetime, limit: int = SWEEP_LIM
             .limit(limit)
         )
     )
-    session.commit()
-    applied = failed = 0
-    for event_id in ids:
-        try:
-            event = session.scalar(
-                select(WebhookEvent)
-                .where(WebhookEvent.id == event_id, WebhookEvent.applied_at.is_(None))
-                .with_for_update(skip_locked=True)
-            )
-            if event is None:
-                session.rollback()
-                continue
-            apply_event(session, event, now)
-            session.commit()
-            applied += 1
-        except Exception as exc:  # recorded; tried again by the next sweep
-            session.rollback()
-            log.warning("webhook event %s failed to apply: %s", event_id, exc)
-            mark_failed(session, event_id, exc)
-            session.commit()
-            failed += 1
-    return {"applied": applied, "failed": failed}
+
+
+def lock_unapplied(session: Session, event_id: int) -> WebhookEvent | None:
+    """The delivery, locked, while it is still unapplied and no other sweeper holds it."""
+    return session.scalar(
+        select(WebhookEvent)
+        .where(WebhookEvent.id == event_id, WebhookEvent.applied_at.is_(None))
+        .with_for_update(skip_locked=True)
+    )

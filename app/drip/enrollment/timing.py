@@ -11,7 +11,8 @@ from sqlalchemy.orm.util import identity_key
 
 from app.drip.enrollment.schedule import ALL_WEEKDAYS, SendWindow, next_send_time, window_zone
 from app.drip.sql import fresh_plans
-from app.models import Contact, DripCampaign, DripCampaignStep, DripEnrollment, Organization, utcnow
+from app.drip.zones import organization_zone_name
+from app.models import Contact, DripCampaign, DripCampaignStep, DripEnrollment, utcnow
 
 BATCH_SIZE = 2000
 
@@ -33,9 +34,7 @@ class Scheduler:
 
     def __init__(self, session: Session, campaign: DripCampaign, now: datetime | None = None):
         self.window = campaign_window(campaign)
-        self.org_zone = session.scalar(
-            select(Organization.timezone).where(Organization.id == campaign.organization_id)
-        )
+        self.org_zone = organization_zone_name(session, campaign.organization_id)
         self.now = now or utcnow()
         self._memo: dict[tuple, datetime] = {}
 

@@ -1,0 +1,35 @@
+"""What every HTML blueprint shares: the CSRF-only form behind buttons, and times shown on the
+viewer's clock with the zone named."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from app.auth import current_org_id
+from app.drip.zones import organization_zone
+from app.extensions import db
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for buttons that change something."""
+
+
+def org_zone() -> ZoneInfo:
+    """The organization's clock."""
+    return organization_zone(db.session, current_org_id())
+
+
+def viewer_zone() -> ZoneInfo:
+    """The viewer's own time zone, else the organization's, else UTC."""
+    return organization_zone(db.session, current_org_id(), current_user.timezone)
+
+
+def local_time(value: datetime | None, zone: ZoneInfo) -> str:
+    if value is None:
+        return "—"
+    local = value.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
