@@ -4,12 +4,12 @@
     python worker.py --cron     the cron loop alone
     python worker.py --no-cron  a worker alone
 
-Run as many as you like, on as many machines as you like. The recurring jobs (app.jobs.RECURRING)
-go to RQ's cron scheduler, but only the process holding a Redis lease enqueues them; the others
-stand by and take over, on the same schedule, when it goes away. A job enqueued twice anyway (a
-lease lost mid-tick) runs once per interval (app.jobs.run_recurring) and never beside itself
-(app.scheduler.job_lock). Without REDIS_URL, Drip runs its jobs inside the web process instead
-(the embedded mode of `make run`).
+Run as many as you like, on as many machines as you like. The recurring jobs
+(app.tasks.jobs.RECURRING) go to RQ's cron scheduler, but only the process holding a Redis lease
+enqueues them; the others stand by and take over, on the same schedule, when it goes away. A job
+enqueued twice anyway (a lease lost mid-tick) runs once per interval (app.tasks.jobs.run_recurring)
+and never beside itself (app.tasks.scheduler.job_lock). Without REDIS_URL, Drip runs its jobs
+inside the web process instead (the embedded mode of `make run`).
 """
 
 from __future__ import annotations

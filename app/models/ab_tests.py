@@ -84,7 +84,7 @@ class DripAbVariant(IdMixin, CreatedMixin, Base):
     traffic_allocation: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     is_control: Mapped[bool] = mapped_column(Boolean, default=False)
     # No counter columns: a variant's counts are its assignments' flags, aggregated per phase
-    # (app.drip.ab_results); triggers on drip_message_logs keep the flags (migration 0007).
+    # (app.drip.ab.results); triggers on drip_message_logs keep the flags (migration 0007).
 
 
 class DripVariantAssignment(IdMixin, Base):

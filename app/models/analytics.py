@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, IdType, fk, org_fk
 
-# axis: what `bucket` counts. Metrics are numbered in app.drip.activity.METRICS order.
+# axis: what `bucket` counts. Metrics are numbered in app.drip.analytics.activity.METRICS order.
 AXIS_EVENT = 0  # bucket = the 15-minute UTC bucket of the event itself
 AXIS_COHORT = 1  # bucket = the 15-minute UTC bucket of the enrollment
 AXIS_DELAY = 2  # bucket = whole seconds from send to read (metric read) or reply (replied)

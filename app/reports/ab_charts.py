@@ -1,13 +1,13 @@
 """Plotly figure builders for the A/B test results page: the report of
-app.drip.ab_testing.report in, figures out as plain dicts in Plotly's figure schema (as in
-app.charts: no graph objects on a page render; go.Figure(figure) validates one).
+app.drip.ab.running.report in, figures out as plain dicts in Plotly's figure schema (as in
+app.reports.charts: no graph objects on a page render; go.Figure(figure) validates one).
 
 - rates: the winning metric's rate per variant as bars, the confidence interval (Wilson, at
   the test's confidence) as error bars;
 - timeline: the cumulative rate per variant over the days of the current phase (UTC days, as
   the report counts them).
 
-Hover text is formatted here, as in app.charts, so the page and the server image agree.
+Hover text is formatted here, as in app.reports.charts, so the page and the server image agree.
 """
 
 from __future__ import annotations

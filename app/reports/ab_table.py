@@ -2,7 +2,7 @@
 comparison with the control; the same rows as CSV for spreadsheets, and the number formats
 the page shows them in.
 
-Rows are built from app.drip.ab_testing.report: the CSV keeps its numbers unrounded (empty
+Rows are built from app.drip.ab.running.report: the CSV keeps its numbers unrounded (empty
 where there is none, e.g. the control's comparison); rounding is the page's.
 """
 

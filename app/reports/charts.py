@@ -1,5 +1,5 @@
 """Plotly figure builders for the analytics pages: plain dicts from drip/funnel.py in, figures
-out as plain dicts in Plotly's figure schema (see app.chart_style: no graph objects on a page
+out as plain dicts in Plotly's figure schema (see app.reports.style: no graph objects on a page
 render; go.Figure(figure) validates one).
 
 Hover text is formatted here (thousands separators, one-decimal rates, "—" for no data) so the

@@ -1,8 +1,8 @@
 """Server-side PNG and SVG of Plotly figures through kaleido and the system's Chromium.
 
-The builders (app.charts, app.ab_charts) make plain figure dicts; an export wraps one in
-go.Figure first, so Plotly validates it (an invalid property raises ValueError) before the
-browser sees it.
+The builders (app.reports.charts, app.reports.ab_charts) make plain figure dicts; an export
+wraps one in go.Figure first, so Plotly validates it (an invalid property raises ValueError)
+before the browser sees it.
 
 Starting Chromium takes seconds, so each process keeps one browser warm: a daemon thread runs
 an asyncio loop that owns a kaleido.Kaleido, and request threads hand it renders with

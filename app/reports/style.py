@@ -3,7 +3,7 @@ builders, the analytics pages and their hover text alike.
 
 Figures are plain dicts in Plotly's figure schema ({"data": [...], "layout": {...}}), built
 by hand: Plotly's graph objects validate every property on every set, which cost a dashboard
-render over 100 ms. The server-side image export (app.chart_export) wraps them in
+render over 100 ms. The server-side image export (app.reports.export) wraps them in
 go.Figure, which validates them; tests/unit/test_charts.py does the same for every builder.
 """
 

@@ -1,9 +1,9 @@
-"""Job entry points (RQ, or app.queue's embedded thread): they take ids, load, call drip,
+"""Job entry points (RQ, or app.tasks.queue's embedded thread): they take ids, load, call drip,
 commit. Each runs inside an app context (worker.py's, or the embedded thread's).
 
 The recurring jobs are declared once, in RECURRING: worker.py registers them with RQ's cron
-scheduler, app.scheduler runs them in-process without Redis. Each is safe to run twice and
-never runs beside itself (app.scheduler.job_lock); each run is recorded as a JobRun.
+scheduler, app.tasks.scheduler runs them in-process without Redis. Each is safe to run twice and
+never runs beside itself (app.tasks.scheduler.job_lock); each run is recorded as a JobRun.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def run_contact_import(import_id: int) -> None:
 
 
 def process_due() -> dict:
-    """One processing pass: send every step that is due (app.sending commits as it goes)."""
+    """One processing pass: send every step that is due (app.tasks.processing commits)."""
     return run_job(PROCESSING_JOB, lambda session, now: processing.run_processing_pass())
 
 

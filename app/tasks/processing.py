@@ -2,7 +2,7 @@
 (at each phone number's rate, many at once), record and commit; batch after batch.
 
 Called by the recurring job, the cron endpoint and the benchmarks; the domain steps are in
-app.drip.processor and app.drip.outcomes.
+app.drip.sending.processor and app.drip.sending.outcomes.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Forms of the A/B test pages and their translation to the domain's plain fields.
 
-The field names are the domain's (app.drip.ab_lifecycle, app.drip.ab_variants), so a
+The field names are the domain's (app.drip.ab.lifecycle, app.drip.ab.variants), so a
 ValidationError's field messages land next to the right input (app.web.actions.place_errors).
 The forms only parse; the rules (ranges, shares left, names) are the domain's.
 """

@@ -1,4 +1,4 @@
-"""A chart as a downloaded PNG or SVG, rendered on the server by app.chart_export: one answer
+"""A chart as a downloaded PNG or SVG, rendered on the server by app.reports.export: one answer
 for the analytics dashboard and the A/B results page."""
 
 from __future__ import annotations

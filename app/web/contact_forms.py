@@ -1,4 +1,4 @@
-"""The contact pages' forms, and reading them into the changes app.drip.contact_changes takes."""
+"""The contact pages' forms, and reading them into the changes app.drip.contacts.changes takes."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The sandbox provider: organizations without a WhatsApp account send through it. Nothing
 leaves the machine; every message Meta would take (the same wire body is built, so a bad
 number or an overlong text is refused as Meta refuses it) is accepted with a fresh wamid.
-What happens to the message afterwards is simulated by app.drip.sandbox_events."""
+What happens to the message afterwards is simulated by app.drip.engagement.sandbox."""
 
 from __future__ import annotations
 

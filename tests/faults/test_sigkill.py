@@ -1,7 +1,7 @@
 """Worker processes killed with SIGKILL at random points, again and again, while 4 of them
 work through a two-step campaign on PostgreSQL and Redis; then restarted.
 
-What the processor can know (app.drip.processor): a log it claimed and committed, whose
+What the processor can know (app.drip.sending.processor): a log it claimed and committed, whose
 outcome it never recorded, may or may not have reached Meta; it never resends such a log. A
 status webhook from Meta settles one that went out; the 24-hour stale rule fails the rest.
 So, for the logs "in doubt" after the kills (pending, no retry planned), and nothing else:

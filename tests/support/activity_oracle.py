@@ -1,6 +1,7 @@
 """The activity and enrollment counts recomputed from the message logs and enrollments
-themselves: the oracle the tests hold app.drip.activity and app.drip.enrollment_counts (which
-read the trigger-kept rollups) against. Same functions, shapes and meanings."""
+themselves: the oracle the tests hold app.drip.analytics.activity and
+app.drip.analytics.enrollment_counts (which read the trigger-kept rollups) against. Same
+functions, shapes and meanings."""
 
 from __future__ import annotations
 
@@ -181,7 +182,7 @@ def failures_by_code(session: Session, campaign_id: int) -> dict[int, dict[str, 
     return result
 
 
-# --- enrollments (app.drip.enrollment_counts) ---
+# --- enrollments (app.drip.analytics.enrollment_counts) ---
 
 
 def _reason():

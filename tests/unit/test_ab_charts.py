@@ -1,5 +1,5 @@
 """A/B results figures and table: literal report dicts in (the shape of
-app.drip.ab_testing.report), figures, rows, CSV and display formats out.
+app.drip.ab.running.report), figures, rows, CSV and display formats out.
 
 Each figure dict is read through go.Figure(figure), which validates it strictly against
 Plotly's schema: an invalid property raises."""

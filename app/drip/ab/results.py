@@ -7,7 +7,7 @@ in SQL, and the two analyses built on them.
   changes afterwards (what the auto-winner decides on, as the sequential test assumes).
 
 Both use the same assigned counts of the phase for the sample ratio mismatch check. The
-dictionaries of these results are app.drip.ab_report's.
+dictionaries of these results are app.drip.ab.shapes's.
 """
 
 from __future__ import annotations

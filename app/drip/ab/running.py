@@ -1,13 +1,13 @@
 """A/B tests of step messages: what the sending pipeline and the jobs call, and what the
 results pages read.
 
-- variants_for_batch / variant_for_send: the processor's hook (app.drip.ab_assignment);
+- variants_for_batch / variant_for_send: the processor's hook (app.drip.ab.assignment);
 - check_for_winners: the recurring job's auto-winner pass;
 - report: everything a results page shows (the API's test, plus the daily timeline);
 - timeline: per variant, cumulative sends and successes per UTC day of the current phase.
 
-The lifecycle (create, variants, start, pause, declare, delete) is app.drip.ab_lifecycle and
-app.drip.ab_variants; counts and analyses app.drip.ab_results; dictionaries app.drip.ab_report.
+The lifecycle (create, variants, start, pause, declare, delete) is app.drip.ab.lifecycle and
+app.drip.ab.variants; counts and analyses app.drip.ab.results; dictionaries app.drip.ab.shapes.
 Engagement reaches the assignments through database triggers (migration 0007), so nothing
 here runs per status or reply.
 """

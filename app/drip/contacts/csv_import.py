@@ -1,7 +1,7 @@
 """CSV import of contacts, in chunks of set-based upserts.
 
 An import is a ContactImport row holding the file. Running it is a loop the caller drives,
-committing after each chunk (app.jobs.run_contact_import):
+committing after each chunk (app.tasks.jobs.run_contact_import):
 
     run = start(session, import_id)
     for chunk in pending_chunks(session, run):

@@ -7,7 +7,7 @@
 - "Welcome opener" on step 1 starts WELCOME_TEST_DAYS ago and is still running: planned for
   1,000 sends per variant, it is still collecting matured sends.
 
-Contacts get their variant as the processor would give it (app.drip.ab_assignment's hash).
+Contacts get their variant as the processor would give it (app.drip.ab.assignment's hash).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The demo's finished campaign, "New customer onboarding": sixty days of sign-ups lived through
-(app.drip.demo_simulation) and written as the rows the system would hold now
-(app.drip.demo_rows), with its two A/B tests (app.drip.demo_ab).
+(app.drip.demo.simulation) and written as the rows the system would hold now
+(app.drip.demo.rows), with its two A/B tests (app.drip.demo.ab).
 
 The campaign stays active, as an evergreen onboarding campaign does: most enrollments are
 long finished, the last week's are between steps and the processor sends their next

@@ -1,6 +1,6 @@
 """The demo organization's data, so that every page has something true to show:
 
-- "New customer onboarding" (app.drip.demo_history): sixty days of sign-ups with their messages,
+- "New customer onboarding" (app.drip.demo.history): sixty days of sign-ups with their messages,
   replies, opt-outs, failures and clicks, a finished A/B test and a running one;
 - "Welcome series": a live campaign with minute-long delays and no send window, whose
   contacts start one a minute, so that the embedded worker and the sandbox provider keep

@@ -1,6 +1,6 @@
 """The demo history as the system would have lived it, without a database: when people
 signed up, and each one's way through the campaign: every send at the time the scheduler
-would have chosen (app.drip.schedule), its outcome (app.drip.demo_story), and how the
+would have chosen (app.drip.enrollment.schedule), its outcome (app.drip.demo.story), and how the
 enrollment ended, as the processor, the webhook and the stop-on-reply and opt-out rules
 would have left it. Nothing after `now` has happened: later events are left out.
 """

@@ -10,9 +10,9 @@ Both record their event once (a unique row inserted with ON CONFLICT DO NOTHING)
 delivery applied twice changes nothing and a repeat never aborts the caller's transaction.
 Events arriving out of order end as in time order: the earliest event that ends an
 enrollment (a reply, an opt-out, a failure) wins, and a reply is judged against the state
-at its own time (see app.drip.opt_out and app.drip.replies.reconcile_replies).
-Domain code: no Flask, no commit. The pieces live in app.drip.message_status (statuses),
-app.drip.replies (contacts' messages) and app.drip.opt_out.
+at its own time (see app.drip.engagement.opt_out and app.drip.engagement.replies.reconcile_replies).
+Domain code: no Flask, no commit. The pieces live in app.drip.engagement.statuses (statuses),
+app.drip.engagement.replies (contacts' messages) and app.drip.engagement.opt_out.
 """
 
 from __future__ import annotations

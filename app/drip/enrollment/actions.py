@@ -3,8 +3,8 @@ waiting enrollments right while a live campaign is edited.
 
 An enrollment points at the step it waits for (current_step_id), never at a position, so
 inserting, deleting or reordering steps moves no one backwards; after a send the processor
-advances with following_step(). Set-based enrollment lives in app.drip.enrolling, the database
-side of scheduling in app.drip.timing, the arithmetic in app.drip.schedule.
+advances with following_step(). Set-based enrollment lives in enrolling.py, the database side
+of scheduling in timing.py, the arithmetic in schedule.py (all of app.drip.enrollment).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Scheduling over the database: a campaign's send window, each contact's clock, and the
-rescheduling of waiting enrollments in batches. The arithmetic is in app.drip.schedule."""
+rescheduling of waiting enrollments in batches. The arithmetic is in schedule.py."""
 
 from __future__ import annotations
 

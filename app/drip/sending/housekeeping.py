@@ -1,5 +1,5 @@
 """Housekeeping around the processing pass: stale pending logs, log retention, campaign
-counters. Set-based statements over a Session; the caller (app.jobs) commits, between batches
+counters. Set-based statements over a Session; the caller (app.tasks.jobs) commits, between batches
 where a function works in batches, so no statement or transaction holds many rows for long."""
 
 from __future__ import annotations

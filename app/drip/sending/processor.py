@@ -1,9 +1,9 @@
-"""One processing pass, as domain steps the caller (app.sending) runs in its transactions:
+"""One processing pass, as domain steps the caller (app.tasks.processing) runs in its transactions:
 
 1. claim(): due enrollments of active campaigns, locked with SKIP LOCKED on PostgreSQL, are
    leased (next_send_at pushed out) and get their message log inserted first: the unique
    (enrollment, step) log is the guard against a second send. Commit, then
-2. the messages go out (app.sending, outside any transaction), then
+2. the messages go out (app.tasks.processing, outside any transaction), then
 3. record(): wamids, failures and retries are written and enrollments advance. Commit.
 
 A crash between 1 and 3 leaves logs pending without retry_at: they may have reached Meta, so

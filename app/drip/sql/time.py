@@ -1,6 +1,7 @@
 """Time arithmetic that reads the same on PostgreSQL and SQLite: seconds since the epoch in
 SQL, and the 15-minute UTC buckets the analytics rollups count in (every zone in use today is
-offset from UTC by a multiple of 15 minutes; app.drip.local_days turns buckets into days)."""
+offset from UTC by a multiple of 15 minutes; app.drip.analytics.local_days turns buckets
+into days)."""
 
 from __future__ import annotations
 
