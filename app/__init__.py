@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import auth, cli, errors, security, tasks
+from app import auth, cli, errors, roles, security, tasks
 from app.api import ab_tests as api_ab_tests
 from app.api import analytics as api_analytics
 from app.api import campaigns as api_campaigns
@@ -90,6 +90,7 @@ def create_app(config: Config | None = None) -> Flask:
     # The login guard runs before CSRF so that an anonymous POST is sent to log in first.
     app.before_request(auth.require_login)
     csrf.init_app(app)
+    roles.register(app)  # after the login guard: 403 for a member on admin-only views
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

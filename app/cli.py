@@ -22,7 +22,7 @@ DEMO_TIMEZONE = "Europe/London"
 
 
 def register(app: Flask) -> None:
-    for command in (create_org, create_user, create_api_key, set_whatsapp, seed_demo):
+    for command in (create_org, create_user, remove_user, create_api_key, set_whatsapp, seed_demo):
         app.cli.add_command(command)
 
 
@@ -69,6 +69,27 @@ def create_user(org_name: str, email: str, password: str, role: str):
     click.echo(f"Created {user.role} {user.email} in {org.name!r}.")
 
 
+@click.command("remove-user")
+@with_appcontext
+@click.option("--org", "org_name", required=True)
+@click.option("--email", required=True)
+def remove_user(org_name: str, email: str):
+    """Remove a user from an organization and revoke the API keys they created."""
+    email = email.strip().lower()
+    try:
+        org = accounts.organization_by_name(db.session, org_name)
+        user_id = db.session.scalar(
+            select(User.id).where(User.organization_id == org.id, User.email == email)
+        )
+        if user_id is None:
+            raise click.ClickException(f"No user {email} in {org.name!r}.")
+        revoked = accounts.remove_user(db.session, org.id, user_id)
+    except DripError as exc:
+        _fail(exc)
+    db.session.commit()
+    click.echo(f"Removed {email} from {org.name!r}; revoked {revoked} API key(s).")
+
+
 @click.command("create-api-key")
 @with_appcontext
 @click.option("--org", "org_name", required=True)
@@ -92,7 +113,11 @@ def create_api_key(org_name: str, name: str):
 @click.option("--access-token", required=True)
 @click.option("--app-secret", required=True)
 @click.option("--verify-token", default=None)
-@click.option("--api-base-url", default=None, help="Point the client at another Graph API host.")
+@click.option(
+    "--api-base-url",
+    default=None,
+    help="Another Graph API address: its host must be in WHATSAPP_API_ALLOWED_HOSTS.",
+)
 @click.option("--business-account-id", default=None)
 @click.option(
     "--messages-per-second",
@@ -110,7 +135,8 @@ def set_whatsapp(
     business_account_id,
     messages_per_second,
 ):
-    """Connect an organization to a WhatsApp Cloud API phone number."""
+    """Connect an organization to a WhatsApp Cloud API phone number (Meta is asked to confirm
+    that the access token can read the phone number id)."""
     try:
         org = accounts.organization_by_name(db.session, org_name)
         account = accounts.set_whatsapp_account(
@@ -124,12 +150,14 @@ def set_whatsapp(
             api_base_url=api_base_url,
             business_account_id=business_account_id,
             messages_per_second=messages_per_second,
+            allowed_hosts=current_app.config["WHATSAPP_API_ALLOWED_HOSTS"],
         )
     except DripError as exc:
         _fail(exc)
     db.session.commit()
+    shown = f" ({account.display_phone_number})" if account.display_phone_number else ""
     click.echo(
-        f"{org.name!r} now sends through phone number {account.phone_number_id} "
+        f"{org.name!r} now sends through phone number {account.phone_number_id}{shown} "
         f"at {account.api_base_url}."
     )
 

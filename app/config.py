@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,34 @@ def _flag(value: str | None) -> bool:
     return (value or "").lower() in ("1", "true", "yes")
 
 
+def _positive(name: str, value: str | None, default: float) -> float:
+    """A number above zero: 0 would end every session at once, so it stops the start."""
+    number = float(value or default)
+    if not number > 0:
+        raise ValueError(f"{name} must be a number above 0, not {value!r}")
+    return number
+
+
+_HOST_ENTRY = re.compile(r"(?:\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(?::(?P<port>[0-9]{1,5}))?")
+
+
+def parse_allowed_hosts(value: str | None) -> tuple[str, ...]:
+    """WHATSAPP_API_ALLOWED_HOSTS: comma-separated `host` or `host:port` (IPv6 in brackets),
+    lower-cased; a typo stops the start rather than silently refusing every send."""
+    entries = []
+    for raw in (value or "").split(","):
+        entry = raw.strip().lower()
+        if not entry:
+            continue
+        match = _HOST_ENTRY.fullmatch(entry)
+        if not match or int(match["port"] or 0) > 65535:
+            raise ValueError(
+                f"WHATSAPP_API_ALLOWED_HOSTS: {raw.strip()!r} is not a host or host:port"
+            )
+        entries.append(entry)
+    return tuple(entries)
+
+
 @dataclass
 class Config:
     """Production and development settings; every field can come from the environment."""
@@ -55,6 +84,9 @@ class Config:
     processor_batch_size: int = 200
     send_concurrency: int = 64
     whatsapp_read_timeout: float = 15.0
+    # Hosts besides https://graph.facebook.com that accounts' API base URLs may point at (a
+    # local fake, a proxy): `host` allows any port of it, `host:port` that port only.
+    whatsapp_api_allowed_hosts: tuple[str, ...] = ()
     # Prefix of Drip's own Redis keys (job locks, the cron leader), so installs can share a Redis.
     redis_key_prefix: str = "drip:"
     # Where this install is reached from outside: tracked short links are <base>/l/<code>.
@@ -63,12 +95,18 @@ class Config:
     # timeout answers 503 instead of holding the request.
     chart_browser_path: str = "/usr/bin/chromium"
     chart_export_timeout: float = 30.0
-    # Login rate limiting: this many failed logins for one email (or from one client address)
-    # within the window lock further attempts out for the lock period. 0 turns a limit off.
+    # Login rate limiting: this many failed logins for one email from one client address (or
+    # from one address, whatever the emails) within the window lock further attempts from there
+    # out for the lock period; an email is never locked everywhere, but past login_max_failures
+    # failures from anywhere each attempt for it waits (1 s, doubling up to
+    # login_max_delay_seconds). 0 turns a limit off.
     login_max_failures: int = 5
     login_max_failures_per_address: int = 20
     login_window_minutes: int = 15
     login_lock_minutes: int = 15
+    login_max_delay_seconds: float = 5.0
+    # A browser session unused this long ends (server-side, whatever its cookies say).
+    session_idle_hours: float = 12.0
     # Proxies in front of the app (an HTTPS terminator, a load balancer) whose X-Forwarded-For
     # and X-Forwarded-Proto headers are believed: the client's address (login limit per
     # address) and https come from them. 0: the headers are ignored (anyone could forge them).
@@ -92,6 +130,7 @@ class Config:
             processor_batch_size=int(env.get("PROCESSOR_BATCH_SIZE") or 200),
             send_concurrency=int(env.get("SEND_CONCURRENCY") or 64),
             whatsapp_read_timeout=float(env.get("WHATSAPP_READ_TIMEOUT") or 15),
+            whatsapp_api_allowed_hosts=parse_allowed_hosts(env.get("WHATSAPP_API_ALLOWED_HOSTS")),
             redis_key_prefix=env.get("REDIS_KEY_PREFIX") or "drip:",
             public_base_url=env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
             chart_browser_path=env.get("CHART_BROWSER_PATH") or "/usr/bin/chromium",
@@ -100,6 +139,8 @@ class Config:
             login_max_failures_per_address=int(env.get("LOGIN_MAX_FAILURES_PER_ADDRESS") or 20),
             login_window_minutes=int(env.get("LOGIN_WINDOW_MINUTES") or 15),
             login_lock_minutes=int(env.get("LOGIN_LOCK_MINUTES") or 15),
+            login_max_delay_seconds=float(env.get("LOGIN_MAX_DELAY_SECONDS") or 5),
+            session_idle_hours=_positive("SESSION_IDLE_HOURS", env.get("SESSION_IDLE_HOURS"), 12),
             session_cookie_secure=_flag(env.get("SESSION_COOKIE_SECURE")),
             trusted_proxies=int(env.get("TRUSTED_PROXIES") or 0),
         )
@@ -119,6 +160,7 @@ class Config:
             "PROCESSOR_BATCH_SIZE": self.processor_batch_size,
             "SEND_CONCURRENCY": self.send_concurrency,
             "WHATSAPP_READ_TIMEOUT": self.whatsapp_read_timeout,
+            "WHATSAPP_API_ALLOWED_HOSTS": self.whatsapp_api_allowed_hosts,
             "REDIS_KEY_PREFIX": self.redis_key_prefix,
             "PUBLIC_BASE_URL": self.public_base_url,
             "CHART_BROWSER_PATH": self.chart_browser_path,
@@ -127,6 +169,8 @@ class Config:
             "LOGIN_MAX_FAILURES_PER_ADDRESS": self.login_max_failures_per_address,
             "LOGIN_WINDOW_MINUTES": self.login_window_minutes,
             "LOGIN_LOCK_MINUTES": self.login_lock_minutes,
+            "LOGIN_MAX_DELAY_SECONDS": self.login_max_delay_seconds,
+            "SESSION_IDLE_HOURS": self.session_idle_hours,
             "TRUSTED_PROXIES": self.trusted_proxies,
             "TESTING": self.testing,
             "WTF_CSRF_ENABLED": self.csrf_enabled,
@@ -154,3 +198,5 @@ class TestConfig(Config):
     secret_key: str | None = "test-secret-key-not-for-production"
     testing: bool = True
     csrf_enabled: bool = False
+    # The fake Cloud API (tests/fakes/cloud_api.py) listens on this machine.
+    whatsapp_api_allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")

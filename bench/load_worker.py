@@ -42,7 +42,10 @@ def main() -> None:
     parser.add_argument("--drain", type=float, default=60)
     args = parser.parse_args()
     config = Config(
-        secret_key=os.environ["SECRET_KEY"], database_url=args.database_url, redis_url=args.redis
+        secret_key=os.environ["SECRET_KEY"],
+        database_url=args.database_url,
+        redis_url=args.redis,
+        whatsapp_api_allowed_hosts=("127.0.0.1",),  # the fake Cloud API
     )
     app = create_app(config)
     app.config["SEND_CONCURRENCY"] = args.concurrency

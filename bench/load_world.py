@@ -32,6 +32,7 @@ from app.models import DripCampaign, utcnow
 
 SECRET_KEY = "load-bench-secret-key"
 TOKEN = "load-bench-token"
+FAKE_HOSTS = {"whatsapp_api_allowed_hosts": ("127.0.0.1",)}  # the fake Cloud API's host
 EMAIL, PASSWORD = "load@drip.example", "load-bench-password"
 WAMID_PREFIX = "wamid.LOAD."
 TIER = 1000  # messages per second of each number (Meta's highest tier); Drip paces 5% under
@@ -50,7 +51,7 @@ class World:
 
 
 def app_for(url: str):
-    return create_app(Config(secret_key=SECRET_KEY, database_url=url))
+    return create_app(Config(secret_key=SECRET_KEY, database_url=url, **FAKE_HOSTS))
 
 
 def build(url: str, fake_base: str, *, announced: int, sends: int, numbers: int) -> World:
@@ -75,6 +76,7 @@ def build(url: str, fake_base: str, *, announced: int, sends: int, numbers: int)
                 app_secret=secret,
                 api_base_url=fake_base,
                 messages_per_second=TIER,
+                allowed_hosts=app.config["WHATSAPP_API_ALLOWED_HOSTS"],
             )
             account.api_version = "v21.0"
             orgs.append(org)

@@ -55,6 +55,7 @@ def prepare(url: str, base_url: str, messages: int, rate: int) -> None:
             access_token=TOKEN,
             app_secret="s",
             api_base_url=base_url,
+            allowed_hosts=app.config["WHATSAPP_API_ALLOWED_HOSTS"],
         )
         account = session.scalar(select(WhatsAppAccount))
         account.api_version, account.rate_limit_per_second = "v21.0", rate

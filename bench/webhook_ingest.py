@@ -32,6 +32,7 @@ from app.models import WebhookEvent, WhatsAppStatusEvent  # noqa: E402
 from app.whatsapp.webhook import SIGNATURE_HEADER, signature_for  # noqa: E402
 from bench.harness import PG, gunicorn, percentile  # noqa: E402
 from tests.integration.enrollment_world import make_campaign  # noqa: E402
+from tests.support.accounts import set_verified_account  # noqa: E402
 from tests.support.scratch import (  # noqa: E402
     drop_schema,
     enroll_generated_contacts,
@@ -54,14 +55,7 @@ def prepare(url: str, logs: int) -> list[str]:
         upgrade()
         session = db.session
         org = accounts.create_organization(session, "Bench")
-        accounts.set_whatsapp_account(
-            session,
-            app.extensions["drip_secret_box"],
-            org,
-            phone_number_id=PHONE_ID,
-            access_token="t",
-            app_secret=APP_SECRET,
-        )
+        set_verified_account(app, session, org, PHONE_ID, APP_SECRET)
         campaign = make_campaign(session, org.id, steps=((0, "minutes"), (1, "days")))
         enroll_generated_contacts(session, org.id, campaign, logs)
         session.execute(

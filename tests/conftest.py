@@ -20,7 +20,7 @@ from app import create_app
 from app.config import TestConfig
 from app.drip import accounts
 from app.extensions import db
-from app.models import Base
+from app.models import Base, Organization
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TEST_PASSWORD = "correct horse battery"
@@ -143,6 +143,31 @@ def make_org(app, name: str) -> OrgFixture:
         key, token = accounts.create_api_key(db.session, org.id, "test key")
         db.session.commit()
         return OrgFixture(org.id, name, email, token, key.id)
+
+
+@dataclass
+class UserFixture:
+    """A further user of an organization and an API key they created (it acts as they do)."""
+
+    user_id: int
+    email: str
+    api_key: str
+    api_key_id: int
+
+    @property
+    def auth(self) -> dict:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+def make_user(app, org: OrgFixture, role: str = "member", label: str = "member") -> UserFixture:
+    """A user of `org` with this role (password TEST_PASSWORD) and a key made in their name."""
+    with app.app_context():
+        org_row = db.session.get(Organization, org.org_id)
+        email = f"{label}@{org.name.lower().replace(' ', '-')}.example"
+        user = accounts.create_user(db.session, org_row, email, TEST_PASSWORD, role=role)
+        key, token = accounts.create_api_key(db.session, org.org_id, label, user_id=user.id)
+        db.session.commit()
+        return UserFixture(user.id, email, token, key.id)
 
 
 def login(client, email: str, password: str = TEST_PASSWORD):

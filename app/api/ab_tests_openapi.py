@@ -15,6 +15,7 @@ from app.api.openapi import (
     path_id,
     trimmed_text,
 )
+from app.drip import limits
 from app.drip.ab import ACTIONS
 from app.models.ab_tests import TEST_STATUSES, WINNING_METRICS
 
@@ -141,7 +142,7 @@ TEST_INPUT = {
     "type": "object",
     "required": ["name", "stepId"],
     "properties": {
-        "name": trimmed_text(200),
+        "name": trimmed_text(limits.NAME_MAX),
         "stepId": {"type": "integer", "description": "a text step of this campaign"},
         "winningMetric": {**METRIC, "default": "read_rate"},
         "confidenceThreshold": {"type": "number", "minimum": 0.5, "maximum": 0.999},
@@ -167,7 +168,8 @@ ACTION_INPUT = {
         "allocations": {
             "type": "array",
             "description": "reallocate: new shares, adding up to 100 on a started test (a new "
-            "analysis phase starts)",
+            f"analysis phase starts); one per variant (a test has at most "
+            f"{limits.VARIANTS_PER_TEST_MAX})",
             "items": {
                 "type": "object",
                 "properties": {"variantId": {"type": "integer"}, "trafficAllocation": ALLOCATION},
@@ -179,7 +181,7 @@ ACTION_INPUT = {
 VARIANT_INPUT = {
     "type": "object",
     "properties": {
-        "name": trimmed_text(200),
+        "name": trimmed_text(limits.NAME_MAX),
         "messageContent": MESSAGE_TEXT,
         "trafficAllocation": {**ALLOCATION, "description": "default: the share left"},
     },
@@ -282,7 +284,8 @@ OPENAPI = {
             parameters=[CAMPAIGN_ID, TEST_ID],
             body=VARIANT_INPUT,
             description="Allocations never add up to more than 100: a larger one answers 422 "
-            "naming the share left.",
+            f"naming the share left. A test has at most {limits.VARIANTS_PER_TEST_MAX} variants, "
+            "the control included: one more answers 422.",
         ),
     },
     "/api/drip-campaigns/{id}/ab-tests/{testId}/variants/{variantId}": {

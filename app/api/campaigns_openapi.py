@@ -14,6 +14,7 @@ from app.api.openapi import (
     path_id,
     trimmed_text,
 )
+from app.drip import limits
 
 STEP_ID = path_id("stepId")
 # A time of day, "HH:MM" on a 24-hour clock.
@@ -29,14 +30,18 @@ TEMPLATE = {
     "properties": {
         "name": {"type": "string", "pattern": "^[a-z0-9_]{1,512}$"},
         "language": {"type": "string", "pattern": "^[a-z]{2,3}(_[A-Z]{2})?$", "example": "en_US"},
-        "parameters": {"type": "array", "items": {"type": "string", "maxLength": 1024}},
+        "parameters": {
+            "type": "array",
+            "items": {"type": "string", "maxLength": limits.TEMPLATE_PARAMETER_MAX},
+            "maxItems": limits.TEMPLATE_PARAMETERS_MAX,
+        },
     },
 }
 STEP_INPUT = {
     "type": "object",
     "description": "a text step has messageContent, a template step a template: never both",
     "properties": {
-        "name": trimmed_text(200),
+        "name": trimmed_text(limits.NAME_MAX),
         "delayAmount": {"type": "integer", "minimum": 0},
         "delayUnit": {"type": "string", "enum": ["minutes", "hours", "days"]},
         "messageType": {"type": "string", "enum": ["text", "template"]},
@@ -89,12 +94,24 @@ TRIGGER = {
         "value": NULLABLE_STRING,
     },
 }
+TRIGGER_INPUT = {
+    **TRIGGER,
+    "properties": {
+        **TRIGGER["properties"],
+        "value": trimmed_text(
+            limits.KEYWORD_MAX,
+            nullable=True,
+            description=f"the keyword (at most {limits.KEYWORD_MAX} characters) or the tag (at "
+            f"most {limits.TAG_MAX}), not counting spaces around it; ignored for the other types",
+        ),
+    },
+}
 CAMPAIGN_INPUT = {
     "type": "object",
     "properties": {
-        "name": trimmed_text(200),
-        "description": NULLABLE_STRING,
-        "trigger": TRIGGER,
+        "name": trimmed_text(limits.NAME_MAX),
+        "description": {**NULLABLE_STRING, "maxLength": limits.DESCRIPTION_MAX},
+        "trigger": TRIGGER_INPUT,
         "stopOnReply": {"type": "boolean"},
         "allowReenrollment": {"type": "boolean"},
         "trackLinks": {"type": "boolean"},

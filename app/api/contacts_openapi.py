@@ -14,6 +14,7 @@ from app.api.openapi import (
     request_body,
     trimmed_text,
 )
+from app.drip import limits
 
 ATTRIBUTES = {
     "type": "object",
@@ -42,19 +43,24 @@ CONTACT_INPUT_PROPERTIES = {
         "description": "any common format; without a country code it is read in the "
         "organization's default region. Stored as E.164.",
     },
-    "firstName": trimmed_text(120, nullable=True),
-    "lastName": trimmed_text(120, nullable=True),
+    "firstName": trimmed_text(limits.CONTACT_NAME_MAX, nullable=True),
+    "lastName": trimmed_text(limits.CONTACT_NAME_MAX, nullable=True),
     "timezone": {**NULLABLE_STRING, "description": "IANA name such as Europe/Paris"},
     "tags": {
         "type": "array",
-        "items": trimmed_text(64),
+        "items": trimmed_text(limits.TAG_MAX),
+        "maxItems": limits.TAGS_PER_CONTACT_MAX,
         "nullable": True,
         "description": "replaces the contact's tags; null: none",
     },
     "attributes": {
         **ATTRIBUTES,
+        "maxProperties": limits.ATTRIBUTES_MAX,
+        "additionalProperties": {"nullable": True, "maxLength": limits.ATTRIBUTE_VALUE_MAX},
         "nullable": True,
-        "description": "replaces the contact's attributes; null: none",
+        "description": "replaces the contact's attributes; null: none. Names of 1 to "
+        f"{limits.ATTRIBUTE_KEY_MAX} characters (not counting spaces around them); text values "
+        f"of at most {limits.ATTRIBUTE_VALUE_MAX:,} characters, numbers, true/false or null",
     },
     "optedOut": {"type": "boolean", "description": "opt the contact out (true) or back in"},
 }

@@ -19,7 +19,7 @@ from app.api.openapi import (
 )
 from app.api.respond import BadJson, json_body, ok, paged, paging_args
 from app.auth import current_actor, current_org_id
-from app.drip import campaigns, enrollment
+from app.drip import campaigns, enrollment, limits
 from app.drip.scope import get_scoped
 from app.extensions import db
 from app.models import DripCampaign, DripEnrollment
@@ -170,12 +170,26 @@ ENROLL_BODY = {
     "type": "object",
     "description": "exactly one of contactIds, tag, search",
     "properties": {
-        "contactIds": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
-        "tag": {"type": "string", "description": "everyone with this tag"},
+        "contactIds": {
+            "type": "array",
+            "items": {"type": "integer"},
+            "minItems": 1,
+            "maxItems": limits.ENROLL_IDS_MAX,
+            "description": f"at most {limits.ENROLL_IDS_MAX:,} ids at once: enroll a larger "
+            "audience with a tag or a search",
+        },
+        "tag": {
+            "type": "string",
+            "maxLength": limits.TAG_MAX,
+            "description": "everyone with this tag",
+        },
         "search": {
             "type": "object",
             "description": "everyone matching the contact search (text, tag or both)",
-            "properties": {"q": {"type": "string"}, "tag": {"type": "string"}},
+            "properties": {
+                "q": {"type": "string", "maxLength": limits.SEARCH_TEXT_MAX},
+                "tag": {"type": "string", "maxLength": limits.TAG_MAX},
+            },
         },
     },
     "example": {"contactIds": [1, 2]},

@@ -1,8 +1,9 @@
-"""API keys over the JSON API: list, create (the key is in this answer only), revoke."""
+"""API keys over the JSON API: list, create (the key is in this answer only), revoke. An
+admin's, and created by a signed-in admin only: an API key does not make keys."""
 
 from __future__ import annotations
 
-from flask import Blueprint, g
+from flask import Blueprint
 from flask_login import current_user
 
 from app.api.openapi import (
@@ -20,6 +21,7 @@ from app.drip import accounts
 from app.drip.errors import ValidationError
 from app.extensions import db
 from app.models import ApiKey
+from app.roles import admin_only
 
 bp = Blueprint("api_keys", __name__, url_prefix="/api/api-keys")
 
@@ -36,22 +38,27 @@ def serialize_key(key: ApiKey) -> dict:
 
 
 @bp.get("")
+@admin_only("manage API keys")
 def list_keys():
     return ok([serialize_key(k) for k in accounts.list_api_keys(db.session, current_org_id())])
 
 
 @bp.post("")
+@admin_only("manage API keys", api_keys=False)
 def create_key():
     name = json_body().get("name", "")
     if not isinstance(name, str):
         raise ValidationError("name must be a string.", {"name": "A string."})
-    user_id = None if g.api_key is not None else current_user.id
-    key, token = accounts.create_api_key(db.session, current_org_id(), name, user_id=user_id)
+    # Signed in (@admin_only refused keys): the new key acts with this admin's role.
+    key, token = accounts.create_api_key(
+        db.session, current_org_id(), name, user_id=current_user.id
+    )
     db.session.commit()
     return ok({**serialize_key(key), "key": token}, status=201)
 
 
 @bp.delete("/<int:key_id>")
+@admin_only("manage API keys")
 def revoke_key(key_id: int):
     key = accounts.revoke_api_key(db.session, current_org_id(), key_id)
     db.session.commit()
@@ -76,11 +83,12 @@ OPENAPI = {
             "summary": "List the organization's API keys (never the keys themselves)",
             "responses": {
                 **data_response({"type": "array", "items": API_KEY_SCHEMA}),
-                **error_responses(401),
+                **error_responses(401, 403),
             },
         },
         "post": {
             "summary": "Create an API key; the answer is the only time the key is shown",
+            "description": "Admins only, signed in: an API key cannot create keys (403).",
             "requestBody": request_body(
                 {
                     "type": "object",
@@ -90,7 +98,7 @@ OPENAPI = {
             ),
             "responses": {
                 **data_response(API_KEY_SCHEMA, 201),
-                **error_responses(400, 401, 422),
+                **error_responses(400, 401, 403, 422),
             },
         },
     },
@@ -98,7 +106,7 @@ OPENAPI = {
         "delete": {
             "summary": "Revoke an API key",
             "parameters": [path_id("keyId")],
-            "responses": {**data_response(API_KEY_SCHEMA), **error_responses(401, 404)},
+            "responses": {**data_response(API_KEY_SCHEMA), **error_responses(401, 403, 404)},
         }
     },
 }

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify
 
 from app.api.respond import MAX_PAGE, MAX_PER_PAGE
 from app.auth import public
+from app.drip.limits import JSON_BODY_MAX
 
 bp = Blueprint("openapi", __name__)
 
@@ -161,8 +162,20 @@ def with_int64(node):
     return copy
 
 
+def with_body_limit(paths: dict) -> dict:
+    """Every operation that takes a JSON body says so: its limit, and the 413 past it
+    (app.api.respond.json_body). Changes `paths`, a copy (with_int64)."""
+    for operations in paths.values():
+        for operation in operations.values():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            if body and "application/json" in body.get("content", {}):
+                body.setdefault("description", f"JSON, at most {JSON_BODY_MAX // 2**20} MiB")
+                operation["responses"].setdefault("413", error_responses(413)["413"])
+    return paths
+
+
 def build_document(paths: dict) -> dict:
-    paths = with_int64(paths)
+    paths = with_body_limit(with_int64(paths))
     return {
         "openapi": "3.0.3",
         "info": {"title": "Drip API", "version": "1"},

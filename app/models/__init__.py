@@ -16,6 +16,7 @@ from app.models.events import (
     WhatsAppStatusEvent,
 )
 from app.models.orgs import ApiKey, Organization, User, WhatsAppAccount
+from app.models.sessions import UserSession
 
 __all__ = [
     "ApiKey",
@@ -41,6 +42,7 @@ __all__ = [
     "Organization",
     "Tag",
     "User",
+    "UserSession",
     "WebhookEvent",
     "WhatsAppAccount",
     "WhatsAppStatusEvent",

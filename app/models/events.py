@@ -31,7 +31,8 @@ class WhatsAppStatusEvent(IdMixin, Base):
     """One (wamid, status) as Meta reported it; unique, so a repeat is applied once."""
 
     __tablename__ = "whatsapp_status_events"
-    __table_args__ = (UniqueConstraint("wamid", "status"),)
+    # Per organization: another organization's webhook cannot take a key this one needs.
+    __table_args__ = (UniqueConstraint("organization_id", "wamid", "status"),)
 
     organization_id: Mapped[int] = fk("organizations.id")
     message_log_id: Mapped[int | None] = fk("drip_message_logs.id", nullable=True)
@@ -47,11 +48,14 @@ class InboundMessage(IdMixin, Base):
     """A message a contact sent us; unique on Meta's message id."""
 
     __tablename__ = "inbound_messages"
-    __table_args__ = (Index("ix_inbound_messages_contact_received", "contact_id", "received_at"),)
+    __table_args__ = (
+        Index("ix_inbound_messages_contact_received", "contact_id", "received_at"),
+        UniqueConstraint("organization_id", "wa_message_id"),
+    )
 
     organization_id: Mapped[int] = fk("organizations.id")
     contact_id: Mapped[int | None] = fk("contacts.id", nullable=True, index=False)
-    wa_message_id: Mapped[str] = mapped_column(String(128), unique=True)
+    wa_message_id: Mapped[str] = mapped_column(String(128))
     message_type: Mapped[str] = mapped_column(String(32))
     text: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict | None] = mapped_column(JsonType)

@@ -33,6 +33,15 @@ class User(UserMixin, IdMixin, CreatedMixin, Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     last_login_at: Mapped[datetime | None]
 
+    # Not a column: the browser session this object was loaded for (set by app.auth). Flask-Login
+    # keeps it in the cookies instead of the user id (app.auth sets its id_attribute to
+    # get_session_token), so that a session can be ended on the server. get_id, and so equality,
+    # stay the user's id.
+    session_token = None
+
+    def get_session_token(self) -> str | None:
+        return self.session_token
+
 
 class ApiKey(IdMixin, CreatedMixin, Base):
     """A per-organization key; only its SHA-256 is stored, the key is shown once."""

@@ -5,6 +5,7 @@ from app.reports.ab_charts import AB_CHARTS, METRIC_LABELS, confidence_label, me
 from app.reports.ab_table import DECISIONS, FORMATTERS, ab_results_to_csv, leader, result_rows
 from app.reports.analytics_csv import analytics_to_csv
 from app.reports.charts import CHARTS
+from app.reports.csv_writer import write_csv
 from app.reports.export import FORMATS, ExportUnavailable, to_image
 from app.reports.style import count, embed_json, rate, sparkline_points
 
@@ -27,4 +28,5 @@ __all__ = [
     "result_rows",
     "sparkline_points",
     "to_image",
+    "write_csv",
 ]

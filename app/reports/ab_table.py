@@ -8,8 +8,7 @@ where there is none, e.g. the control's comparison); rounding is the page's.
 
 from __future__ import annotations
 
-import csv
-import io
+from app.reports.csv_writer import write_csv
 
 # (CSV column, row key): the table's numbers, in the page's order.
 COLUMNS = (
@@ -73,18 +72,8 @@ def result_rows(report: dict) -> list[dict]:
 
 def ab_results_to_csv(report: dict) -> str:
     """One row per variant with every number of the table, unrounded."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([column for column, _ in COLUMNS])
-    for row in result_rows(report):
-        row["name"] = _text_cell(row["name"])
-        writer.writerow(["" if row.get(key) is None else row[key] for _, key in COLUMNS])
-    return out.getvalue()
-
-
-def _text_cell(value: str) -> str:
-    """User text that a spreadsheet would run as a formula ("=HYPERLINK(...)") is quoted."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    rows = [[row.get(key) for _, key in COLUMNS] for row in result_rows(report)]
+    return write_csv([column for column, _ in COLUMNS], rows)
 
 
 # What each auto-winner decision code means, in words.

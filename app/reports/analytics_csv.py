@@ -3,10 +3,8 @@ numbers as the JSON (unrounded; empty where a rate has nothing to divide by)."""
 
 from __future__ import annotations
 
-import csv
-import io
-
 from app.drip.analytics import DROP_OFF_REASONS
+from app.reports.csv_writer import write_csv
 
 STEP_COUNTS = ("reached", "sent", "delivered", "read", "replied", "clicked", "failed")
 COHORT_COLUMNS = (
@@ -27,11 +25,7 @@ def analytics_to_csv(kind: str, data: dict) -> str:
         header, rows = _comparison(data)
     else:
         header, rows = _cohorts(data)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
-    return out.getvalue()
+    return write_csv(header, rows)
 
 
 def _funnel(data: dict):

@@ -51,12 +51,23 @@ class ExportUnavailable(Exception):
         self.message = message
 
 
+# Choreographer 1.x starts every Chromium with these (choreographer/browsers/chromium.py,
+# Chromium.get_cli, with no option to leave them out): same-origin policy off, and file://
+# pages allowed to read any local file. Kaleido needs neither: its page is a file:// index
+# whose <script src="file://..."> tags (plotly.js, kaleido_scopes.js) load without them, and
+# the figure arrives as JSON over the DevTools pipe. Without them, a page that did go wrong
+# could not read local files or other origins' answers.
+UNSAFE_FLAGS = frozenset({"--disable-web-security", "--allow-file-access-from-files"})
+
+
 class _Chromium(Chromium):
-    """Choreographer's Chromium (already headless, --no-sandbox, --disable-gpu) with
-    background networking off: a render needs no network and a server should not phone out."""
+    """Choreographer's Chromium (already headless, --no-sandbox, --disable-gpu) without its
+    unsafe flags, and with background networking off: a render needs no network and a server
+    should not phone out."""
 
     def get_cli(self):
-        return [*super().get_cli(), "--disable-background-networking"]
+        cli = [arg for arg in super().get_cli() if arg not in UNSAFE_FLAGS]
+        return [*cli, "--disable-background-networking"]
 
 
 class ChartExporter:

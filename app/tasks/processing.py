@@ -21,6 +21,7 @@ from app.drip import sending
 from app.extensions import db
 from app.models import WhatsAppAccount, utcnow
 from app.whatsapp import (
+    AllowedHosts,
     CloudApiClient,
     ErrorKind,
     Provider,
@@ -120,6 +121,7 @@ def sender_for_app() -> Sender:
 def routes_for(session, organization_ids: set[int]) -> dict[int, Route]:
     """The Cloud API client for organizations with a WhatsApp account, else the sandbox."""
     box = current_app.extensions["drip_secret_box"]
+    allowed = AllowedHosts(current_app.config["WHATSAPP_API_ALLOWED_HOSTS"])
     accounts = {
         a.organization_id: a
         for a in session.scalars(
@@ -138,6 +140,9 @@ def routes_for(session, organization_ids: set[int]) -> dict[int, Route]:
             account.phone_number_id,
             box.decrypt(account.access_token_encrypted),
             read_timeout=current_app.config["WHATSAPP_READ_TIMEOUT"],
+            # Checked at every send, not only when saved: an account saved before the rule, or
+            # since the operator narrowed the list, is paused and nothing goes to its address.
+            allowed_hosts=allowed,
         )
         routes[org_id] = Route(client, account.phone_number_id, account.rate_limit_per_second)
     return routes

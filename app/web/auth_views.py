@@ -1,9 +1,10 @@
-"""Login and logout pages."""
+"""Login and logout (of this browser, or of every browser)."""
 
 from __future__ import annotations
 
 import math
 from datetime import timedelta
+from time import sleep
 from urllib.parse import urlsplit
 
 from flask import (
@@ -16,12 +17,12 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from app.auth import public
+from app.auth import log_in, log_out, public
 from app.drip import accounts
 from app.drip.accounts import authenticate
 from app.extensions import db
@@ -47,11 +48,14 @@ def login():
         until = accounts.locked_until(db.session, form.email.data, address, now, limits)
         if until is not None:
             return _locked_out(form, until - now)
+        # Many failures for this email from elsewhere: slowed, never locked (the right password
+        # from here still gets in). Waited before the check, so right and wrong wait alike.
+        sleep(accounts.login_delay(db.session, form.email.data, now, limits).total_seconds())
         user = authenticate(db.session, form.email.data, form.password.data)
         if user is not None:
-            accounts.record_success(db.session, user.email)
+            accounts.record_success(db.session, user.email, address)
+            log_in(user, remember=form.remember.data)
             db.session.commit()
-            login_user(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")))
         accounts.record_failure(db.session, form.email.data, address, now, limits)
         db.session.commit()
@@ -66,6 +70,7 @@ def _limits() -> accounts.Limits:
         max_per_address=config["LOGIN_MAX_FAILURES_PER_ADDRESS"],
         window=timedelta(minutes=config["LOGIN_WINDOW_MINUTES"]),
         lock=timedelta(minutes=config["LOGIN_LOCK_MINUTES"]),
+        max_delay=timedelta(seconds=config["LOGIN_MAX_DELAY_SECONDS"]),
     )
 
 
@@ -73,8 +78,8 @@ def _locked_out(form: LoginForm, remaining: timedelta):
     """429: refused without looking at the password, so even the right one waits."""
     minutes = max(1, math.ceil(remaining.total_seconds() / 60))
     flash(
-        "Too many failed logins. For your account's safety, logging in is blocked for "
-        f"{minutes} more minute{'s' if minutes != 1 else ''}. Please try again later.",
+        "Too many failed logins. For your account's safety, logging in from here is blocked "
+        f"for {minutes} more minute{'s' if minutes != 1 else ''}. Please try again later.",
         "error",
     )
     response = make_response(render_template("auth/login.html", form=form), 429)
@@ -84,8 +89,20 @@ def _locked_out(form: LoginForm, remaining: timedelta):
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    logout_user()
+    log_out()
+    db.session.commit()
     flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/logout/everywhere", methods=["POST"])
+def logout_everywhere():
+    """Every browser logged in as this user (a forgotten computer, a stolen cookie) is logged
+    out; API keys are not sessions and keep working. The form's CSRF token is checked by
+    CSRFProtect, as for every form."""
+    log_out(everywhere=True)
+    db.session.commit()
+    flash("You are logged out on every browser.", "info")
     return redirect(url_for("auth.login"))
 
 

@@ -16,9 +16,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Optional
+from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.drip.limits import DESCRIPTION_MAX, KEYWORD_MAX, NAME_MAX
 from app.models.campaigns import DELAY_UNITS
 
 WEEKDAYS = [
@@ -42,10 +43,12 @@ def timezone_choices() -> list[tuple[str, str]]:
 
 
 class CampaignForm(FlaskForm):
-    name = StringField("Name", validators=[InputRequired()])
-    description = TextAreaField("Description", validators=[Optional()])
+    # The lengths are the domain's (app.drip.limits), which checks them again: here they put
+    # the error next to the field and the maxlength on the input.
+    name = StringField("Name", validators=[InputRequired(), Length(max=NAME_MAX)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=DESCRIPTION_MAX)])
     trigger_type = SelectField("Enrollment trigger", choices=TRIGGERS, default="manual")
-    trigger_value = StringField("Tag or keyword", validators=[Optional()])
+    trigger_value = StringField("Tag or keyword", validators=[Optional(), Length(max=KEYWORD_MAX)])
     stop_on_reply = BooleanField("Stop when the contact replies", default=True)
     allow_reenrollment = BooleanField("Allow a contact to go through it again")
     track_links = BooleanField("Track link clicks")
@@ -99,7 +102,7 @@ class CampaignForm(FlaskForm):
 
 
 class StepForm(FlaskForm):
-    name = StringField("Step name", validators=[Optional()])
+    name = StringField("Step name", validators=[Optional(), Length(max=NAME_MAX)])
     delay_amount = IntegerField("Wait", default=1, validators=[Optional()])
     delay_unit = SelectField(
         "Unit",

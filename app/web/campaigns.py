@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import Contact, DripCampaign, DripCampaignStep, utcnow
 from app.web.actions import commit_or_report
 from app.web.campaign_forms import CampaignForm, StepForm
-from app.web.forms import EmptyForm, local_time, viewer_zone
+from app.web.forms import EmptyForm, local_time, page_arg, viewer_zone
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 ACTIVITY_SHOWN = 20  # on the campaign page; the activity page has them all
@@ -130,7 +130,7 @@ def show(id: int):
 @bp.route("/<int:id>/activity")
 def activity_log(id: int):
     campaign = _campaign(id)
-    page = max(request.args.get("page", type=int) or 1, 1)
+    page = page_arg()
     shown = activity(campaign, ACTIVITY_PER_PAGE, page)
     pages = page_count(shown["activity_total"], ACTIVITY_PER_PAGE)
     return render_template(

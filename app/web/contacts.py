@@ -12,7 +12,7 @@ from app.drip.errors import DripError
 from app.extensions import db
 from app.tasks import enqueue, run_contact_import
 from app.web.contact_forms import ContactForm, ImportForm
-from app.web.forms import EmptyForm
+from app.web.forms import EmptyForm, page_arg
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 PER_PAGE = 50
@@ -29,7 +29,7 @@ def index():
     }
     if filters["status"] not in STATUS_FILTERS:
         filters["status"] = ""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     result = contacts.list_contacts(
         db.session,
         current_org_id(),

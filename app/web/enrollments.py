@@ -18,7 +18,7 @@ from app.drip.scope import get_scoped
 from app.extensions import db
 from app.models import DripCampaign
 from app.models.enrollments import ENROLLMENT_STATUSES
-from app.web.forms import local_time, viewer_zone
+from app.web.forms import local_time, page_arg, viewer_zone
 
 bp = Blueprint("enrollments", __name__, url_prefix="/campaigns")
 
@@ -80,9 +80,9 @@ def _render(campaign, form=None, result=None, status=200):
     status_filter = request.args.get("status") or None
     if status_filter not in ENROLLMENT_STATUSES:
         status_filter = None
-    page = request.args.get("page", type=int) or 1
+    page = page_arg()
     rows, total = enrollment.list_enrollments(
-        db.session, current_org_id(), campaign.id, status_filter, max(page, 1), PER_PAGE
+        db.session, current_org_id(), campaign.id, status_filter, page, PER_PAGE
     )
     zone = viewer_zone()
     return render_template(
@@ -91,7 +91,7 @@ def _render(campaign, form=None, result=None, status=200):
         campaign_url=campaign_url(campaign.id),
         rows=rows,
         total=total,
-        page=max(page, 1),
+        page=page,
         pages=page_count(total, PER_PAGE),
         status_filter=status_filter,
         statuses=ENROLLMENT_STATUSES,
@@ -166,7 +166,9 @@ def _target(form: EnrollForm) -> dict:
         return {"search": {"q": form.q.data or None, "tag": form.search_tag.data or None}}
     if form.target.data == "ids":
         words = [w for w in re.split(r"[\s,;]+", form.contact_ids.data or "") if w]
-        bad = [w for w in words if not w.isdigit()]
+        # isascii: "²".isdigit() is true but int() refuses it; past 19 digits no id is that
+        # large and int() refuses over 4,300 digits (either was a 500).
+        bad = [w for w in words if not (w.isascii() and w.isdigit()) or len(w) > 19]
         if bad:
             raise ValidationError(
                 "Contact ids are whole numbers.",

@@ -23,8 +23,9 @@ def follow(code: str):
     else:
         url = engagement.record_click(db.session, code, utcnow(), request.headers.get("User-Agent"))
         db.session.commit()
-    # Codes are only made for http(s) URLs found at send time; anything else is no target.
-    if url is None or not url.lower().startswith(("http://", "https://")):
+    # None: an unknown code, or a stored URL that is no http(s) target a Location header can
+    # carry (https://javascript:alert(3)); such a follow was not counted either.
+    if url is None:
         abort(404)
     response = redirect(url, code=302)
     response.headers["Cache-Control"] = "no-store"  # every follow must reach us to count

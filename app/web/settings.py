@@ -14,6 +14,7 @@ from app.drip import accounts
 from app.drip.errors import DripError
 from app.extensions import db
 from app.models import Organization, WhatsAppAccount
+from app.roles import admin_only
 from app.web.forms import EmptyForm
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -64,6 +65,7 @@ def index():
 
 
 @bp.route("/organization", methods=["POST"])
+@admin_only("change the organization's settings")
 def save_organization():
     form = OrganizationForm()
     if not form.validate_on_submit():
@@ -86,6 +88,7 @@ def save_organization():
 
 
 @bp.route("/api-keys", methods=["POST"])
+@admin_only("manage API keys")
 def create_api_key():
     form = ApiKeyForm()
     if not form.validate_on_submit():
@@ -99,6 +102,7 @@ def create_api_key():
 
 
 @bp.route("/api-keys/<int:key_id>/revoke", methods=["POST"])
+@admin_only("manage API keys")
 def revoke_api_key(key_id: int):
     if not EmptyForm().validate_on_submit():
         flash("Your form expired. Please try again.", "error")
@@ -110,6 +114,7 @@ def revoke_api_key(key_id: int):
 
 
 @bp.route("/whatsapp", methods=["POST"])
+@admin_only("change the WhatsApp account")
 def save_whatsapp():
     form = WhatsAppForm()
     if not form.validate_on_submit():
@@ -126,6 +131,7 @@ def save_whatsapp():
             verify_token=form.verify_token.data or None,
             api_base_url=form.api_base_url.data or None,
             business_account_id=form.business_account_id.data or None,
+            allowed_hosts=current_app.config["WHATSAPP_API_ALLOWED_HOSTS"],
         )
     except DripError as exc:
         db.session.rollback()

@@ -1,12 +1,15 @@
-"""The Meta adapter: the Cloud API client, the sandbox provider, webhook parsing and its
-events, error classification, rate limiting. It imports nothing else of the app."""
+"""The Meta adapter: the Cloud API client, the hosts it may call, phone number verification,
+the sandbox provider, webhook parsing and its events, error classification, rate limiting.
+It imports nothing else of the app."""
 
-from app.whatsapp.client import CloudApiClient
+from app.whatsapp.client import HOST_NOT_ALLOWED, CloudApiClient
 from app.whatsapp.errors import ErrorKind, SendError, gave_up_reason
 from app.whatsapp.events import InboundMessageEvent, StatusUpdate
+from app.whatsapp.hosts import META_API_BASE_URL, AllowedHosts
 from app.whatsapp.provider import Provider, SendResult
 from app.whatsapp.rate_limit import RateLimiter
 from app.whatsapp.sandbox import WAMID_PREFIX, SandboxProvider
+from app.whatsapp.verification import NOT_VERIFIED, PhoneNumber, VerificationError
 from app.whatsapp.webhook import (
     SIGNATURE_HEADER,
     WebhookBatch,
@@ -18,17 +21,23 @@ from app.whatsapp.webhook import (
 )
 
 __all__ = [
+    "HOST_NOT_ALLOWED",
+    "META_API_BASE_URL",
+    "NOT_VERIFIED",
     "SIGNATURE_HEADER",
     "WAMID_PREFIX",
+    "AllowedHosts",
     "CloudApiClient",
     "ErrorKind",
     "InboundMessageEvent",
+    "PhoneNumber",
     "Provider",
     "RateLimiter",
     "SandboxProvider",
     "SendError",
     "SendResult",
     "StatusUpdate",
+    "VerificationError",
     "WebhookBatch",
     "WebhookFormatError",
     "decode_delivery",

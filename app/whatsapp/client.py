@@ -1,26 +1,39 @@
 """WhatsApp Cloud API client: POST {base}/{version}/{phone-number-id}/messages on the shared
 keep-alive pool (or an injected httpx.Client), every failure turned into a classified
-`SendError`."""
+`SendError`; GET {base}/{version}/{phone-number-id} to verify that the token can read the id.
+
+Only to an allowed host (app.whatsapp.hosts), and never following a redirect: a 3xx would
+carry the token's request anywhere the answering server likes."""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import httpx
 
 from app.whatsapp.errors import AMBIGUOUS_REASON, ErrorKind, SendError
+from app.whatsapp.hosts import AllowedHosts
 from app.whatsapp.pool import shared_http_client
 from app.whatsapp.provider import SendResult
+from app.whatsapp.verification import (
+    PHONE_NUMBER_FIELDS,
+    UNREACHABLE,
+    PhoneNumber,
+    VerificationError,
+    read_phone_number,
+)
 
 log = logging.getLogger(__name__)
 
 _URL = re.compile(r"https?://", re.IGNORECASE)
 _NOT_DIGITS = re.compile(r"[\s+\-().]")
 _MSISDN = re.compile(r"[0-9]{5,15}")
+# sending_paused_code of an account whose API base URL is not an allowed host.
+HOST_NOT_ALLOWED = "host_not_allowed"
 # Meta refuses a longer text body (error 100) after the request; refused before it, the reason
 # says how long the message came out once its variables were filled in.
 MAX_TEXT_CHARS = 4096
@@ -95,11 +108,15 @@ class CloudApiClient:
         http: httpx.Client | None = None,
         connect_timeout: float = 5,
         read_timeout: float = 15,
+        allowed_hosts: AllowedHosts | Iterable[str] = (),
     ) -> None:
-        if not api_base_url.startswith(("http://", "https://")):
-            raise ValueError("api_base_url must be an http:// or https:// URL")
         base = api_base_url.rstrip("/")
-        self.url = f"{base}/{api_version.strip('/')}/{phone_number_id}/messages"
+        # Checked here and refused on every call (not raised): a processing pass builds the
+        # clients of many accounts, and one account's bad address must only stop that account.
+        self._refusal = AllowedHosts.of(allowed_hosts).refusal(base)
+        self._phone_number_id = phone_number_id
+        self._phone_url = f"{base}/{api_version.strip('/')}/{phone_number_id}"
+        self.url = f"{self._phone_url}/messages"
         self._headers = {
             "Authorization": f"Bearer {access_token}",
             "Content-Type": "application/json",
@@ -125,9 +142,37 @@ class CloudApiClient:
     ) -> SendResult:
         return self._send(template_body(to, name, language, parameters, callback_data))
 
+    def phone_number(self) -> PhoneNumber:
+        """Meta's confirmation that the token can read the phone number id (and its display
+        number); raises VerificationError with a reason in words."""
+        if self._refusal:
+            raise VerificationError(self._refusal, "api_base_url")
+        http = self._http or shared_http_client()
+        headers = {"Authorization": self._headers["Authorization"]}
+        try:
+            response = http.get(
+                self._phone_url,
+                params={"fields": PHONE_NUMBER_FIELDS},
+                headers=headers,
+                timeout=self._timeout,
+                follow_redirects=False,
+            )
+        except httpx.LocalProtocolError as exc:
+            raise VerificationError(_MALFORMED_TOKEN, "access_token") from exc
+        except httpx.TransportError as exc:
+            raise VerificationError(UNREACHABLE.format(what=type(exc).__name__)) from exc
+        return read_phone_number(response, self._phone_number_id)
+
     def _send(self, payload: dict[str, Any]) -> SendResult:
         callback = payload.get("biz_opaque_callback_data")
         try:
+            if self._refusal:
+                raise SendError(
+                    ErrorKind.STOP_ACCOUNT,
+                    f"{self._refusal} Sending is paused until the account's API base URL is"
+                    " changed in Settings.",
+                    code=HOST_NOT_ALLOWED,
+                )
             result = _answer(self._post(payload))
         except SendError as error:
             log.info("send %s failed: %s %s (%s)", callback, error.kind, error.code, error.reason)
@@ -140,7 +185,11 @@ class CloudApiClient:
         http = self._http or shared_http_client()
         try:
             return http.post(
-                self.url, content=content, headers=self._headers, timeout=self._timeout
+                self.url,
+                content=content,
+                headers=self._headers,
+                timeout=self._timeout,
+                follow_redirects=False,
             )
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise _not_sent(exc) from exc
@@ -149,15 +198,15 @@ class CloudApiClient:
             raise _not_sent(exc) from exc
         except httpx.LocalProtocolError as exc:
             # The request could not even be formed (e.g. a token with a newline in it).
-            raise SendError(
-                ErrorKind.STOP_ACCOUNT,
-                "The request to WhatsApp could not be formed: check the account's access token",
-            ) from exc
+            raise SendError(ErrorKind.STOP_ACCOUNT, _MALFORMED_TOKEN) from exc
         except httpx.TransportError as exc:
             # ReadTimeout, ReadError, RemoteProtocolError...: after the send, so maybe accepted.
             raise SendError(
                 ErrorKind.AMBIGUOUS, AMBIGUOUS_REASON, title=type(exc).__name__
             ) from exc
+
+
+_MALFORMED_TOKEN = "The request to WhatsApp could not be formed: check the account's access token"
 
 
 def _not_sent(exc: Exception) -> SendError:
@@ -174,6 +223,16 @@ def _answer(response: httpx.Response) -> SendResult:
         data = response.json()
     except ValueError:
         data = None
+    if 300 <= status < 400:
+        # Not followed: the request was not sent to WhatsApp, and every message of the
+        # account would meet the same answer.
+        raise SendError(
+            ErrorKind.STOP_ACCOUNT,
+            f"The WhatsApp API address answered with a redirect (HTTP {status}), which Drip"
+            " does not follow: sending is paused until the account's API base URL is fixed"
+            " in Settings",
+            http_status=status,
+        )
     if 200 <= status < 300:
         wamid = _wamid(data)
         if wamid:

@@ -117,8 +117,9 @@ class ConnectionStack(httpx.BaseTransport):
 
 
 def new_http_client(max_connections: int = MAX_CONNECTIONS) -> httpx.Client:
-    """A thread-safe httpx.Client on a ConnectionStack."""
-    return httpx.Client(transport=ConnectionStack(max_connections))
+    """A thread-safe httpx.Client on a ConnectionStack. It never follows a redirect: the
+    request carries an access token, and a 3xx could send it to any address."""
+    return httpx.Client(transport=ConnectionStack(max_connections), follow_redirects=False)
 
 
 class _SharedClient:

@@ -94,6 +94,8 @@ def server_environment(database_url: str, secret_key: str) -> dict[str, str]:
         DATABASE_URL=database_url,
         SECRET_KEY=secret_key,
         CRON_SECRET=CRON_SECRET,
+        # The fake Cloud API (tests/browser/support.py) listens on this machine.
+        WHATSAPP_API_ALLOWED_HOSTS="127.0.0.1",
         PYTHONUNBUFFERED="1",
     )
     return env

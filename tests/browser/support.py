@@ -61,8 +61,13 @@ def new_member(live_server, label: str, timezone: str = "Europe/Lisbon") -> Memb
     with app.app_context():
         org = accounts.create_organization(db.session, f"{label} {suffix}", timezone=timezone)
         org.default_region = "GB"
+        # The organization's first user is its admin (flow 3 connects WhatsApp in settings).
         user = accounts.create_user(
-            db.session, org, f"{label.lower().replace(' ', '-')}-{suffix}@flows.example", PASSWORD
+            db.session,
+            org,
+            f"{label.lower().replace(' ', '-')}-{suffix}@flows.example",
+            PASSWORD,
+            role="admin",
         )
         db.session.commit()
         return Member(org.id, org.name, user.email)

@@ -3,7 +3,9 @@
 In a test::
 
     with FakeCloudApi() as fake:
-        client = CloudApiClient(fake.base_url, fake.api_version, "123", fake.access_token)
+        client = CloudApiClient(
+            fake.base_url, fake.api_version, "123", fake.access_token, allowed_hosts=["127.0.0.1"]
+        )
         fake.fail(130429, times=2)
         ...
         assert fake.received(callback="log=1") == 3
@@ -12,7 +14,11 @@ As a process (benchmarks)::
 
     python -m tests.fakes.cloud_api --port 8999 --latency-ms 50
 
-and steer it over HTTP: `POST /_control` with `{"reset": true, "latency_ms": 0,
+`GET /{version}/{phone-number-id}?fields=...` answers Meta's phone number lookup (see
+tests/fakes/phone_numbers.py; `add_number` lets another token read another id); lookups are
+counted apart (`lookups`), not in the send counters.
+
+Steer it over HTTP: `POST /_control` with `{"reset": true, "latency_ms": 0,
 "rules": [{"action": "error", "code": 130429, "fraction": 0.05}]}` (rule fields as in
 `Rule`), `GET /_stats` (`?detail=0` for counts only), `GET /_requests` (kept bodies).
 """
@@ -31,6 +37,7 @@ from typing import Any
 from tests.fakes import meta_format as meta
 from tests.fakes.cloud_api_script import Counters, Rule, Script
 from tests.fakes.http11 import Drop, Hang, Http11Protocol, Outcome, Reply, Request, serve
+from tests.fakes.phone_numbers import DISPLAY_PHONE_NUMBER, PhoneNumbers, lookup_id
 
 DEFAULT_TOKEN = "fake-access-token"
 _MESSAGES_PATH = re.compile(r"^/(v\d+(?:\.\d+)?)/([^/]+)/messages$")
@@ -49,11 +56,13 @@ class FakeCloudApi:
         latency_ms: float = 0,
         keep_bodies: int | None = None,  # None: keep every request body; 0: counters only
         seed: int | None = None,
+        display_phone_number: str = DISPLAY_PHONE_NUMBER,
     ) -> None:
         self.host, self.port = host, port
         self.access_token = access_token
         self.phone_number_id = phone_number_id or "100000000000001"
         self._any_phone_id = phone_number_id is None
+        self._numbers = PhoneNumbers(access_token, phone_number_id, display_phone_number)
         self.api_version = "v21.0"
         self._lock = threading.Lock()
         self._latency = latency_ms / 1000
@@ -137,6 +146,11 @@ class FakeCloudApi:
         action = "drop_after_body" if after_body else "drop_before_body"
         return self.add_rule(Rule(action, **_once(selectors)))
 
+    def add_number(self, phone_number_id: str, access_token: str) -> None:
+        """Let `access_token` read `phone_number_id` in lookups (as well as any token that
+        could already)."""
+        self._numbers.add(phone_number_id, access_token)
+
     def reset(self) -> None:
         """Forget rules, latency and counts."""
         with self._lock:
@@ -145,6 +159,15 @@ class FakeCloudApi:
             self._latency = 0.0
 
     # --- reading ----------------------------------------------------------------------------
+
+    @property
+    def lookups(self) -> int:
+        """Phone number lookups (`GET /{version}/{id}`) answered, verified or refused."""
+        return self._numbers.lookups
+
+    @property
+    def display_phone_number(self) -> str:
+        return self._numbers.display_phone_number
 
     @property
     def requests(self) -> int:
@@ -184,7 +207,7 @@ class FakeCloudApi:
     # --- serving (event loop thread) --------------------------------------------------------
 
     def _on_head(self, request: Request) -> Drop | None:
-        if request.path.startswith("/_"):
+        if request.path.startswith("/_") or lookup_id(request.method, request.path):
             return None
         with self._lock:
             rule = self._script.take(None, before_body=True)
@@ -197,6 +220,11 @@ class FakeCloudApi:
     def _handle(self, request: Request) -> Outcome:
         if request.path.startswith("/_"):
             return self._control(request)
+        if lookup_id(request.method, request.path):
+            status, body = self._numbers.answer(
+                request.path, request.headers.get("authorization", "")
+            )
+            return Reply(status, body)
         try:
             payload = json.loads(request.body)
         except ValueError:
@@ -300,6 +328,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=0)
     parser.add_argument("--token", default=DEFAULT_TOKEN)
     parser.add_argument("--phone-number-id", default=None)
+    parser.add_argument("--display-phone-number", default=DISPLAY_PHONE_NUMBER)
     parser.add_argument("--keep-bodies", type=int, default=0, help="request bodies to keep")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
@@ -311,6 +340,7 @@ def main(argv: list[str] | None = None) -> None:
         latency_ms=args.latency_ms,
         keep_bodies=args.keep_bodies,
         seed=args.seed,
+        display_phone_number=args.display_phone_number,
     )
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

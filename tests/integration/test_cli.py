@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import WhatsAppAccount
 from tests.conftest import login
+from tests.fakes.cloud_api import FakeCloudApi
+
+
+@pytest.fixture
+def fake():
+    """Meta's Cloud API, where token "t" reads phone number id 123."""
+    with FakeCloudApi(access_token="t", phone_number_id="123") as server:
+        yield server
 
 
 def run(app, *args):
@@ -62,8 +71,9 @@ def test_cli_errors_are_messages_not_tracebacks(clean_app):
     assert "Traceback" not in result.output
 
 
-def test_set_whatsapp_encrypts_secrets_at_rest(clean_app):
+def test_set_whatsapp_encrypts_secrets_at_rest(clean_app, fake):
     run(clean_app, "create-org", "Initech")
+    fake.add_number("106540352242922", "EAAG-token-value")
     result = run(
         clean_app,
         "set-whatsapp",
@@ -78,13 +88,13 @@ def test_set_whatsapp_encrypts_secrets_at_rest(clean_app):
         "--verify-token",
         "verify-me",
         "--api-base-url",
-        "http://127.0.0.1:9999/",
+        fake.base_url + "/",
     )
     assert result.exit_code == 0, result.output
     assert "EAAG" not in result.output
     with clean_app.app_context():
         account = db.session.scalar(select(WhatsAppAccount))
-        assert account.api_base_url == "http://127.0.0.1:9999"
+        assert account.api_base_url == fake.base_url
         assert "EAAG-token-value" not in account.access_token_encrypted
         assert "app-secret-value" not in account.app_secret_encrypted
         box = clean_app.extensions["drip_secret_box"]
@@ -92,7 +102,8 @@ def test_set_whatsapp_encrypts_secrets_at_rest(clean_app):
         assert box.decrypt(account.app_secret_encrypted) == "app-secret-value"
         assert account.verify_token_hash and "verify-me" not in account.verify_token_hash
     # Running it again replaces the account rather than adding a second one.
-    run(
+    fake.add_number("106540352242922", "new")
+    result = run(
         clean_app,
         "set-whatsapp",
         "--org",
@@ -104,22 +115,27 @@ def test_set_whatsapp_encrypts_secrets_at_rest(clean_app):
         "--app-secret",
         "new",
     )
+    assert result.exit_code == 0, result.output
     with clean_app.app_context():
         assert len(db.session.scalars(select(WhatsAppAccount)).all()) == 1
 
 
-def test_set_whatsapp_refuses_a_number_of_another_org(clean_app):
+def test_set_whatsapp_refuses_a_number_of_another_org(clean_app, fake):
     for name in ("A Corp", "B Corp"):
         run(clean_app, "create-org", name)
     args = ["--phone-number-id", "123", "--access-token", "t", "--app-secret", "s"]
+    args += ["--api-base-url", fake.base_url]
     assert run(clean_app, "set-whatsapp", "--org", "A Corp", *args).exit_code == 0
     result = run(clean_app, "set-whatsapp", "--org", "B Corp", *args)
-    assert result.exit_code != 0 and "another organization" in result.output
+    # Refused in the words of a failed verification: nothing tells B that A holds the number.
+    assert result.exit_code != 0 and "could not be verified for this account" in result.output
+    assert "another organization" not in result.output and "A Corp" not in result.output
 
 
-def test_set_whatsapp_takes_the_throughput_tier(clean_app):
+def test_set_whatsapp_takes_the_throughput_tier(clean_app, fake):
     run(clean_app, "create-org", "Initech")
     args = ["--phone-number-id", "123", "--access-token", "t", "--app-secret", "s"]
+    args += ["--api-base-url", fake.base_url]
     result = run(clean_app, "set-whatsapp", "--org", "Initech", *args)
     with clean_app.app_context():
         assert db.session.scalar(select(WhatsAppAccount.rate_limit_per_second)) == 80

@@ -53,6 +53,7 @@ def make_world(app, org_id, fake, *, track_links=True, content=CONTENT, template
             access_token=fake.access_token,
             app_secret="s",
             api_base_url=fake.base_url,
+            allowed_hosts=app.config["WHATSAPP_API_ALLOWED_HOSTS"],
         )
         session.scalar(select(WhatsAppAccount)).api_version = fake.api_version
         campaign = make_campaign(session, org.id, steps=((0, "minutes"),), track_links=track_links)

@@ -1,6 +1,9 @@
-"""Login rate limiting on both databases: 5 failed logins for an email (or 20 from an address)
-within 15 minutes lock it out for 15 minutes, even with the right password; a successful login
-resets the email's count; old attempts are pruned."""
+"""Login rate limiting on both databases: 5 failed logins for an email from one address (or 20
+from an address, whatever the emails) within 15 minutes lock that email from that address (or
+that address) out for 15 minutes, even with the right password. The email is never locked
+everywhere: past 5 failures from anywhere each attempt for it waits (1 s, doubling up to 5 s),
+and the right password from another address still gets in. A successful login resets its
+email's count from its address; old attempts are pruned."""
 
 from __future__ import annotations
 
@@ -31,6 +34,14 @@ def clock(monkeypatch):
     return now
 
 
+@pytest.fixture(autouse=True)
+def waits(monkeypatch):
+    """The seconds the login view waited, one entry per attempt (nobody actually waits)."""
+    waited = []
+    monkeypatch.setattr(auth_views, "sleep", waited.append)
+    return waited
+
+
 def attempt(app, email, password="wrong password", address="198.51.100.7"):
     client = app.test_client()
     response = client.post(
@@ -48,7 +59,9 @@ def fail(app, email, times, address="198.51.100.7"):
         assert b"Wrong email or password" in response.data
 
 
-def test_five_failures_lock_the_email_even_for_the_right_password(clean_app, org_a, clock):
+def test_five_failures_lock_the_email_from_that_address_even_for_the_right_password(
+    clean_app, org_a, clock
+):
     fail(clean_app, org_a.email, 5)
     clock["at"] = T0 + timedelta(minutes=1)
     response, client = attempt(clean_app, org_a.email, TEST_PASSWORD)
@@ -57,9 +70,52 @@ def test_five_failures_lock_the_email_even_for_the_right_password(clean_app, org
     assert b"14 more minutes" in response.data
     assert int(response.headers["Retry-After"]) == 14 * 60
     assert client.get("/campaigns/").status_code == 302  # not logged in
-    # From another address too: the lock is the email's. Case and spaces do not matter.
-    response, _ = attempt(clean_app, f"  {org_a.email.upper()} ", TEST_PASSWORD, "203.0.113.9")
+    # Case and spaces do not matter.
+    response, _ = attempt(clean_app, f"  {org_a.email.upper()} ", TEST_PASSWORD)
     assert response.status_code == 429
+
+
+def test_an_attacker_elsewhere_cannot_lock_the_user_out(clean_app, org_a, clock, waits):
+    """Failing on purpose for someone's email, from one address or from several, locks only
+    those addresses: the user logging in from their own gets in (after a short wait)."""
+    for attacker in ("203.0.113.1", "203.0.113.2", "203.0.113.3"):
+        fail(clean_app, org_a.email, 5, address=attacker)
+        assert attempt(clean_app, org_a.email, TEST_PASSWORD, attacker)[0].status_code == 429
+    waits.clear()
+    response, client = attempt(clean_app, org_a.email, TEST_PASSWORD, "198.51.100.20")
+    assert response.status_code == 302
+    assert client.get("/campaigns/").status_code == 200
+    assert waits == [5.0]  # slowed, at most LOGIN_MAX_DELAY_SECONDS, never refused
+
+
+def test_failures_for_an_email_from_anywhere_slow_every_attempt_for_it(
+    clean_app, org_a, clock, waits
+):
+    assert clean_app.config["LOGIN_MAX_DELAY_SECONDS"] == 5
+    for n in range(5):  # one failure from each of five addresses: none is locked
+        fail(clean_app, org_a.email, 1, address=f"203.0.113.{n}")
+    assert waits == [0.0] * 5
+    waits.clear()
+    for n in range(4):
+        fail(clean_app, org_a.email, 1, address=f"192.0.2.{n}")
+    assert waits == [1.0, 2.0, 4.0, 5.0]  # doubling, capped
+    # Right or wrong, an attempt for the email waits alike; other emails do not wait.
+    waits.clear()
+    assert attempt(clean_app, org_a.email, TEST_PASSWORD, "198.51.100.20")[0].status_code == 302
+    assert attempt(clean_app, "someone@else.example", address="198.51.100.20")[0].status_code == 400
+    assert waits == [5.0, 0.0]
+    # The failures age out of the window and the wait with them.
+    clock["at"] = T0 + timedelta(minutes=15, seconds=1)
+    waits.clear()
+    assert attempt(clean_app, org_a.email, TEST_PASSWORD, "198.51.100.21")[0].status_code == 302
+    assert waits == [0.0]
+
+
+def test_a_success_elsewhere_does_not_reset_an_attackers_count(clean_app, org_a, clock):
+    fail(clean_app, org_a.email, 4, address="203.0.113.1")
+    assert attempt(clean_app, org_a.email, TEST_PASSWORD, "198.51.100.20")[0].status_code == 302
+    fail(clean_app, org_a.email, 1, address="203.0.113.1")  # the fifth from there
+    assert attempt(clean_app, org_a.email, TEST_PASSWORD, "203.0.113.1")[0].status_code == 429
 
 
 def test_the_lock_ends_and_refused_attempts_do_not_extend_it(clean_app, org_a, clock):
@@ -119,8 +175,13 @@ def test_old_attempts_are_pruned_on_write(session, org_a):
     login_throttle.record_failure(session, "new@x.test", "192.0.2.1", T0, limits)
     emails = session.scalars(select(LoginAttempt.email)).all()
     assert emails == ["new@x.test"]
-    login_throttle.record_success(session, "NEW@x.test ")
-    assert session.scalar(select(func.count()).select_from(LoginAttempt)) == 0
+    login_throttle.record_failure(session, "new@x.test", "192.0.2.2", T0, limits)
+    login_throttle.record_success(session, "NEW@x.test ", "192.0.2.1")
+    # The email's failure from the other address stays.
+    assert session.execute(select(LoginAttempt.email, LoginAttempt.address)).all() == [
+        ("new@x.test", "192.0.2.2")
+    ]
+    assert session.scalar(select(func.count()).select_from(LoginAttempt)) == 1
 
 
 def test_a_limit_of_zero_turns_it_off(session, org_a):
@@ -128,9 +189,15 @@ def test_a_limit_of_zero_turns_it_off(session, org_a):
     for _ in range(30):
         login_throttle.record_failure(session, "a@x.test", "192.0.2.1", T0, limits)
     assert login_throttle.locked_until(session, "a@x.test", "192.0.2.1", T0, limits) is None
+    assert login_throttle.login_delay(session, "a@x.test", T0, limits) == timedelta(0)
+    no_delay = login_throttle.Limits(max_delay=timedelta(0))
+    assert login_throttle.login_delay(session, "a@x.test", T0, no_delay) == timedelta(0)
     strict = login_throttle.Limits()
     until = login_throttle.locked_until(session, "a@x.test", "192.0.2.1", T0, strict)
     assert until == T0 + strict.lock
+    assert login_throttle.login_delay(session, "a@x.test", T0, strict) == strict.max_delay
+    # Another address is not locked: neither the email's lock nor the address's applies there.
+    assert login_throttle.locked_until(session, "a@x.test", "192.0.2.2", T0, strict) is None
 
 
 def test_attempts_are_committed_with_the_failed_login(clean_app, org_a, clock):

@@ -221,6 +221,7 @@ def test_an_expired_token_pauses_the_account(clean_app, world, fake):
             access_token=fake.access_token,
             app_secret="s",
             api_base_url=fake.base_url,
+            allowed_hosts=clean_app.config["WHATSAPP_API_ALLOWED_HOSTS"],
         )
         db.session.commit()
     stats = run(clean_app, NOW + DAY)

@@ -69,6 +69,14 @@ WHATSAPP_FORM = {
 }
 
 
+def _save_whatsapp_account(client):
+    """The settings form, verified by a fake Cloud API that reads PHONE_ID with ACCESS_TOKEN."""
+    with FakeCloudApi(access_token=ACCESS_TOKEN, phone_number_id=PHONE_ID) as fake:
+        return client.post(
+            "/settings/whatsapp", data={**WHATSAPP_FORM, "api_base_url": fake.base_url}
+        )
+
+
 def test_whatsapp_secrets_are_never_shown_or_logged(clean_app, org_a, client_a, debug_logs):
     secrets = [ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN]
     # A refused form is shown again without the secrets typed into it.
@@ -160,7 +168,7 @@ def test_the_cron_secret_is_compared_in_constant_time(clean_app, compare_digest_
 def test_webhook_signatures_and_verify_tokens_are_compared_in_constant_time(
     clean_app, org_a, client_a, compare_digest_calls
 ):
-    assert client_a.post("/settings/whatsapp", data=WHATSAPP_FORM).status_code == 302
+    assert _save_whatsapp_account(client_a).status_code == 302
     body = _status_body("wamid.UNKNOWN")
     client = clean_app.test_client()
     forged = {"X-Hub-Signature-256": "sha256=" + "ab" * 32}
@@ -175,7 +183,7 @@ def test_webhook_signatures_and_verify_tokens_are_compared_in_constant_time(
 
 
 def test_secret_box_keeps_whatsapp_secrets_encrypted_at_rest(clean_app, org_a, client_a):
-    assert client_a.post("/settings/whatsapp", data=WHATSAPP_FORM).status_code == 302
+    assert _save_whatsapp_account(client_a).status_code == 302
     with clean_app.app_context():
         row = db.session.execute(db.text("SELECT * FROM whatsapp_accounts")).mappings().one()
         stored = json.dumps({k: str(v) for k, v in row.items()})

@@ -12,7 +12,6 @@ import pytest
 from flask import current_app
 from sqlalchemy import func, select
 
-from app.drip import accounts
 from app.drip.engagement import apply as engagement
 from app.models import (
     Contact,
@@ -29,6 +28,7 @@ from app.tasks.webhook_sweep import sweep_webhook_events
 from app.whatsapp.webhook import signature_for
 from tests.integration.enrollment_world import live_steps, make_campaign
 from tests.integration.test_engagement import LOG_FIELDS, enrollment_row, log_row
+from tests.support.accounts import set_verified_account
 
 FIXTURES = Path("/work/shared/fixtures/whatsapp")
 URL = "/api/webhooks/whatsapp"
@@ -52,17 +52,8 @@ FIXTURE_FILES = (
 
 
 def set_account(session, org_id, phone_id, secret, verify_token=None):
-    box = current_app.extensions["drip_secret_box"]
     org = session.get(Organization, org_id)
-    accounts.set_whatsapp_account(
-        session,
-        box,
-        org,
-        phone_number_id=phone_id,
-        access_token="token",
-        app_secret=secret,
-        verify_token=verify_token,
-    )
+    set_verified_account(current_app, session, org, phone_id, secret, verify_token=verify_token)
 
 
 def world(session, org_id, phone_id=PHONE_A, secret=SECRET_A, wamids=None, phones=(ANA, BEN)):

@@ -22,6 +22,7 @@ from tests.fakes.cloud_api import FakeCloudApi
 
 FIXTURES = Path(__file__).parents[1] / "fakes" / "fixtures"
 PHONE_ID = "900000000000001"
+LOCAL = ["127.0.0.1"]  # the fake's host, allowed besides Meta's
 ANA = "+447700900123"
 
 
@@ -56,6 +57,7 @@ def make_client(fake, http=None, token=None, **timeouts) -> CloudApiClient:
         PHONE_ID,
         token or fake.access_token,
         http=http,
+        allowed_hosts=LOCAL,
         **({"connect_timeout": 2, "read_timeout": 2} | timeouts),
     )
 
@@ -164,7 +166,9 @@ def test_connection_refused_is_retryable():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = CloudApiClient(f"http://127.0.0.1:{port}", "v21.0", PHONE_ID, "t", connect_timeout=1)
+    client = CloudApiClient(
+        f"http://127.0.0.1:{port}", "v21.0", PHONE_ID, "t", connect_timeout=1, allowed_hosts=LOCAL
+    )
     error = send_error(client.send_text, ANA, "hi", "log=1")
     assert error.kind is ErrorKind.RETRY
     assert error.title == "ConnectError"
@@ -199,7 +203,12 @@ def test_an_html_error_page_is_classified_by_status(fake, client, status, kind):
 def test_a_200_without_a_wamid_is_ambiguous():
     answer = httpx.MockTransport(lambda request: httpx.Response(200, json={"messages": []}))
     client = CloudApiClient(
-        "http://x.test", "v21.0", PHONE_ID, "t", http=httpx.Client(transport=answer)
+        "http://x.test",
+        "v21.0",
+        PHONE_ID,
+        "t",
+        http=httpx.Client(transport=answer),
+        allowed_hosts=["x.test"],
     )
     error = send_error(client.send_text, ANA, "hi", "log=1")
     assert (error.kind, error.http_status) == (ErrorKind.AMBIGUOUS, 200)
@@ -308,7 +317,9 @@ def test_the_fake_runs_as_a_separate_process(http):
     process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, text=True)
     try:
         base_url = re.search(r"http://\S+", process.stdout.readline()).group(0)
-        client = CloudApiClient(base_url, "v21.0", PHONE_ID, "fake-access-token", http=http)
+        client = CloudApiClient(
+            base_url, "v21.0", PHONE_ID, "fake-access-token", http=http, allowed_hosts=LOCAL
+        )
         assert client.send_text(ANA, "hi", "log=1").wamid
         stats = httpx.get(f"{base_url}/_stats?detail=0").json()
         assert (stats["requests"], stats["accepted"]) == (1, 1)

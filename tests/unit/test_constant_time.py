@@ -22,6 +22,10 @@ ALLOWED = {
         "ApiKey.key_hash == sha256_hex(token)",
     ): "SQL lookup by the SHA-256 of a 256-bit random key: its timing reveals nothing usable",
     (
+        "drip/accounts/sessions.py",
+        "UserSession.token_hash == sha256_hex(token)",
+    ): "SQL lookup by the SHA-256 of a 256-bit random session token: as for API keys",
+    (
         "drip/engagement/webhooks.py",
         "WebhookEvent.body_sha256 == digest",
     ): "SQL lookup of a delivery's body hash for de-duplication: not a secret",

@@ -22,6 +22,7 @@ from app.drip.ab import shapes as ab_report
 from app.drip.ab import variants as ab_variants
 from app.drip.campaigns import ensure_editable
 from app.drip.errors import Conflict, NotFound, ValidationError
+from app.drip.limits import NAME_MAX
 from app.drip.scope import get_scoped, scoped
 from app.drip.sql import savepoint_on_postgresql
 from app.models import DripAbTest, DripAbVariant, DripCampaign, DripCampaignStep
@@ -124,8 +125,8 @@ def create_test(session: Session, campaign: DripCampaign, fields: dict) -> DripA
     control_allocation percent (default 50)."""
     ensure_editable(campaign)
     name = fields.get("name").strip() if isinstance(fields.get("name"), str) else ""
-    if not name or len(name) > 200:
-        raise ValidationError("Give the test a name.", {"name": "1 to 200 characters."})
+    if not name or len(name) > NAME_MAX:
+        raise ValidationError("Give the test a name.", {"name": f"1 to {NAME_MAX} characters."})
     step = _step(session, campaign, fields.get("step_id"))
     settings = _settings(fields)
     test = DripAbTest(

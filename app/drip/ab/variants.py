@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 
 from app.drip.campaigns import ensure_editable, text_errors
 from app.drip.errors import Conflict, NotFound, ValidationError
+from app.drip.limits import NAME_MAX, VARIANTS_PER_TEST_MAX
 from app.drip.scope import get_scoped
 from app.models import DripAbTest, DripAbVariant, DripCampaign
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
-MAX_NAME = 200
 
 
 def shown_percent(value: Decimal) -> str:
@@ -91,8 +91,8 @@ def _name(value, taken: set[str]) -> str:
     name = value.strip() if isinstance(value, str) else ""
     if not name:
         raise ValidationError("Give the variant a name.", {"name": "Required."})
-    if len(name) > MAX_NAME:
-        raise ValidationError("The name is too long.", {"name": f"At most {MAX_NAME} characters."})
+    if len(name) > NAME_MAX:
+        raise ValidationError("The name is too long.", {"name": f"At most {NAME_MAX} characters."})
     if name.casefold() in taken:
         raise ValidationError(
             f"This test already has a variant called {name}.", {"name": "Pick another name."}
@@ -113,6 +113,12 @@ def add_variant(session: Session, test: DripAbTest, fields: dict) -> DripAbVaria
     """A new variant of a draft test; without an allocation it takes the share left."""
     _ensure_draft(session, test, "Variants can be added")
     variants = variants_of(session, test)
+    if len(variants) >= VARIANTS_PER_TEST_MAX:
+        # Each variant splits the traffic further: past a handful none reaches a verdict.
+        raise ValidationError(
+            f"A test has at most {VARIANTS_PER_TEST_MAX} variants, the control included.",
+            {"variants": f"At most {VARIANTS_PER_TEST_MAX}, the control included."},
+        )
     left = HUNDRED - sum((v.traffic_allocation for v in variants), Decimal(0))
     name = _name(fields.get("name"), {v.name.casefold() for v in variants})
     content = _content(fields.get("message_content"))

@@ -1,4 +1,5 @@
-"""API keys: created once (only their hash is kept), looked up by token, listed, revoked."""
+"""API keys: created once (only their hash is kept), looked up by token, listed, revoked, and
+the role each one acts with."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.crypto import sha256_hex
+from app.drip.accounts.users import ADMIN, MEMBER
 from app.drip.errors import ValidationError
 from app.drip.scope import get_scoped, scoped
-from app.models import ApiKey, utcnow
+from app.models import ApiKey, User, utcnow
 
 API_KEY_PREFIX = "drip_"
 
@@ -58,3 +60,16 @@ def revoke_api_key(session: Session, organization_id: int, key_id: int) -> ApiKe
     if key.revoked_at is None:
         key.revoked_at = utcnow()
     return key
+
+
+def api_key_role(session: Session, key: ApiKey) -> str:
+    """The role a key acts with: its creator's, read now (demoting a user demotes their keys).
+    A key with no creator was made on the command line by the operator: it acts as an admin.
+    A creator outside the key's organization leaves it a member's: a key never gains rights.
+    (Deleting a user nulls created_by_user_id, so remove_user revokes their keys first.)"""
+    if key.created_by_user_id is None:
+        return ADMIN
+    creator = session.get(User, key.created_by_user_id)
+    if creator is None or creator.organization_id != key.organization_id:
+        return MEMBER
+    return creator.role

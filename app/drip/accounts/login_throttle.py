@@ -1,10 +1,16 @@
-"""Login rate limiting: failed logins are counted per email and per client address.
+"""Login rate limiting: failed logins are counted per (email, client address), per client
+address, and per email.
 
-When the last `max_failures` failures of an email (or `max_per_address` of an address) all fell
-within `window`, that email (or address) is locked out for `lock` after the latest of them:
-further attempts are refused without checking the password, and a refused attempt is not
-counted (retrying does not lengthen the lock). A successful login forgets the email's
-failures. Rows older than window + lock can no longer matter and are pruned on each write.
+When the last `max_failures` failures of an email from one address (or `max_per_address` of an
+address, whatever the emails) all fell within `window`, that email from that address (or that
+address) is locked out for `lock` after the latest of them: further attempts are refused without
+checking the password, and a refused attempt is not counted (retrying does not lengthen the
+lock). The email itself is never locked: anyone could lock anyone out by failing on purpose.
+Past `max_failures` failures within the window from anywhere, each attempt for the email waits
+first (1 s, doubling up to `max_delay`), so guessing one password from many addresses is slowed
+while the right password from any other address still gets in. A successful login forgets the
+failures of its email from its address. Rows older than window + lock can no longer matter and
+are pruned on each write.
 """
 
 from __future__ import annotations
@@ -12,21 +18,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.models import LoginAttempt
 
 EMAIL_MAX = 254
 ADDRESS_MAX = 64
+NO_DELAY = timedelta(0)
 
 
 @dataclass(frozen=True)
 class Limits:
-    max_failures: int = 5  # per email; 0 turns the limit off
+    max_failures: int = 5  # per email from one address; 0 turns it and the slowdown off
     max_per_address: int = 20  # per client address; 0 turns the limit off
     window: timedelta = timedelta(minutes=15)
     lock: timedelta = timedelta(minutes=15)
+    max_delay: timedelta = timedelta(seconds=5)  # the email's slowdown; 0 turns it off
 
     @property
     def keep(self) -> timedelta:
@@ -44,23 +52,23 @@ def normalize_address(address: str | None) -> str:
 def locked_until(
     session: Session, email: str, address: str, now: datetime, limits: Limits
 ) -> datetime | None:
-    """When the lock on this email or address ends, or None when a login may be tried."""
-    ends = [
-        _lock_end(session, column, value, limit, now, limits)
-        for column, value, limit in (
-            (LoginAttempt.email, normalize_email(email), limits.max_failures),
-            (LoginAttempt.address, normalize_address(address), limits.max_per_address),
-        )
-        if limit > 0
-    ]
+    """When the lock on this email from this address, or on this address, ends; None when a
+    login may be tried."""
+    email, address = normalize_email(email), normalize_address(address)
+    same_address = LoginAttempt.address == address
+    checks = (
+        ((LoginAttempt.email == email, same_address), limits.max_failures),
+        ((same_address,), limits.max_per_address),
+    )
+    ends = [_lock_end(session, where, limit, now, limits) for where, limit in checks if limit > 0]
     ends = [end for end in ends if end is not None]
     return max(ends) if ends else None
 
 
-def _lock_end(session, column, value: str, limit: int, now: datetime, limits: Limits):
+def _lock_end(session, where: tuple, limit: int, now: datetime, limits: Limits):
     times = session.scalars(
         select(LoginAttempt.attempted_at)
-        .where(column == value, LoginAttempt.attempted_at > now - limits.keep)
+        .where(*where, LoginAttempt.attempted_at > now - limits.keep)
         .order_by(LoginAttempt.attempted_at.desc())
         .limit(limit)
     ).all()
@@ -68,6 +76,26 @@ def _lock_end(session, column, value: str, limit: int, now: datetime, limits: Li
         return None
     end = times[0] + limits.lock
     return end if end > now else None
+
+
+def login_delay(session: Session, email: str, now: datetime, limits: Limits) -> timedelta:
+    """How long an attempt for this email waits before its password is checked: nothing until
+    the email has `max_failures` failures within the window (from any addresses), then 1 s,
+    doubling with each further failure, up to `max_delay`."""
+    if limits.max_failures <= 0 or limits.max_delay <= NO_DELAY:
+        return NO_DELAY
+    failures = session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            LoginAttempt.email == normalize_email(email),
+            LoginAttempt.attempted_at > now - limits.window,
+        )
+    )
+    beyond = failures - limits.max_failures
+    if beyond < 0:
+        return NO_DELAY
+    return min(limits.max_delay, timedelta(seconds=2 ** min(beyond, 20)))
 
 
 def record_failure(
@@ -82,6 +110,12 @@ def record_failure(
     session.flush()
 
 
-def record_success(session: Session, email: str) -> None:
-    """A successful login resets the email's count (not the address's other emails)."""
-    session.execute(delete(LoginAttempt).where(LoginAttempt.email == normalize_email(email)))
+def record_success(session: Session, email: str, address: str) -> None:
+    """A successful login resets its email's count from its address: not the address's other
+    emails, and not the email's failures from elsewhere (someone else's, still slowing)."""
+    session.execute(
+        delete(LoginAttempt).where(
+            LoginAttempt.email == normalize_email(email),
+            LoginAttempt.address == normalize_address(address),
+        )
+    )

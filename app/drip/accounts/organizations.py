@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.drip.errors import Conflict, NotFound, ValidationError
+from app.drip.limits import KEYWORD_MAX, OPT_OUT_KEYWORDS_MAX
 from app.models import Organization
 
 
@@ -26,9 +27,15 @@ def create_organization(session: Session, name: str, *, timezone: str = "UTC") -
 
 
 def update_organization(
-    session: Session, org: Organization, *, default_region: str, timezone: str
+    session: Session,
+    org: Organization,
+    *,
+    default_region: str,
+    timezone: str,
+    opt_out_keywords: list | None = None,
 ) -> Organization:
-    """Change the region used to read local phone numbers, and the organization's time zone."""
+    """Change the region used to read local phone numbers, the organization's time zone and,
+    when given, its own opt-out keywords (besides STOP, UNSUBSCRIBE and CANCEL)."""
     region = (default_region or "").strip().upper()
     errors = {}
     if region not in phonenumbers.SUPPORTED_REGIONS:
@@ -37,11 +44,37 @@ def update_organization(
         validate_timezone(timezone, "timezone")
     except ValidationError as exc:
         errors.update(exc.fields)
+    keywords = org.opt_out_keywords
+    if opt_out_keywords is not None:
+        try:
+            keywords = clean_opt_out_keywords(opt_out_keywords)
+        except ValidationError as exc:
+            errors.update(exc.fields)
     if errors:
         raise ValidationError("The organization settings need attention.", errors)
-    org.default_region, org.timezone = region, timezone
+    org.default_region, org.timezone, org.opt_out_keywords = region, timezone, keywords
     session.flush()
     return org
+
+
+def clean_opt_out_keywords(values) -> list[str]:
+    """Trimmed keywords, blanks and repeats (ignoring case) dropped, or ValidationError: each
+    is matched against every inbound message, so their number and length are limited."""
+    field = "opt_out_keywords"
+    if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
+        raise ValidationError("Opt-out keywords are a list of texts.", {field: "A list of texts."})
+    if len(values) > OPT_OUT_KEYWORDS_MAX:
+        message = f"At most {OPT_OUT_KEYWORDS_MAX} opt-out keywords."
+        raise ValidationError(message, {field: message})
+    words = {}
+    for value in values:
+        word = value.strip()
+        if len(word) > KEYWORD_MAX:
+            message = f"An opt-out keyword has at most {KEYWORD_MAX} characters."
+            raise ValidationError(message, {field: message})
+        if word:
+            words.setdefault(word.casefold(), word)
+    return list(words.values())
 
 
 def organization_by_name(session: Session, name: str) -> Organization:

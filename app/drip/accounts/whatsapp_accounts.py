@@ -1,16 +1,33 @@
-"""An organization's WhatsApp account: its phone number id and secrets (encrypted at rest)."""
+"""An organization's WhatsApp account: its phone number id and secrets (encrypted at rest).
+
+A phone number id is accepted only once Meta confirms the account's token can read it (else
+any organization could claim another's number and lock the owner out), and the API base URL
+only when it is an allowed host (else Drip posts the token wherever a user points it)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.crypto import SecretBox, sha256_hex
-from app.drip.errors import Conflict, ValidationError
+from app.drip.errors import ValidationError
 from app.drip.scope import scoped
 from app.models import Organization, WhatsAppAccount
+from app.whatsapp import (
+    META_API_BASE_URL,
+    NOT_VERIFIED,
+    AllowedHosts,
+    CloudApiClient,
+    PhoneNumber,
+    VerificationError,
+)
 
 MAX_MESSAGES_PER_SECOND = 1000  # Meta's highest throughput for a phone number
+NOT_SAVED = "The WhatsApp account could not be saved."
+# The version a new account starts on (the column's default).
+_API_VERSION = WhatsAppAccount.__table__.c.api_version.default.arg
 
 
 def set_whatsapp_account(
@@ -25,9 +42,50 @@ def set_whatsapp_account(
     api_base_url: str | None = None,
     business_account_id: str | None = None,
     messages_per_second: int | None = None,
+    allowed_hosts: Iterable[str] = (),
 ) -> WhatsAppAccount:
-    """Create or replace the organization's WhatsApp account; secrets are stored encrypted.
-    Saving it again resumes sending if the account was paused."""
+    """Create or replace the organization's WhatsApp account, once Meta confirmed that the
+    access token reads the phone number id; secrets are stored encrypted. `allowed_hosts` are
+    the operator's hosts besides Meta's (WHATSAPP_API_ALLOWED_HOSTS). Saving it again resumes
+    sending if the account was paused. Makes one request to the API base URL."""
+    _check_fields(phone_number_id, access_token, app_secret, messages_per_second)
+    phone_number_id = phone_number_id.strip()
+    account = session.scalar(scoped(WhatsAppAccount, org.id)) or WhatsAppAccount(
+        organization_id=org.id, api_base_url=META_API_BASE_URL, api_version=_API_VERSION
+    )
+    # No URL given: the account keeps its address, checked again all the same.
+    base_url = (api_base_url or account.api_base_url).rstrip("/")
+    client = CloudApiClient(
+        base_url,
+        account.api_version,
+        phone_number_id,
+        access_token,
+        allowed_hosts=AllowedHosts(allowed_hosts),
+    )
+    number = _verified(client)
+    _refuse_if_held_elsewhere(session, org, phone_number_id)
+    account.phone_number_id = phone_number_id
+    account.display_phone_number = number.display_phone_number
+    account.api_base_url = base_url
+    account.business_account_id = business_account_id
+    account.access_token_encrypted = box.encrypt(access_token)
+    account.app_secret_encrypted = box.encrypt(app_secret)
+    if verify_token:
+        account.verify_token_hash = sha256_hex(verify_token)
+    if messages_per_second is not None:
+        account.rate_limit_per_second = messages_per_second
+    # New credentials are the fix for a paused account (expired token, payment, address...).
+    account.sending_paused_at = None
+    account.sending_paused_code = None
+    account.sending_paused_reason = None
+    session.add(account)
+    session.flush()
+    return account
+
+
+def _check_fields(phone_number_id, access_token, app_secret, per_second) -> None:
+    """What can be refused without asking Meta; the client checks the address against the
+    allowed hosts before any request."""
     errors = {}
     if not (phone_number_id or "").strip().isdigit():
         errors["phone_number_id"] = "The phone number id is the number Meta shows, digits only."
@@ -35,39 +93,30 @@ def set_whatsapp_account(
         errors["access_token"] = "Required."
     if not app_secret:
         errors["app_secret"] = "Required."
-    if api_base_url and not api_base_url.startswith(("http://", "https://")):
-        errors["api_base_url"] = "Use an http:// or https:// URL."
-    if messages_per_second is not None and not 1 <= messages_per_second <= MAX_MESSAGES_PER_SECOND:
+    if per_second is not None and not 1 <= per_second <= MAX_MESSAGES_PER_SECOND:
         errors["messages_per_second"] = (
             f"From 1 to {MAX_MESSAGES_PER_SECOND:,}: Meta's default tier is 80, upgraded 1,000."
         )
     if errors:
-        raise ValidationError("The WhatsApp account could not be saved.", errors)
-    phone_number_id = phone_number_id.strip()
-    taken = session.scalar(
+        raise ValidationError(NOT_SAVED, errors)
+
+
+def _verified(client: CloudApiClient) -> PhoneNumber:
+    try:
+        return client.phone_number()
+    except VerificationError as exc:
+        if exc.field:
+            raise ValidationError(NOT_SAVED, {exc.field: exc.reason}) from exc
+        raise ValidationError(f"{NOT_SAVED} {exc.reason}") from exc
+
+
+def _refuse_if_held_elsewhere(session: Session, org: Organization, phone_number_id: str) -> None:
+    """Another organization's id is refused in the words of a failed verification: the
+    refusal must not tell one organization about another's registration."""
+    holder = session.scalar(
         select(WhatsAppAccount.organization_id).where(
             WhatsAppAccount.phone_number_id == phone_number_id
         )
     )
-    if taken is not None and taken != org.id:
-        raise Conflict("This phone number id belongs to another organization.")
-    account = session.scalar(scoped(WhatsAppAccount, org.id)) or WhatsAppAccount(
-        organization_id=org.id
-    )
-    account.phone_number_id = phone_number_id
-    account.business_account_id = business_account_id
-    account.access_token_encrypted = box.encrypt(access_token)
-    account.app_secret_encrypted = box.encrypt(app_secret)
-    if verify_token:
-        account.verify_token_hash = sha256_hex(verify_token)
-    if api_base_url:
-        account.api_base_url = api_base_url.rstrip("/")
-    if messages_per_second is not None:
-        account.rate_limit_per_second = messages_per_second
-    # New credentials are the fix for a paused account (expired token, payment...).
-    account.sending_paused_at = None
-    account.sending_paused_code = None
-    account.sending_paused_reason = None
-    session.add(account)
-    session.flush()
-    return account
+    if holder is not None and holder != org.id:
+        raise ValidationError(NOT_SAVED, {"phone_number_id": NOT_VERIFIED})

@@ -16,6 +16,7 @@ from app.drip import audit, enrollment
 from app.drip.audit import Actor
 from app.drip.campaigns import lifecycle, steps
 from app.drip.enrollment import EnrollResult
+from app.drip.limits import ENROLL_IDS_MAX
 from app.models import DripCampaign, DripCampaignStep, DripEnrollment
 
 
@@ -96,8 +97,9 @@ def enroll_contacts(
     *,
     now: datetime | None = None,
 ) -> EnrollResult:
-    """Enroll `target` (enrollment.enroll's keywords: contact_ids, tag or search)."""
-    result = enrollment.enroll(session, campaign, **target, now=now)
+    """Enroll `target` (enrollment.enroll's keywords: contact_ids, tag or search), at most
+    limits.ENROLL_IDS_MAX ids: a person or a client asks for these, the triggers do not."""
+    result = enrollment.enroll(session, campaign, **target, now=now, max_ids=ENROLL_IDS_MAX)
     audit.record_enrollment(session, actor, campaign, result, target)
     return result
 

@@ -12,12 +12,16 @@ from sqlalchemy.orm import Session
 from app.drip import enrollment
 from app.drip.enrollment import ALL_WEEKDAYS, validate_window
 from app.drip.errors import Conflict, ValidationError
+from app.drip.limits import DESCRIPTION_MAX, KEYWORD_MAX, NAME_MAX, TAG_MAX
 from app.drip.zones import CONTACT_ZONE
 from app.models import DripCampaign, DripCampaignStep, DripEnrollment, utcnow
 from app.models.campaigns import TRIGGER_TYPES
 from app.models.enrollments import ENROLLMENT_STATUSES
 
 WINDOW_FIELDS = ("window_start", "window_end", "window_weekdays", "window_timezone")
+# Triggers that name something: what, and its longest (a longer tag names no tag; the column
+# holds 200 characters, and PostgreSQL refused more: a 500).
+TRIGGER_LIMITS = {"tag_added": ("tag", TAG_MAX), "keyword": ("keyword", KEYWORD_MAX)}
 # action -> (statuses it applies to, resulting status)
 TRANSITIONS = {
     "activate": ({"draft", "paused"}, "active"),
@@ -81,15 +85,11 @@ def apply_campaign_fields(campaign: DripCampaign, fields: dict) -> None:
         name = (fields["name"] or "").strip() if isinstance(fields["name"], str | None) else None
         if not name:
             errors["name"] = "Give the campaign a name."
-        elif len(name) > 200:
-            errors["name"] = "At most 200 characters."
+        elif len(name) > NAME_MAX:
+            errors["name"] = f"At most {NAME_MAX} characters."
         values["name"] = name
     if "description" in fields:
-        description = fields["description"]
-        if description is not None and not isinstance(description, str):
-            errors["description"] = "Text."
-        else:  # a list from a JSON body is the error above, not an AttributeError (a 500)
-            values["description"] = (description or "").strip() or None
+        _description(fields["description"], values, errors)
     for flag in ("stop_on_reply", "allow_reenrollment", "track_links"):
         if flag in fields:
             if not isinstance(fields[flag], bool):
@@ -109,6 +109,16 @@ def apply_campaign_fields(campaign: DripCampaign, fields: dict) -> None:
         setattr(campaign, key, value)
 
 
+def _description(description, values: dict, errors: dict) -> None:
+    if description is not None and not isinstance(description, str):
+        errors["description"] = "Text."
+    # Counted before trimming, as the OpenAPI document's maxLength counts.
+    elif len(description or "") > DESCRIPTION_MAX:
+        errors["description"] = f"At most {DESCRIPTION_MAX:,} characters."
+    else:  # a list from a JSON body is the error above, not an AttributeError (a 500)
+        values["description"] = (description or "").strip() or None
+
+
 def _trigger(kind, value, values: dict, errors: dict) -> None:
     if kind not in TRIGGER_TYPES:
         errors["trigger_type"] = "One of: " + ", ".join(TRIGGER_TYPES) + "."
@@ -118,12 +128,16 @@ def _trigger(kind, value, values: dict, errors: dict) -> None:
         errors["trigger_value"] = "Text: the tag or keyword, or null."
         return
     value = value.strip() if isinstance(value, str) else None
-    if kind in ("tag_added", "keyword") and not value:
-        what = "tag" if kind == "tag_added" else "keyword"
-        errors["trigger_value"] = f"Name the {what} that enrolls a contact."
-        return
+    if kind in TRIGGER_LIMITS:
+        what, longest = TRIGGER_LIMITS[kind]
+        if not value:
+            errors["trigger_value"] = f"Name the {what} that enrolls a contact."
+            return
+        if len(value) > longest:
+            errors["trigger_value"] = f"A {what} has at most {longest} characters."
+            return
     values["trigger_type"] = kind
-    values["trigger_value"] = value if kind in ("tag_added", "keyword") else None
+    values["trigger_value"] = value if kind in TRIGGER_LIMITS else None
 
 
 def _window(fields: dict, campaign: DripCampaign, values: dict, errors: dict) -> None:

@@ -16,6 +16,7 @@ from app.drip import enrollment
 from app.drip.campaigns.lifecycle import ensure_editable, live_steps
 from app.drip.campaigns.templating import text_errors, variable_errors
 from app.drip.errors import ValidationError
+from app.drip.limits import NAME_MAX, TEMPLATE_PARAMETER_MAX, TEMPLATE_PARAMETERS_MAX
 from app.models import DripCampaign, DripCampaignStep, utcnow
 from app.models.campaigns import DELAY_UNITS
 
@@ -24,7 +25,6 @@ MAX_DELAY = {"minutes": 525_600, "hours": 8_760, "days": 365}
 # (the OpenAPI document's pattern, read as ECMA, refuses it).
 TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,512}\Z")
 TEMPLATE_LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?\Z")
-MAX_TEMPLATE_PARAMETER = 1024
 MESSAGE_KEYS = ("message_type", "message_content", "template")
 
 
@@ -123,8 +123,8 @@ def apply_step_fields(step: DripCampaignStep, fields: dict) -> None:
         name = fields["name"].strip() if isinstance(fields["name"], str) else ""
         if not name:
             errors["name"] = "Give the step a name."
-        elif len(name) > 200:
-            errors["name"] = "At most 200 characters."
+        elif len(name) > NAME_MAX:
+            errors["name"] = f"At most {NAME_MAX} characters."
         values["name"] = name
     _delay(fields, step, values, errors)
     _message(fields, step, values, errors)
@@ -199,15 +199,17 @@ def _template(template, values: dict, errors: dict) -> None:
         errors["template.name"] = "The name approved in WhatsApp Manager (a-z, 0-9, _)."
     if not isinstance(language, str) or not TEMPLATE_LANGUAGE.match(language):
         errors["template.language"] = "A language code such as en or en_US."
-    if not isinstance(parameters, list) or not all(isinstance(p, str) for p in parameters):
+    if isinstance(parameters, list) and len(parameters) > TEMPLATE_PARAMETERS_MAX:
+        errors["template.parameters"] = f"At most {TEMPLATE_PARAMETERS_MAX} parameters."
+    elif not isinstance(parameters, list) or not all(isinstance(p, str) for p in parameters):
         errors["template.parameters"] = "A list of texts, one per {{1}}, {{2}} … of the template."
     else:
         for index, parameter in enumerate(parameters, start=1):
             problems = variable_errors(parameter)
             if not parameter.strip():
                 problems.append("is empty")
-            if len(parameter) > MAX_TEMPLATE_PARAMETER:
-                problems.append(f"is over {MAX_TEMPLATE_PARAMETER} characters")
+            if len(parameter) > TEMPLATE_PARAMETER_MAX:
+                problems.append(f"is over {TEMPLATE_PARAMETER_MAX} characters")
             if problems:
                 errors["template.parameters"] = f"Parameter {index}: " + "; ".join(problems)
                 break

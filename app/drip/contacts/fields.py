@@ -11,14 +11,17 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.drip.errors import ValidationError
+from app.drip.limits import (
+    ATTRIBUTE_KEY_MAX,
+    ATTRIBUTE_VALUE_MAX,
+    ATTRIBUTES_MAX,
+    CONTACT_NAME_MAX,
+    TAG_MAX,
+    TAGS_PER_CONTACT_MAX,
+)
 
-NAME_MAX = 120
+NAME_MAX = CONTACT_NAME_MAX
 TIMEZONE_MAX = 64
-TAG_MAX = 64
-TAGS_PER_CONTACT_MAX = 100
-ATTRIBUTES_MAX = 100
-ATTRIBUTE_KEY_MAX = 64
-ATTRIBUTE_VALUE_MAX = 1000
 _SPACES = re.compile(r"\s+")
 
 
@@ -77,10 +80,11 @@ def tag_names(values) -> list[str]:
         return []
     if isinstance(values, str) or not isinstance(values, list | tuple):
         raise FieldError("A list of tag names.")
-    names = list(dict.fromkeys(tag_name(value) for value in values))
-    if len(names) > TAGS_PER_CONTACT_MAX:
+    # Counted as sent, repeats included (as the OpenAPI document's maxItems counts), and
+    # before any is cleaned.
+    if len(values) > TAGS_PER_CONTACT_MAX:
         raise FieldError(f"At most {TAGS_PER_CONTACT_MAX} tags.")
-    return names
+    return list(dict.fromkeys(tag_name(value) for value in values))
 
 
 def split_tags(text: str | None, separators: str = ",;") -> list[str]:

@@ -109,11 +109,11 @@ def apply_statuses(
             message_status.event_row(logs[u.wamid], u.wamid, u.status, _aware(u.timestamp), f)
             for u, f in rows
         ],
-        ("wamid", "status"),
+        ("organization_id", "wamid", "status"),
     )
     outcomes = {}
     for update_, failure in rows:
-        if (update_.wamid, update_.status) not in recorded:
+        if (organization_id, update_.wamid, update_.status) not in recorded:
             continue
         log, at = logs[update_.wamid], _aware(update_.timestamp)
         message_status.merge(log, update_.status, at, failure)

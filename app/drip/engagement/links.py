@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -32,6 +33,9 @@ MAX_ATTEMPTS = 5
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _TRAILING = ".,;:!?'\"*_~"
 _CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
+# A host as it goes in a Location header: IDNA-encoded name, IPv4 or IPv6 (brackets gone).
+_HOST = re.compile(r"[A-Za-z0-9._~:-]+")
+_SPACE = re.compile(r"\s")  # urlsplit drops CR and LF silently; a header cannot hold them
 
 
 def find_urls(text: str) -> list[tuple[int, int]]:
@@ -50,10 +54,28 @@ def find_urls(text: str) -> list[tuple[int, int]]:
                 end -= 1
             else:
                 break
-        url = text[start:end]
-        if len(url) > url.index("//") + 2:  # something after the scheme
+        if is_redirect_target(text[start:end]):
             spans.append((start, end))
     return spans
+
+
+def is_redirect_target(url: str) -> bool:
+    """Whether url can be sent as a redirect's Location: http(s), a host, a numeric port if
+    any. "https://javascript:alert(3)" reads as host "javascript", port "alert(3)": the
+    response's Location header could not be written (a 500 after the click was counted).
+    Such text is left as it is in the message, never made a short link."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError unless a number from 0 to 65535
+        host = (parts.hostname or "").encode("idna").decode("ascii")
+        url.encode("utf-8")  # a lone surrogate cannot be percent-encoded
+    except ValueError:  # UnicodeError included: a label too long or empty ("a..b")
+        return False
+    return (
+        parts.scheme.lower() in ("http", "https")
+        and bool(_HOST.fullmatch(host))
+        and not _SPACE.search(url)
+    )
 
 
 def new_code() -> str:
@@ -162,14 +184,17 @@ def _insert_links(session: Session, rows: list[dict], codes: dict[int, list[str]
 
 
 def lookup(session: Session, code: str) -> str | None:
-    """The stored URL of a code, recording nothing."""
+    """The stored URL of a code, recording nothing; None for an unknown code or a stored URL
+    that cannot be a redirect target."""
     if not CODE_PATTERN.fullmatch(code or ""):
         return None
-    return session.scalar(select(Link.url).where(Link.code == code))
+    url = session.scalar(select(Link.url).where(Link.code == code))
+    return url if url is not None and is_redirect_target(url) else None
 
 
 def record_click(session: Session, code: str, at: datetime, user_agent: str | None) -> str | None:
-    """Record a click on a short link; the stored URL to redirect to, or None if unknown.
+    """Record a click on a short link; the stored URL to redirect to, or None (and nothing
+    recorded) if the code is unknown or its URL cannot be a redirect target.
 
     The counter is incremented in the database and first-click times are set only while
     empty, so concurrent clicks neither lose a count nor overwrite the first time."""
@@ -180,7 +205,7 @@ def record_click(session: Session, code: str, at: datetime, user_agent: str | No
             Link.code == code
         )
     ).first()
-    if link is None:
+    if link is None or not is_redirect_target(link.url):
         return None
     session.execute(
         update(Link)

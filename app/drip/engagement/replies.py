@@ -34,9 +34,10 @@ def contact_id_for(session: Session, organization_id: int, phone: str) -> int | 
 
 
 def record_inbound(session: Session, organization_id: int, values: dict) -> int | None:
-    """Record the message once (unique wa_message_id); its row id, or None for a repeat."""
+    """Record the message once per organization (another organization's message with the
+    same id is not this one's repeat); its row id, or None for a repeat."""
     row = {"organization_id": organization_id, **values}
-    return insert_once(session, InboundMessage, row, ("wa_message_id",))
+    return insert_once(session, InboundMessage, row, ("organization_id", "wa_message_id"))
 
 
 def link_inbound(session: Session, inbound_id: int, contact_id: int) -> None:

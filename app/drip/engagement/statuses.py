@@ -126,9 +126,11 @@ def record_event(
     at: datetime,
     failure: Failure | None,
 ) -> bool:
-    """Record (wamid, status) once; False when it was recorded before (a repeat)."""
+    """Record (wamid, status) once for the log's organization; False when it was recorded
+    before (a repeat)."""
     values = event_row(log, wamid, status, at, failure)
-    return insert_once(session, WhatsAppStatusEvent, values, ("wamid", "status")) is not None
+    unique = ("organization_id", "wamid", "status")
+    return insert_once(session, WhatsAppStatusEvent, values, unique) is not None
 
 
 def settle(session: Session, log: DripMessageLog, wamid: str, now: datetime) -> None:

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 
 from sqlalchemy import Select, case, exists, false, insert, literal, select
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from app.drip.enrollment.audience import contact_filter
 from app.drip.enrollment.timing import Scheduler
 from app.drip.errors import Conflict, ValidationError
+from app.drip.limits import SEARCH_TEXT_MAX, TAG_MAX
 from app.drip.sql import fresh_plans, savepoint_on_postgresql
 from app.models import Contact, DripCampaign, DripCampaignStep, DripEnrollment
 
@@ -29,6 +31,8 @@ SKIP_REASONS = ("not_found", "opted_out", "already_active", "already_paused", "a
 # Contacts per statement: far below the bind-parameter limits of SQLite and PostgreSQL.
 BATCH_SIZE = 5000
 _ATTEMPTS = 3
+# Ids are 64-bit: a larger number names no contact and overflowed the driver (a 500).
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -65,10 +69,14 @@ def enroll(
     tag: str | None = None,
     search: dict | None = None,
     now: datetime | None = None,
+    max_ids: int | None = None,
 ) -> EnrollResult:
     """Enroll chosen contacts, everyone with a tag, or everyone matching a search ({q, tag})
-    at the campaign's first live step. Exactly one of contact_ids, tag, search."""
-    targets = _targets(campaign.organization_id, contact_ids, tag, search)
+    at the campaign's first live step. Exactly one of contact_ids, tag, search.
+
+    max_ids: at most this many contact_ids (what a person or a client may ask for at once,
+    limits.ENROLL_IDS_MAX); None for the triggers and jobs, whose lists the app made."""
+    targets = _targets(campaign.organization_id, contact_ids, tag, search, max_ids)
     if campaign.status == "archived":
         raise ValidationError(
             "An archived campaign takes no new enrollments.", {"campaign": "Archived."}
@@ -91,7 +99,7 @@ def enroll(
 
 
 def _targets(
-    organization_id: int, contact_ids, tag, search
+    organization_id: int, contact_ids, tag, search, max_ids: int | None
 ) -> list[tuple[Select, list[int] | None]]:
     """SELECTs of Contact.id to enroll, each with the ids asked for when ids were given."""
     given = [
@@ -107,10 +115,12 @@ def _targets(
     if tag is not None:
         if not isinstance(tag, str) or not tag.strip():
             raise ValidationError("The tag is empty.", {"tag": "Give a tag name."})
+        if len(tag) > TAG_MAX:  # counted as sent, as the OpenAPI document's maxLength counts
+            raise ValidationError(_too_long("tag", TAG_MAX), {"tag": _too_long("tag", TAG_MAX)})
         return [(contact_filter(organization_id, tag=tag), None)]
     if search is not None:
         return [(_search_target(organization_id, search), None)]
-    ids = _clean_ids(contact_ids)
+    ids = _clean_ids(contact_ids, max_ids)
     return [
         (
             select(Contact.id).where(
@@ -133,15 +143,31 @@ def _search_target(organization_id: int, search) -> Select:
             "An empty search would enroll everyone; give a search text or a tag.",
             {"search": "Give a search text or a tag."},
         )
+    for what, value, longest in (("search text", q, SEARCH_TEXT_MAX), ("tag", tag, TAG_MAX)):
+        if len(value or "") > longest:
+            raise ValidationError(_too_long(what, longest), {"search": _too_long(what, longest)})
     return contact_filter(organization_id, q=(q or "").strip() or None, tag=tag or None)
 
 
-def _clean_ids(contact_ids) -> list[int]:
-    ids = list(contact_ids)
-    if not ids or any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
+def _too_long(what: str, longest: int) -> str:
+    return f"The {what} has at most {longest} characters."
+
+
+def _clean_ids(contact_ids, max_ids: int | None) -> list[int]:
+    # One past the limit is enough to refuse: a huge list is never copied or checked whole.
+    ids = list(contact_ids if max_ids is None else islice(contact_ids, max_ids + 1))
+    if max_ids is not None and len(ids) > max_ids:
+        raise ValidationError(
+            f"Enroll at most {max_ids:,} contacts by id at once: enroll a larger audience "
+            "with a tag or a search.",
+            {"contactIds": f"At most {max_ids:,} ids; for more, use a tag or a search."},
+        )
+    if not ids or any(
+        isinstance(i, bool) or not isinstance(i, int) or abs(i) > MAX_ID for i in ids
+    ):
         raise ValidationError(
             "contactIds must be a non-empty list of contact ids.",
-            {"contactIds": "A non-empty list of whole numbers."},
+            {"contactIds": "A non-empty list of whole numbers (64-bit)."},
         )
     return list(dict.fromkeys(ids))
 
