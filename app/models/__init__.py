@@ -17,6 +17,7 @@ from app.models.events import (
 )
 from app.models.orgs import ApiKey, Organization, User, WhatsAppAccount
 from app.models.sessions import UserSession
+from app.models.templates import WhatsAppTemplate
 
 __all__ = [
     "ApiKey",
@@ -43,6 +44,7 @@ __all__ = [
     "Tag",
     "User",
     "UserSession",
+    "WhatsAppTemplate",
     "WebhookEvent",
     "WhatsAppAccount",
     "WhatsAppStatusEvent",
