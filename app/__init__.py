@@ -17,6 +17,7 @@ from app.api import cron as api_cron
 from app.api import enrollments as api_enrollments
 from app.api import keys as api_keys
 from app.api import openapi
+from app.api import templates as api_templates
 from app.api import webhooks as api_webhooks
 from app.api.respond import ids_in_range
 from app.config import Config
@@ -31,6 +32,7 @@ from app.web import (
     contacts,
     enrollments,
     links,
+    message_templates,
     pages,
     settings,
 )
@@ -44,6 +46,7 @@ HTML_BLUEPRINTS = tuple(
         pages,
         campaigns,
         contacts,
+        message_templates,
         enrollments,
         settings,
         links,
@@ -61,6 +64,7 @@ API_MODULES = (
     api_analytics,
     api_ab_tests,
     api_enrollments,
+    api_templates,
     api_cron,
     api_webhooks,
     openapi,

@@ -1,7 +1,8 @@
 """/api/webhooks/whatsapp: Meta's verification handshake (GET) and deliveries (POST).
 
-A POST is read whole (at most 1 MiB), routed by its metadata.phone_number_id values, and
-accepted only when X-Hub-Signature-256 verifies with the app secret of every routed account.
+A POST is read whole (at most 1 MiB), routed by its metadata.phone_number_id values and, for
+template changes, by its entry ids (WhatsApp Business Account ids), and accepted only when
+X-Hub-Signature-256 verifies with the app secret of every routed account.
 It is then recorded and committed before anything is applied, so a failure while applying
 loses nothing: the answer is still 200 and the sweeper job applies it later.
 """
@@ -18,7 +19,7 @@ from app.api.openapi import data_response, error_responses
 from app.api.respond import ok
 from app.auth import public
 from app.crypto import constant_time_equals, sha256_hex
-from app.drip import engagement
+from app.drip import engagement, templates
 from app.envelope import error_response
 from app.extensions import db
 from app.models import WhatsAppAccount
@@ -26,6 +27,7 @@ from app.whatsapp import (
     SIGNATURE_HEADER,
     WebhookBatch,
     WebhookFormatError,
+    business_account_ids,
     decode_delivery,
     parse_delivery,
     phone_number_ids,
@@ -76,36 +78,43 @@ def _delivery():
     try:
         payload = decode_delivery(body)
         phone_ids = phone_number_ids(payload)
+        waba_ids = business_account_ids(payload)
     except WebhookFormatError as exc:
         return error_response(400, "bad_request", str(exc))
     session = db.session
     accounts = engagement.accounts_for(session, phone_ids)
-    if not accounts:
-        log.info("webhook for unknown phone number ids %s ignored", phone_ids)
-        return ok({"statuses": 0, "messages": 0, "ignored": True})
-    if not all(_signed_by(body, signature, account) for account in accounts.values()):
+    waba_accounts = templates.accounts_for_business(session, waba_ids)
+    routed = {a.id: a for a in accounts.values()}
+    routed.update({a.id: a for found in waba_accounts.values() for a in found})
+    if not routed:
+        log.info("webhook for unknown ids %s %s ignored", phone_ids, waba_ids)
+        return ok({"statuses": 0, "messages": 0, "templates": 0, "ignored": True})
+    if not all(_signed_by(body, signature, account) for account in routed.values()):
         return _unauthorized()
     # Authenticated: now the whole body is checked before it is recorded.
     try:
         batch = parse_delivery(payload)
     except WebhookFormatError as exc:
         return error_response(400, "bad_request", str(exc))
-    return ok(_record_and_apply(body, batch, accounts))
+    return ok(_record_and_apply(body, batch, accounts, waba_accounts))
 
 
-def _record_and_apply(body: bytes, batch: WebhookBatch, accounts: dict) -> dict:
+def _record_and_apply(body: bytes, batch: WebhookBatch, accounts: dict, waba_accounts: dict):
     """Record (committed), then apply; a failure to apply is recorded for the sweeper."""
     session = db.session
     # Plain values: the accounts expire at the commit below, and reloading them cost a query.
     routes = {pid: account.organization_id for pid, account in accounts.items()}
-    org_ids = set(routes.values())
+    waba_routes = {w: [a.organization_id for a in found] for w, found in waba_accounts.items()}
+    org_ids = set(routes.values()).union(*waba_routes.values())
     org_id = org_ids.pop() if len(org_ids) == 1 else None
     event_id, applied = engagement.record_delivery(session, body, org_id)
     session.commit()
     if applied:
-        return _counts(batch, routes)
+        return _counts(batch, routes, waba_routes)
     try:
-        counts = engagement.apply_batch(session, event_id, org_id, batch, routes=routes)
+        counts = templates.apply_delivery(
+            session, event_id, org_id, batch, routes=routes, waba_routes=waba_routes
+        )
         session.commit()
     except Exception as exc:
         session.rollback()
@@ -116,7 +125,7 @@ def _record_and_apply(body: bytes, batch: WebhookBatch, accounts: dict) -> dict:
         except Exception:
             session.rollback()
             log.exception("webhook event %s: could not record the failure", event_id)
-        return {"statuses": 0, "messages": 0, "deferred": True}
+        return {"statuses": 0, "messages": 0, "templates": 0, "deferred": True}
     return counts
 
 
@@ -141,11 +150,13 @@ def _signed_by(body: bytes, signature: str, account: WhatsAppAccount) -> bool:
     return verify_signature(body, signature, secret)
 
 
-def _counts(batch: WebhookBatch, accounts: dict) -> dict:
+def _counts(batch: WebhookBatch, accounts: dict, waba_routes: dict) -> dict:
     parts = [part for pid, part in batch.accounts.items() if pid in accounts]
+    updates = [u for waba, found in batch.templates.items() if waba_routes.get(waba) for u in found]
     return {
         "statuses": sum(len(p.statuses) for p in parts),
         "messages": sum(len(p.messages) for p in parts),
+        "templates": len(updates),
         "unknownStatuses": 0,  # a repeat: counted when it was first applied
     }
 
@@ -161,8 +172,12 @@ COUNTS_SCHEMA = {
     "properties": {
         "statuses": {"type": "integer"},
         "messages": {"type": "integer"},
+        "templates": {"type": "integer", "description": "template updates applied"},
         "unknownStatuses": {"type": "integer", "description": "statuses of unknown messages"},
-        "ignored": {"type": "boolean", "description": "no account has this phone number id"},
+        "ignored": {
+            "type": "boolean",
+            "description": "no account has these phone number or WABA ids",
+        },
         "deferred": {"type": "boolean", "description": "recorded; the sweeper applies it"},
     },
 }
@@ -184,7 +199,10 @@ OPENAPI = {
             },
         },
         "post": {
-            "summary": "A WhatsApp Cloud API delivery (statuses, messages), signed by Meta",
+            "summary": (
+                "A WhatsApp Cloud API delivery (statuses, messages, template updates), "
+                "signed by Meta"
+            ),
             "parameters": [
                 {
                     "name": "X-Hub-Signature-256",

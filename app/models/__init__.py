@@ -44,9 +44,9 @@ __all__ = [
     "Tag",
     "User",
     "UserSession",
-    "WhatsAppTemplate",
     "WebhookEvent",
     "WhatsAppAccount",
     "WhatsAppStatusEvent",
+    "WhatsAppTemplate",
     "utcnow",
 ]

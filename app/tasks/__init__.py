@@ -5,6 +5,7 @@ from app.tasks.jobs import RECURRING, process_due, run_contact_import
 from app.tasks.processing import PassStats
 from app.tasks.queue import enqueue
 from app.tasks.scheduler import start_embedded
+from app.tasks.template_sync import sync_catalog
 
 __all__ = [
     "RECURRING",
@@ -13,4 +14,5 @@ __all__ = [
     "process_due",
     "run_contact_import",
     "start_embedded",
+    "sync_catalog",
 ]

@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import JobRun, utcnow
 from app.tasks import processing
 from app.tasks.scheduler import RecurringJob, claim_interval, job_lock
+from app.tasks.template_sync import sync_all
 from app.tasks.webhook_sweep import sweep_webhook_events
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,11 @@ def check_ab_tests() -> dict:
     )
 
 
+def sync_templates() -> dict:
+    """Sync the template catalog of every organization with a WhatsApp account."""
+    return run_job("sync_templates", sync_all)
+
+
 def fail_stale() -> dict:
     """Mark pending logs older than 24 hours failed, a committed batch at a time."""
 
@@ -138,6 +144,7 @@ RECURRING = [
     RecurringJob("check_ab_tests", check_ab_tests, 5 * 60),
     RecurringJob(analytics.JOB_NAME, compact_rollups, 5 * 60),
     RecurringJob("fail_stale", fail_stale, 60 * 60),
+    RecurringJob("sync_templates", sync_templates, 60 * 60),
     RecurringJob("purge_old_logs", purge_old_logs, 24 * 60 * 60, timeout_seconds=3 * 60 * 60),
 ]
 

@@ -1,6 +1,7 @@
 """The webhook sweeper: recorded deliveries whose application failed (or whose request died)
 are applied again, each in its own transaction, so one bad delivery never holds back the rest.
-The transactions are the job's; what to apply and how is app.drip.engagement's."""
+The transactions are the job's; what to apply and how is app.drip.engagement's (and
+app.drip.templates' for template updates)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from app.drip import engagement
+from app.drip import engagement, templates
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ def sweep_webhook_events(
             if event is None:  # applied meanwhile, or another sweeper holds it
                 session.rollback()
                 continue
-            engagement.apply_event(session, event, now)
+            templates.apply_recorded(session, event, now)
             session.commit()
             applied += 1
         except Exception as exc:  # recorded; tried again by the next sweep

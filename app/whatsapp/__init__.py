@@ -4,7 +4,7 @@ It imports nothing else of the app."""
 
 from app.whatsapp.client import HOST_NOT_ALLOWED, CloudApiClient
 from app.whatsapp.errors import ErrorKind, SendError, gave_up_reason
-from app.whatsapp.events import InboundMessageEvent, StatusUpdate
+from app.whatsapp.events import InboundMessageEvent, StatusUpdate, TemplateUpdate
 from app.whatsapp.hosts import META_API_BASE_URL, AllowedHosts
 from app.whatsapp.provider import Provider, SendResult
 from app.whatsapp.rate_limit import RateLimiter
@@ -14,6 +14,7 @@ from app.whatsapp.webhook import (
     SIGNATURE_HEADER,
     WebhookBatch,
     WebhookFormatError,
+    business_account_ids,
     decode_delivery,
     parse_delivery,
     phone_number_ids,
@@ -37,9 +38,11 @@ __all__ = [
     "SendError",
     "SendResult",
     "StatusUpdate",
+    "TemplateUpdate",
     "VerificationError",
     "WebhookBatch",
     "WebhookFormatError",
+    "business_account_ids",
     "decode_delivery",
     "gave_up_reason",
     "parse_delivery",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -19,6 +19,7 @@ from app.whatsapp.errors import AMBIGUOUS_REASON, ErrorKind, SendError
 from app.whatsapp.hosts import AllowedHosts
 from app.whatsapp.pool import shared_http_client
 from app.whatsapp.provider import SendResult
+from app.whatsapp.template_list import check_business_account_id, template_pages
 from app.whatsapp.verification import (
     PHONE_NUMBER_FIELDS,
     UNREACHABLE,
@@ -115,6 +116,7 @@ class CloudApiClient:
         # clients of many accounts, and one account's bad address must only stop that account.
         self._refusal = AllowedHosts.of(allowed_hosts).refusal(base)
         self._phone_number_id = phone_number_id
+        self._version_url = f"{base}/{api_version.strip('/')}"
         self._phone_url = f"{base}/{api_version.strip('/')}/{phone_number_id}"
         self.url = f"{self._phone_url}/messages"
         self._headers = {
@@ -162,6 +164,19 @@ class CloudApiClient:
         except httpx.TransportError as exc:
             raise VerificationError(UNREACHABLE.format(what=type(exc).__name__)) from exc
         return read_phone_number(response, self._phone_number_id)
+
+    def list_templates(
+        self, business_account_id: str, page_size: int = 100
+    ) -> Iterator[list[dict]]:
+        """The business account's message templates, a page (a list of Meta's template
+        objects) at a time, cursor after cursor; raises SendError with a reason in words."""
+        if self._refusal:
+            raise SendError(ErrorKind.STOP_ACCOUNT, self._refusal, code=HOST_NOT_ALLOWED)
+        waba_id = check_business_account_id(business_account_id)
+        headers = {"Authorization": self._headers["Authorization"]}
+        url = f"{self._version_url}/{waba_id}/message_templates"
+        http = self._http or shared_http_client()
+        return template_pages(http, url, headers, self._timeout, page_size)
 
     def _send(self, payload: dict[str, Any]) -> SendResult:
         callback = payload.get("biz_opaque_callback_data")

@@ -28,3 +28,20 @@ class InboundMessageEvent:
     context_wamid: str | None = None
     profile_name: str | None = None
     button_title: str | None = None  # button.text, or interactive button_reply/list_reply title
+
+
+@dataclass(frozen=True)
+class TemplateUpdate:
+    """A change Meta reports about a template of a WhatsApp Business Account: its status
+    (message_template_status_update), quality score (message_template_quality_update) or
+    category (template_category_update, completed changes only)."""
+
+    business_account_id: str  # the entry's id: the WABA, not a phone number
+    kind: str  # status | quality | category
+    occurred_at: datetime  # the entry's `time`: which of two updates is the newer
+    name: str
+    language: str
+    template_id: str | None = None  # message_template_id (a number in Meta's JSON)
+    value: str | None = None  # the status event, the new quality score or the new category
+    reason: str | None = None  # status updates: why (REJECTED, PAUSED...); "NONE" is None
+    category: str | None = None  # message_template_category (status), new_category (category)

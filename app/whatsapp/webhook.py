@@ -4,7 +4,9 @@ dataclasses. Pure: no Flask, no database.
 - verify_signature(body, header, app_secret) -> bool (HMAC-SHA256 of the raw bytes)
 - decode_delivery(body) -> the JSON object, or WebhookFormatError
 - phone_number_ids(payload) -> the metadata.phone_number_id values (for routing only)
-- parse_delivery(payload) -> WebhookBatch: per phone number id, its statuses, messages and opt-outs
+- business_account_ids(payload) -> the entry ids of template changes (WABA ids, for routing)
+- parse_delivery(payload) -> WebhookBatch: per phone number id, its statuses, messages and
+  opt-outs; per WABA id, its template updates (status, quality, category)
 
 Every shape problem raises WebhookFormatError with a message naming the path at fault;
 nothing else escapes, whatever the JSON.
@@ -16,25 +18,29 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-from app.whatsapp.events import InboundMessageEvent, StatusUpdate
+from app.whatsapp.events import InboundMessageEvent, StatusUpdate, TemplateUpdate
+from app.whatsapp.fields import (
+    MAX_ID_LENGTH,
+    WebhookFormatError,
+    _clean,
+    _id,
+    _list,
+    _object,
+    _optional_str,
+    _required_str,
+    _short,
+    _timestamp,
+)
+from app.whatsapp.template_webhook import TEMPLATE_FIELDS, template_update
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _SIGNATURE_PREFIX = "sha256="
-# Epoch seconds Meta could plausibly send: 1970 .. 9999 (datetime's range).
-_MAX_EPOCH = 253402300799
-# The longest id (wamid, message id, phone number, phone number id) and message type kept:
-# the columns that hold them (String(128), String(32)). Meta's are far shorter.
-MAX_ID_LENGTH = 128
+# The longest message type kept: the column that holds it (String(32)).
 MAX_TYPE_LENGTH = 32
 # Meta's error codes have at most 6 digits; messages store them in String(16).
 _MAX_ERROR_CODE = 10**9
-_REPLACEMENT = "\ufffd"
-
-
-class WebhookFormatError(ValueError):
-    """The delivery is not a webhook body we understand; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class AccountBatch:
 @dataclass
 class WebhookBatch:
     accounts: dict[str, AccountBatch] = field(default_factory=dict)
+    templates: dict[str, list[TemplateUpdate]] = field(default_factory=dict)  # by WABA id
 
     def for_account(self, phone_number_id: str) -> AccountBatch:
         if phone_number_id not in self.accounts:
@@ -105,8 +112,18 @@ def decode_delivery(body: bytes) -> dict:
 def phone_number_ids(payload: dict) -> list[str]:
     """The distinct metadata.phone_number_id values, in order of appearance (for routing)."""
     seen: dict[str, None] = {}
-    for _, value in _changes(payload):
-        seen[_phone_number_id(value["path"], value["value"])] = None
+    for change_field, value in _changes(payload):
+        if change_field not in TEMPLATE_FIELDS:
+            seen[_phone_number_id(value["path"], value["value"])] = None
+    return list(seen)
+
+
+def business_account_ids(payload: dict) -> list[str]:
+    """The distinct entry ids (WABA ids) that carry template changes, in order (for routing)."""
+    seen: dict[str, None] = {}
+    for change_field, value in _changes(payload):
+        if change_field in TEMPLATE_FIELDS:
+            seen[_id(value["entry"], "id", value["entry_path"])] = None
     return list(seen)
 
 
@@ -118,6 +135,11 @@ def parse_delivery(payload: dict) -> WebhookBatch:
     batch = WebhookBatch()
     for change_field, item in _changes(payload):
         path, value = item["path"], item["value"]
+        if change_field in TEMPLATE_FIELDS:
+            update = template_update(TEMPLATE_FIELDS[change_field], item)
+            if update is not None:
+                batch.templates.setdefault(update.business_account_id, []).append(update)
+            continue
         account = batch.for_account(_phone_number_id(path, value))
         if change_field == "user_preferences":
             account.opt_outs.extend(_opt_outs(path, value))
@@ -146,7 +168,8 @@ def _changes(payload: dict):
             value = change.get("value")
             if not isinstance(value, dict):
                 raise WebhookFormatError(f"{path}.value must be an object.")
-            yield change_field, {"path": f"{path}.value", "value": value}
+            item = {"path": f"{path}.value", "value": value}
+            yield change_field, {**item, "entry": entry, "entry_path": entry_path}
 
 
 def _phone_number_id(path: str, value: dict) -> str:
@@ -266,81 +289,3 @@ def _opt_outs(path: str, value: dict) -> list[MarketingOptOut]:
         if preference == "stop" and category in (None, "marketing_messages"):
             found.append(MarketingOptOut(wa_id, at))
     return found
-
-
-# --- field helpers --------------------------------------------------------------------------
-
-
-def _list(container: dict, key: str, path: str) -> list:
-    value = container.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise WebhookFormatError(f"{path}.{key} must be a list.")
-    return value
-
-
-def _object(container: dict, key: str, path: str) -> dict:
-    value = container.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise WebhookFormatError(f"{path}.{key} must be an object.")
-    return value
-
-
-def _optional_str(container: dict, key: str, path: str) -> str | None:
-    value = container.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise WebhookFormatError(f"{path}.{key} must be a string.")
-    return _clean(value)
-
-
-def _clean(text: str) -> str:
-    """The text with NUL and unpaired surrogates (JSON's lone \\ud800) replaced by U+FFFD:
-    PostgreSQL cannot store NUL and no database can store a surrogate as UTF-8, so a delivery
-    carrying one failed to apply on every try (found by fuzzing)."""
-    if "\x00" in text:
-        text = text.replace("\x00", _REPLACEMENT)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = "".join(_REPLACEMENT if "\ud800" <= c <= "\udfff" else c for c in text)
-    return text
-
-
-def _id(container: dict, key: str, path: str) -> str:
-    """A required id: a non-empty string of at most MAX_ID_LENGTH characters."""
-    value = _required_str(container, key, path)
-    if len(value) > MAX_ID_LENGTH:
-        raise WebhookFormatError(f"{path}.{key} is longer than {MAX_ID_LENGTH} characters.")
-    return value
-
-
-def _required_str(container: dict, key: str, path: str) -> str:
-    value = _optional_str(container, key, path)
-    if not value:
-        raise WebhookFormatError(f"{path}.{key} is required (a non-empty string).")
-    return value
-
-
-def _timestamp(container: dict, path: str) -> datetime:
-    """Meta's epoch seconds (a string, or a number in user_preferences) as aware UTC."""
-    value = container.get("timestamp")
-    if isinstance(value, str) and value.isascii() and value.strip().isdigit():
-        if len(value.strip()) > 12:
-            raise WebhookFormatError(f"{path}.timestamp is out of range.")
-        seconds = int(value.strip())
-    elif isinstance(value, int) and not isinstance(value, bool):
-        seconds = value
-    else:
-        raise WebhookFormatError(f"{path}.timestamp must be epoch seconds (digits).")
-    if not 0 <= seconds <= _MAX_EPOCH:
-        raise WebhookFormatError(f"{path}.timestamp is out of range.")
-    return datetime.fromtimestamp(seconds, tz=UTC)
-
-
-def _short(exc: Exception) -> str:
-    return str(exc)[:200]

@@ -16,7 +16,8 @@ As a process (benchmarks)::
 
 `GET /{version}/{phone-number-id}?fields=...` answers Meta's phone number lookup (see
 tests/fakes/phone_numbers.py; `add_number` lets another token read another id); lookups are
-counted apart (`lookups`), not in the send counters.
+counted apart (`lookups`), not in the send counters. `GET /{version}/{waba-id}/message_templates`
+lists `templates` (tests/fakes/templates.py), paged by cursor as Meta does.
 
 Steer it over HTTP: `POST /_control` with `{"reset": true, "latency_ms": 0,
 "rules": [{"action": "error", "code": 130429, "fraction": 0.05}]}` (rule fields as in
@@ -38,6 +39,7 @@ from tests.fakes import meta_format as meta
 from tests.fakes.cloud_api_script import Counters, Rule, Script
 from tests.fakes.http11 import Drop, Hang, Http11Protocol, Outcome, Reply, Request, serve
 from tests.fakes.phone_numbers import DISPLAY_PHONE_NUMBER, PhoneNumbers, lookup_id
+from tests.fakes.templates import TemplateCatalog, templates_path
 
 DEFAULT_TOKEN = "fake-access-token"
 _MESSAGES_PATH = re.compile(r"^/(v\d+(?:\.\d+)?)/([^/]+)/messages$")
@@ -63,6 +65,7 @@ class FakeCloudApi:
         self.phone_number_id = phone_number_id or "100000000000001"
         self._any_phone_id = phone_number_id is None
         self._numbers = PhoneNumbers(access_token, phone_number_id, display_phone_number)
+        self.templates = TemplateCatalog(access_token)  # GET /{version}/{waba}/message_templates
         self.api_version = "v21.0"
         self._lock = threading.Lock()
         self._latency = latency_ms / 1000
@@ -209,6 +212,8 @@ class FakeCloudApi:
     def _on_head(self, request: Request) -> Drop | None:
         if request.path.startswith("/_") or lookup_id(request.method, request.path):
             return None
+        if templates_path(request.method, request.path):
+            return None
         with self._lock:
             rule = self._script.take(None, before_body=True)
             if rule is None:
@@ -225,6 +230,9 @@ class FakeCloudApi:
                 request.path, request.headers.get("authorization", "")
             )
             return Reply(status, body)
+        if templates_path(request.method, request.path):
+            auth = request.headers.get("authorization", "")
+            return Reply(*self.templates.answer(request.path, auth))
         try:
             payload = json.loads(request.body)
         except ValueError:

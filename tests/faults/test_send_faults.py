@@ -65,7 +65,7 @@ DOOMED = {
     "opted_out": (401, Rule("error", code=131050), "131050", ("unsubscribed", "opted_out")),
     "held_back": (501, Rule("error", code=131049), "131049", ("failed", "send_failed:131049")),
 }
-DOOMED_PER_KIND = 4
+DOOMED_PER_KIND = 8  # a kind all of whose sends met an ambiguous burst (stale) is not checked
 # One chaos cycle: (rule or latency, how many requests it takes) in order, a short pause each.
 BURSTS = (
     (Rule("error", code=130429), 60),

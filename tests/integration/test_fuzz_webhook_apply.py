@@ -186,4 +186,9 @@ def test_what_the_fuzz_found_applies(clean_app, session, org_a, errors, text):
     delivery = {"entry": [{"changes": [{"field": "messages", "value": value}]}]}
     response = post(clean_app.test_client(), json.dumps(delivery).encode())
     assert response.status_code == 200
-    assert response.get_json()["data"] == {"statuses": 1, "messages": 1, "unknownStatuses": 0}
+    assert response.get_json()["data"] == {
+        "statuses": 1,
+        "messages": 1,
+        "templates": 0,
+        "unknownStatuses": 0,
+    }

@@ -77,6 +77,7 @@ def test_recurring_jobs_are_declared_once_with_their_intervals(clean_app):
         "check_ab_tests": 300,
         "compact_rollups": 300,
         "fail_stale": 3600,
+        "sync_templates": 3600,
         "purge_old_logs": 86400,
     }
     for job in jobs.RECURRING:

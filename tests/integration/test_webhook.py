@@ -172,7 +172,9 @@ def test_the_signed_fixture_byte_for_byte(clean_app, session, org_a):
     world(session, org_a.org_id)
     response = post(clean_app.test_client(), SIGNED, header=SIGNED_HEADER)
     assert response.status_code == 200
-    assert response.json == {"data": {"statuses": 1, "messages": 0, "unknownStatuses": 0}}
+    assert response.json == {
+        "data": {"statuses": 1, "messages": 0, "templates": 0, "unknownStatuses": 0}
+    }
     log = log_by_wamid(session, "wamid.FAKE0001")
     assert log.status == "delivered"
     assert log.delivered_at is not None
@@ -193,11 +195,13 @@ def test_every_fixture_applies(clean_app, session, org_a):
     assert counts["statuses_sent_and_failed.json"] == {
         "statuses": 2,
         "messages": 0,
+        "templates": 0,
         "unknownStatuses": 0,
     }
     assert counts["inbound_buttons.json"] == {
         "statuses": 0,
         "messages": 2,
+        "templates": 0,
         "unknownStatuses": 0,
     }
     first = log_by_wamid(session, "wamid.FAKE0001")

@@ -1,0 +1,42 @@
+"""The WhatsApp template catalog: Meta's template objects read into rows, the sync (from the
+account's WhatsApp Business Account, or the built-in sandbox catalog), and the listing."""
+
+from app.drip.templates.catalog import TemplatePage, list_templates
+from app.drip.templates.parsing import parse_template
+from app.drip.templates.sandbox import SANDBOX_TEMPLATES, sandbox_pages
+from app.drip.templates.sync import (
+    NO_BUSINESS_ACCOUNT,
+    SyncCounts,
+    SyncFailed,
+    organizations_to_sync,
+    sync_organization,
+    sync_templates,
+)
+from app.drip.templates.updates import (
+    STATUS_FOR_EVENT,
+    accounts_for_business,
+    apply_delivery,
+    apply_recorded,
+    apply_template_updates,
+    apply_update,
+)
+
+__all__ = [
+    "NO_BUSINESS_ACCOUNT",
+    "SANDBOX_TEMPLATES",
+    "STATUS_FOR_EVENT",
+    "SyncCounts",
+    "SyncFailed",
+    "TemplatePage",
+    "accounts_for_business",
+    "apply_delivery",
+    "apply_recorded",
+    "apply_template_updates",
+    "apply_update",
+    "list_templates",
+    "organizations_to_sync",
+    "parse_template",
+    "sandbox_pages",
+    "sync_organization",
+    "sync_templates",
+]
