@@ -184,3 +184,34 @@ def test_the_fake_answers_lookups_in_metas_format(meta):
     bad = httpx.get(url, headers={"Authorization": "Bearer nope"}).json()["error"]
     assert (bad["code"], bad["type"]) == (190, "OAuthException")
     assert meta.lookups == 3 and meta.requests == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("phone_number_id", "1" * 65),
+        ("phone_number_id", "10654035224292²"),
+        ("business_account_id", "1" * 65),
+        ("business_account_id", "102290129340398/../x"),
+    ],
+)
+def test_ids_no_column_can_hold_are_refused_before_asking_meta(
+    clean_app, org_a, meta, field, value
+):
+    """A 65-digit id reached PostgreSQL's String(64) as a 500; "²" passes str.isdigit()."""
+    ids = {"phone_number_id": OWNED, "business_account_id": None, field: value}
+    with clean_app.app_context(), pytest.raises(ValidationError) as caught:
+        accounts.set_whatsapp_account(
+            db.session,
+            current_app.extensions["drip_secret_box"],
+            db.session.get(Organization, org_a.org_id),
+            access_token=OWNER_TOKEN,
+            app_secret="s",
+            api_base_url=meta.base_url,
+            allowed_hosts=current_app.config["WHATSAPP_API_ALLOWED_HOSTS"],
+            **ids,
+        )
+    assert set(caught.value.fields) == {field}
+    assert "digits only, at most 64" in caught.value.fields[field]
+    assert meta.lookups == 0
+    assert holders(clean_app) == {}

@@ -28,6 +28,7 @@ MAX_MESSAGES_PER_SECOND = 1000  # Meta's highest throughput for a phone number
 NOT_SAVED = "The WhatsApp account could not be saved."
 # The version a new account starts on (the column's default).
 _API_VERSION = WhatsAppAccount.__table__.c.api_version.default.arg
+META_ID_MAX = 64  # phone number and business account ids: String(64) columns
 
 
 def set_whatsapp_account(
@@ -49,6 +50,7 @@ def set_whatsapp_account(
     the operator's hosts besides Meta's (WHATSAPP_API_ALLOWED_HOSTS). Saving it again resumes
     sending if the account was paused. Makes one request to the API base URL."""
     _check_fields(phone_number_id, access_token, app_secret, messages_per_second)
+    business_account_id = _business_account_id(business_account_id)
     phone_number_id = phone_number_id.strip()
     account = session.scalar(scoped(WhatsAppAccount, org.id)) or WhatsAppAccount(
         organization_id=org.id, api_base_url=META_API_BASE_URL, api_version=_API_VERSION
@@ -87,8 +89,10 @@ def _check_fields(phone_number_id, access_token, app_secret, per_second) -> None
     """What can be refused without asking Meta; the client checks the address against the
     allowed hosts before any request."""
     errors = {}
-    if not (phone_number_id or "").strip().isdigit():
-        errors["phone_number_id"] = "The phone number id is the number Meta shows, digits only."
+    if not _meta_id((phone_number_id or "").strip()):
+        errors["phone_number_id"] = (
+            f"The phone number id is the number Meta shows: digits only, at most {META_ID_MAX}."
+        )
     if not access_token:
         errors["access_token"] = "Required."
     if not app_secret:
@@ -99,6 +103,25 @@ def _check_fields(phone_number_id, access_token, app_secret, per_second) -> None
         )
     if errors:
         raise ValidationError(NOT_SAVED, errors)
+
+
+def _meta_id(value: str) -> bool:
+    # isascii: str.isdigit() is also true for "²"; the columns hold 64 characters.
+    return value.isascii() and value.isdigit() and len(value) <= META_ID_MAX
+
+
+def _business_account_id(value: str | None) -> str | None:
+    """The WABA id (optional; template sync needs it), checked before anything is asked."""
+    value = (value or "").strip()
+    if value and not _meta_id(value):
+        raise ValidationError(
+            NOT_SAVED,
+            {
+                "business_account_id": "The WhatsApp Business Account id is the number Meta "
+                f"shows: digits only, at most {META_ID_MAX}."
+            },
+        )
+    return value or None
 
 
 def _verified(client: CloudApiClient) -> PhoneNumber:
