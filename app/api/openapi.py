@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from app.api.respond import MAX_PAGE, MAX_PER_PAGE
+from app.api.respond import MAX_PER_PAGE
 from app.auth import public
 from app.drip.limits import JSON_BODY_MAX
+from app.drip.paging import MAX_PAGE
 
 bp = Blueprint("openapi", __name__)
 

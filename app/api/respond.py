@@ -11,13 +11,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.drip.errors import NotFound, ValidationError
 from app.drip.limits import JSON_BODY_MAX
+from app.drip.paging import MAX_PAGE
 from app.envelope import camel_case
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 500
-# Past this page the offset would overflow the databases' 64-bit integers (a 500); no list is
-# anywhere near that long, so a larger page is a 422 like a page of 0.
-MAX_PAGE = 1_000_000_000
+# MAX_PAGE (app.drip.paging, the pages' clamp too): past it the offset would overflow the
+# databases' 64-bit integers (a 500); the API answers a larger page with a 422 like a page of 0.
 # Ids are 64-bit (BIGINT; SQLite's INTEGER): a larger number names no row, but reaches the
 # driver as an overflow (a 500) unless it is stopped first.
 MAX_ID = 2**63 - 1

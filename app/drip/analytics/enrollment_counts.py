@@ -10,6 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from app.drip.enrollment import LIVE_STATUSES
 from app.drip.sql import bucket_number
 from app.models import DripEnrollmentRollup
 
@@ -21,7 +22,7 @@ _TOTAL = func.sum(_R.count)
 
 def reason_of(status: str, replied: bool) -> str:
     """Why an enrollment that did not complete went no further."""
-    if status in ("active", "paused"):
+    if status in LIVE_STATUSES:
         return "waiting"
     if status in ("unsubscribed", "failed"):
         return status

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.drip import enrollment
-from app.drip.enrollment import ALL_WEEKDAYS, validate_window
+from app.drip.enrollment import ALL_WEEKDAYS, LIVE_STATUSES, validate_window
 from app.drip.errors import Conflict, ValidationError
 from app.drip.limits import DESCRIPTION_MAX, KEYWORD_MAX, NAME_MAX, TAG_MAX
 from app.drip.zones import CONTACT_ZONE
@@ -203,7 +203,7 @@ def change_status(session: Session, campaign: DripCampaign, action: str) -> Drip
             update(DripEnrollment)
             .where(
                 DripEnrollment.campaign_id == campaign.id,
-                DripEnrollment.status.in_(("active", "paused")),
+                DripEnrollment.status.in_(LIVE_STATUSES),
             )
             .values(
                 status="stopped", stop_reason="campaign_archived", stopped_at=now, next_send_at=None

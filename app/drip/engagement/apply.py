@@ -18,7 +18,7 @@ app.drip.engagement.replies (contacts' messages) and app.drip.engagement.opt_out
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,7 @@ from app.drip.engagement.keywords import (
 )
 from app.drip.engagement.opt_out import opt_out_contact
 from app.drip.engagement.statuses import Failure
-from app.drip.sql import insert_many_once
+from app.drip.sql import as_utc, insert_many_once
 from app.models import WhatsAppStatusEvent, utcnow
 from app.whatsapp import InboundMessageEvent, StatusUpdate
 
@@ -64,7 +64,7 @@ def apply_status(
     callback data names (an ambiguous send), or is ignored."""
     if update.status not in message_status.STATUSES:
         return IGNORED
-    at = _aware(update.timestamp)
+    at = as_utc(update.timestamp)
     log, settling = _find_log(session, organization_id, update)
     if log is None:
         return UNKNOWN
@@ -106,7 +106,7 @@ def apply_statuses(
         session,
         WhatsAppStatusEvent,
         [
-            message_status.event_row(logs[u.wamid], u.wamid, u.status, _aware(u.timestamp), f)
+            message_status.event_row(logs[u.wamid], u.wamid, u.status, as_utc(u.timestamp), f)
             for u, f in rows
         ],
         ("organization_id", "wamid", "status"),
@@ -115,7 +115,7 @@ def apply_statuses(
     for update_, failure in rows:
         if (organization_id, update_.wamid, update_.status) not in recorded:
             continue
-        log, at = logs[update_.wamid], _aware(update_.timestamp)
+        log, at = logs[update_.wamid], as_utc(update_.timestamp)
         message_status.merge(log, update_.status, at, failure)
         if failure is not None:
             message_status.apply_failure(session, log, failure, at)
@@ -152,7 +152,7 @@ def apply_inbound(session: Session, organization_id: int, event: InboundMessageE
     """Apply one message from a contact, once: the 24-hour window, an opt-out keyword
     (unsubscribed everywhere, not a reply), or a reply (replied_at, stop on reply) and a
     keyword trigger (which may create an unknown sender as a contact and enroll them)."""
-    at = _aware(event.timestamp)
+    at = as_utc(event.timestamp)
     phone = replies.e164(event.from_phone)
     contact_id = replies.contact_id_for(session, organization_id, phone)
     inbound_id = replies.record_inbound(
@@ -193,7 +193,7 @@ def apply_marketing_opt_out(
     contact_id = replies.contact_id_for(session, organization_id, replies.e164(from_phone))
     if contact_id is None:
         return UNKNOWN_SENDER
-    opt_out_contact(session, contact_id, REASON_USER_PREFERENCES, _aware(timestamp))
+    opt_out_contact(session, contact_id, REASON_USER_PREFERENCES, as_utc(timestamp))
     return OPTED_OUT
 
 
@@ -212,8 +212,3 @@ def _inbound_row(event: InboundMessageEvent, at: datetime, contact_id: int | Non
         "context_wamid": event.context_wamid,
         "occurred_at": at,
     }
-
-
-def _aware(at: datetime) -> datetime:
-    """Meta's timestamps are UTC; a naive one is read as UTC."""
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at

@@ -4,7 +4,7 @@ campaigns. app.drip.engagement.apply_inbound puts them together."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import and_, case, func, literal, select, update
 from sqlalchemy.orm import Session
@@ -13,7 +13,7 @@ from app.drip import enrollment
 from app.drip.engagement.keywords import is_opt_out, organization_keywords
 from app.drip.enrollment import STOP_REASON_REPLIED, end_enrollments_from, first_step, live_at
 from app.drip.scope import scoped
-from app.drip.sql import insert_once
+from app.drip.sql import as_utc, insert_once
 from app.models import Contact, DripCampaign, DripEnrollment, DripMessageLog, InboundMessage
 
 SENT_STATUSES = ("sent", "delivered", "read")
@@ -186,7 +186,7 @@ def reconcile_replies(
         _mark_replied(
             session,
             contact_id,
-            _aware(message.occurred_at),
+            as_utc(message.occurred_at),
             message.context_wamid,
             skip,
             DripEnrollment.id.in_(enrollment_ids),
@@ -256,8 +256,3 @@ def _replied_logs(
     if quoted is not None:
         chosen[quoted.enrollment_id] = quoted.id
     return list(chosen.values())
-
-
-def _aware(at: datetime) -> datetime:
-    """SQLite gives times back naive: they are UTC."""
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at

@@ -2,8 +2,9 @@
 
 - accounts_for(session, phone_number_ids) -> {phone_number_id: WhatsAppAccount}
 - record_delivery(session, body, organization_id) -> (event id, whether already applied)
-- apply_event(session, event) / apply_batch(...) -> {"statuses": n, "messages": m}
-  (no commit)
+- apply_batch(...) -> {"statuses": n, "messages": m} (no commit; a recorded delivery is
+  applied again through app.drip.templates.apply_recorded, which also applies its template
+  changes)
 - mark_failed(session, event_id, error): attempts + 1 and the error (no commit)
 - unapplied_deliveries / lock_unapplied: the deliveries whose application failed, which
   app.tasks.webhook_sweep applies again, one committed transaction each
@@ -64,12 +65,6 @@ def record_delivery(session: Session, body: bytes, organization_id: int | None) 
         select(WebhookEvent.id, WebhookEvent.applied_at).where(WebhookEvent.body_sha256 == digest)
     ).one()
     return event_id, applied_at is not None
-
-
-def apply_event(session: Session, event: WebhookEvent, now: datetime | None = None) -> dict:
-    """Apply the recorded delivery (see apply_batch)."""
-    batch = whatsapp.parse_delivery(whatsapp.decode_delivery(event.body))
-    return apply_batch(session, event.id, event.organization_id, batch, now)
 
 
 def apply_batch(

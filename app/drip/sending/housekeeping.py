@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from app.drip.enrollment import LIVE_STATUSES
 from app.models import DripCampaign, DripEnrollment, DripMessageLog, JobRun
 
 STALE_AFTER = timedelta(hours=24)
@@ -42,7 +43,7 @@ def fail_stale_logs(
     # A log waiting for a retry (or for its paused account to be fixed) is still alive, unless
     # its enrollment has ended and nobody will retry it.
     ended = ~exists().where(
-        DripEnrollment.id == _LOG.enrollment_id, DripEnrollment.status.in_(("active", "paused"))
+        DripEnrollment.id == _LOG.enrollment_id, DripEnrollment.status.in_(LIVE_STATUSES)
     )
     stale = and_(
         _LOG.status == "pending", _LOG.created_at < cutoff, or_(_LOG.retry_at.is_(None), ended)
@@ -79,7 +80,7 @@ def delete_old_logs_batch(
         .where(
             DripEnrollment.id == _LOG.enrollment_id,
             DripEnrollment.current_step_id == _LOG.step_id,
-            DripEnrollment.status.in_(("active", "paused")),
+            DripEnrollment.status.in_(LIVE_STATUSES),
         )
         .exists()
     )

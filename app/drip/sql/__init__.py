@@ -3,11 +3,18 @@
 from app.drip.sql.bulk import CHUNK_ROWS, chunked, dialect_name, upsert_insert
 from app.drip.sql.once import insert_many_once, insert_once
 from app.drip.sql.statements import fresh_plans, id_in, savepoint_on_postgresql
-from app.drip.sql.time import BUCKET_SECONDS, bucket_number, day_range_utc, epoch_seconds
+from app.drip.sql.time import (
+    BUCKET_SECONDS,
+    as_utc,
+    bucket_number,
+    day_range_utc,
+    epoch_seconds,
+)
 
 __all__ = [
     "BUCKET_SECONDS",
     "CHUNK_ROWS",
+    "as_utc",
     "bucket_number",
     "chunked",
     "day_range_utc",

@@ -14,6 +14,12 @@ from sqlalchemy.sql.functions import FunctionElement
 BUCKET_SECONDS = 900
 
 
+def as_utc(at: datetime) -> datetime:
+    """A time as aware UTC, a naive one read as UTC: what SQLite hands back (it stores UTC)
+    and Meta's timestamps are."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
 class epoch_seconds(FunctionElement):
     """Whole seconds since 1970-01-01 UTC of a timestamp column (floored)."""
 

@@ -18,14 +18,14 @@ replayed or late event never undoes a newer one; on a tie what is stored stays.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import whatsapp
 from app.drip import engagement
-from app.drip.sql import insert_once
+from app.drip.sql import as_utc, insert_once
 from app.models import WebhookEvent, WhatsAppAccount, WhatsAppTemplate, utcnow
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def _apply_status(row: WhatsAppTemplate, update: whatsapp.TemplateUpdate) -> boo
         log.info("template %s: status event %s changes no status", row.id, update.value)
         return False
     stored = row.status_changed_at
-    if stored is not None and _aware(stored) >= update.occurred_at:
+    if stored is not None and as_utc(stored) >= update.occurred_at:
         return False  # a replay, or older than what is stored: the newer one stays
     row.status = status
     row.reason = update.reason
@@ -171,11 +171,6 @@ def _create(
     }
     insert_once(session, WhatsAppTemplate, values, ("organization_id", "name", "language"))
     return _find(session, organization_id, update)
-
-
-def _aware(at: datetime) -> datetime:
-    # SQLite returns naive datetimes (stored as UTC).
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
 def apply_delivery(
