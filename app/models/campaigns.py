@@ -82,5 +82,13 @@ class DripCampaignStep(IdMixin, CreatedMixin, Base):
     template_name: Mapped[str | None] = mapped_column(String(512))
     template_language: Mapped[str | None] = mapped_column(String(16))
     template_parameters: Mapped[list | None] = mapped_column(JsonType)
+    # The template's header parameter (a media link, or the text of a {{1}} in a text header)
+    # and its URL buttons' parameters, in button order; variables allowed as in the body's.
+    template_header: Mapped[str | None] = mapped_column(Text)
+    template_buttons: Mapped[list | None] = mapped_column(JsonType)
+    # A text step's template for contacts whose 24-hour window is closed at send time.
+    fallback_template_name: Mapped[str | None] = mapped_column(String(512))
+    fallback_template_language: Mapped[str | None] = mapped_column(String(16))
+    fallback_template_parameters: Mapped[list | None] = mapped_column(JsonType)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None]

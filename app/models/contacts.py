@@ -14,11 +14,17 @@ class Contact(IdMixin, CreatedMixin, Base):
     __tablename__ = "contacts"
     __table_args__ = (
         UniqueConstraint("organization_id", "phone"),
+        UniqueConstraint("organization_id", "whatsapp_user_id"),
         Index("ix_contacts_org_created", "organization_id", "created_at"),
+        # A contact is reachable by its phone number, its business-scoped user id, or both.
+        CheckConstraint("phone IS NOT NULL OR whatsapp_user_id IS NOT NULL", name="reachable"),
     )
 
     organization_id: Mapped[int] = org_fk()
-    phone: Mapped[str] = mapped_column(String(20))  # E.164
+    phone: Mapped[str | None] = mapped_column(String(20))  # E.164
+    # Meta's business-scoped user id (BSUID, "US.13491208655302741918"): how a WhatsApp user who
+    # hides their number behind a username is known and reached.
+    whatsapp_user_id: Mapped[str | None] = mapped_column(String(160))
     first_name: Mapped[str | None] = mapped_column(String(120))
     last_name: Mapped[str | None] = mapped_column(String(120))
     timezone: Mapped[str | None] = mapped_column(String(64))

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, CreatedMixin, IdMixin, fk, org_fk, utcnow
+from app.models.base import Base, CreatedMixin, IdMixin, IdType, fk, org_fk, utcnow
 from app.models.campaigns import in_list
 
 ENROLLMENT_STATUSES = ("active", "paused", "completed", "stopped", "unsubscribed", "failed")
@@ -32,6 +32,7 @@ class DripEnrollment(IdMixin, Base):
         Index("ix_drip_enrollments_campaign_status", "campaign_id", "status"),
         Index("ix_drip_enrollments_campaign_enrolled_at", "campaign_id", "enrolled_at"),
         Index("ix_drip_enrollments_campaign_completed_at", "campaign_id", "completed_at"),
+        Index("ix_drip_enrollments_held_template", "held_template_id"),
     )
 
     organization_id: Mapped[int] = org_fk()
@@ -57,6 +58,12 @@ class DripEnrollment(IdMixin, Base):
     completed_at: Mapped[datetime | None]
     stopped_at: Mapped[datetime | None]
     stop_reason: Mapped[str | None] = mapped_column(String(64))
+    # Held at its current step because the step's template cannot be sent (paused, disabled,
+    # rejected, gone): due but not claimed until the template is approved again.
+    held_at: Mapped[datetime | None]
+    # No foreign key: SQLite cannot add one to this table without rebuilding it, which the
+    # rollup triggers forbid. Template rows are never deleted while the organization lives.
+    held_template_id: Mapped[int | None] = mapped_column(IdType)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -93,4 +100,8 @@ class DripMessageLog(IdMixin, CreatedMixin, Base):
     replied_at: Mapped[datetime | None]
     clicked_at: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]
+    # Meta's pricing category of what went out (MARKETING, UTILITY, AUTHENTICATION, SERVICE for
+    # free text inside the window), and the template sent, if any (a fallback included).
+    category: Mapped[str | None] = mapped_column(String(16))
+    template_name: Mapped[str | None] = mapped_column(String(512))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

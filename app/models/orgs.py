@@ -66,8 +66,13 @@ class WhatsAppAccount(IdMixin, CreatedMixin, Base):
         IdType, ForeignKey("organizations.id", ondelete="CASCADE"), unique=True
     )
     phone_number_id: Mapped[str] = mapped_column(String(64), unique=True)
-    business_account_id: Mapped[str | None] = mapped_column(String(64))
+    # Template webhooks arrive on the business account: they are routed by it.
+    business_account_id: Mapped[str | None] = mapped_column(String(64), index=True)
     display_phone_number: Mapped[str | None] = mapped_column(String(32))
+    # As Meta reported them when the account was verified.
+    verified_name: Mapped[str | None] = mapped_column(String(200))
+    quality_rating: Mapped[str | None] = mapped_column(String(16))
+    verified_at: Mapped[datetime | None]
     access_token_encrypted: Mapped[str] = mapped_column(Text)
     app_secret_encrypted: Mapped[str] = mapped_column(Text)
     # Meta sends the verify token back in the handshake; a hash is enough to match it.
@@ -79,3 +84,7 @@ class WhatsAppAccount(IdMixin, CreatedMixin, Base):
     sending_paused_at: Mapped[datetime | None]
     sending_paused_code: Mapped[str | None] = mapped_column(String(16))
     sending_paused_reason: Mapped[str | None] = mapped_column(Text)
+    # Sends through the account keep failing (refused token, connection refused, every send
+    # retrying) since this time: a banner on every page of the organization until one succeeds.
+    failing_since: Mapped[datetime | None]
+    failure_reason: Mapped[str | None] = mapped_column(Text)

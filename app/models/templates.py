@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text, UniqueConstraint
+from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, CreatedMixin, IdMixin, JsonType, org_fk
@@ -31,7 +31,11 @@ class WhatsAppTemplate(IdMixin, CreatedMixin, Base):
     keeps its row (deleted_at) while steps may name it."""
 
     __tablename__ = "whatsapp_templates"
-    __table_args__ = (UniqueConstraint("organization_id", "name", "language"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "name", "language"),
+        # Template webhooks arrive by WABA id.
+        Index("ix_whatsapp_templates_business_account", "business_account_id"),
+    )
 
     organization_id: Mapped[int] = org_fk()
     business_account_id: Mapped[str | None] = mapped_column(String(64))

@@ -49,13 +49,17 @@ class Outgoing:
     enrollment_id: int
     step_id: int
     contact_id: int
-    to: str
+    to: str | None  # E.164; None for a contact known only by its business-scoped user id
     kind: str  # text | template
     attempts: int = 1  # sends of this log so far, this one included
     body: str | None = None
     template_name: str | None = None
     template_language: str | None = None
     template_parameters: list[str] = field(default_factory=list)
+    # Meta's template components (header, body, buttons) with their parameters filled in.
+    template_components: list[dict] = field(default_factory=list)
+    recipient_user_id: str | None = None  # the contact's BSUID, sent when there is no phone
+    category: str | None = None  # MARKETING, UTILITY, AUTHENTICATION, or SERVICE (free text)
 
     @property
     def callback_data(self) -> str:
