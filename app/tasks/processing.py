@@ -92,8 +92,12 @@ class Sender:
                     message.template_language,
                     message.template_parameters,
                     message.callback_data,
+                    components=message.template_components or None,
+                    user_id=message.recipient_user_id,
                 )
-            return route.provider.send_text(message.to, message.body, message.callback_data)
+            return route.provider.send_text(
+                message.to, message.body, message.callback_data, user_id=message.recipient_user_id
+            )
         except SendError as error:
             return error
         # A bug must not lose track of a message that may have gone out.

@@ -50,7 +50,24 @@ def recipient(to: str) -> str:
     return digits
 
 
-def text_body(to: str, body: str, callback_data: str | None = None) -> dict[str, Any]:
+def _addressed(payload: dict[str, Any], to: str | None, user_id: str | None) -> dict[str, Any]:
+    """`to` (the phone number) when there is one; otherwise `recipient`, the contact's
+    business-scoped user id. Meta takes either and prefers `to` when both are given, so a
+    phone number is always used when known."""
+    if to:
+        payload["to"] = recipient(to)
+    elif user_id:
+        payload["recipient"] = user_id
+    else:
+        raise SendError(
+            ErrorKind.PERMANENT, "The contact has neither a phone number nor a WhatsApp user id"
+        )
+    return payload
+
+
+def text_body(
+    to: str | None, body: str, callback_data: str | None = None, *, user_id: str | None = None
+) -> dict[str, Any]:
     if len(body) > MAX_TEXT_CHARS:
         raise SendError(
             ErrorKind.PERMANENT,
@@ -59,34 +76,37 @@ def text_body(to: str, body: str, callback_data: str | None = None) -> dict[str,
             " values it uses.",
             code="100",  # what Meta answers for it: Invalid parameter
         )
-    payload: dict[str, Any] = {
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": recipient(to),
-        "type": "text",
-        # A preview is fetched only when asked for, and only makes sense with a link.
-        "text": {"preview_url": bool(_URL.search(body)), "body": body},
-    }
+    payload: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual"}
+    _addressed(payload, to, user_id)
+    payload["type"] = "text"
+    # A preview is fetched only when asked for, and only makes sense with a link.
+    payload["text"] = {"preview_url": bool(_URL.search(body)), "body": body}
     return _with_callback(payload, callback_data)
 
 
 def template_body(
-    to: str,
+    to: str | None,
     name: str,
     language: str,
     parameters: Sequence[str] = (),
     callback_data: str | None = None,
+    *,
+    components: Sequence[dict[str, Any]] | None = None,
+    user_id: str | None = None,
 ) -> dict[str, Any]:
+    """A template message. `components` are Meta's (header, body, button parameters), built by
+    the caller from the catalog's template; without them, `parameters` fill the body's
+    positional {{1}}, {{2}} ... in order."""
     template: dict[str, Any] = {"name": name, "language": {"code": language}}
-    if parameters:
+    if components:
+        template["components"] = [dict(component) for component in components]
+    elif parameters:
         values = [{"type": "text", "text": str(value)} for value in parameters]
         template["components"] = [{"type": "body", "parameters": values}]
-    payload = {
-        "messaging_product": "whatsapp",
-        "to": recipient(to),
-        "type": "template",
-        "template": template,
-    }
+    payload: dict[str, Any] = {"messaging_product": "whatsapp"}
+    _addressed(payload, to, user_id)
+    payload["type"] = "template"
+    payload["template"] = template
     return _with_callback(payload, callback_data)
 
 
@@ -131,18 +151,38 @@ class CloudApiClient:
     def __repr__(self) -> str:  # never the token
         return f"CloudApiClient({self.url!r})"
 
-    def send_text(self, to: str, body: str, callback_data: str | None = None) -> SendResult:
-        return self._send(text_body(to, body, callback_data))
+    def send_text(
+        self,
+        to: str | None,
+        body: str,
+        callback_data: str | None = None,
+        *,
+        user_id: str | None = None,
+    ) -> SendResult:
+        return self._send(text_body(to, body, callback_data, user_id=user_id))
 
     def send_template(
         self,
-        to: str,
+        to: str | None,
         name: str,
         language: str,
         parameters: Sequence[str] = (),
         callback_data: str | None = None,
+        *,
+        components: Sequence[dict[str, Any]] | None = None,
+        user_id: str | None = None,
     ) -> SendResult:
-        return self._send(template_body(to, name, language, parameters, callback_data))
+        return self._send(
+            template_body(
+                to,
+                name,
+                language,
+                parameters,
+                callback_data,
+                components=components,
+                user_id=user_id,
+            )
+        )
 
     def phone_number(self) -> PhoneNumber:
         """Meta's confirmation that the token can read the phone number id (and its display

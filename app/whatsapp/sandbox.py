@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from app.whatsapp.client import text_body
+from app.whatsapp.client import template_body, text_body
 from app.whatsapp.provider import SendResult
 
 WAMID_PREFIX = "wamid.SANDBOX."
@@ -17,18 +18,31 @@ WAMID_PREFIX = "wamid.SANDBOX."
 class SandboxProvider:
     """A Provider that sends nothing: each message is accepted with a fresh wamid."""
 
-    def send_text(self, to: str, body: str, callback_data: str | None = None) -> SendResult:
-        text_body(to, body, callback_data)
+    def send_text(
+        self,
+        to: str | None,
+        body: str,
+        callback_data: str | None = None,
+        *,
+        user_id: str | None = None,
+    ) -> SendResult:
+        text_body(to, body, callback_data, user_id=user_id)
         return SendResult(new_wamid())
 
     def send_template(
         self,
-        to: str,
+        to: str | None,
         name: str,
         language: str,
         parameters: Sequence[str] = (),
         callback_data: str | None = None,
+        *,
+        components: Sequence[dict[str, Any]] | None = None,
+        user_id: str | None = None,
     ) -> SendResult:
+        template_body(
+            to, name, language, parameters, callback_data, components=components, user_id=user_id
+        )
         return SendResult(new_wamid())
 
 
