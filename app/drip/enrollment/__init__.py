@@ -14,6 +14,7 @@ from app.drip.enrollment.actions import (
 from app.drip.enrollment.audience import contact_filter
 from app.drip.enrollment.endings import (
     STOP_REASON_OPTED_OUT,
+    STOP_REASON_OUTSIDE_WINDOW,
     STOP_REASON_REPLIED,
     end_enrollments,
     end_enrollments_from,
@@ -44,6 +45,7 @@ __all__ = [
     "LIVE_STATUSES",
     "SKIP_REASONS",
     "STOP_REASON_OPTED_OUT",
+    "STOP_REASON_OUTSIDE_WINDOW",
     "STOP_REASON_REPLIED",
     "EnrollResult",
     "EnrollmentRow",

@@ -16,9 +16,10 @@ from app.drip.enrollment.enrolling import LIVE_STATUSES
 from app.models import DripEnrollment
 
 STOP_REASON_OPTED_OUT = "opted_out"
-
-
 STOP_REASON_REPLIED = "replied"
+# A free-text step due while the contact's 24-hour window is closed, with no fallback template:
+# ended before any request (Meta would refuse it with 131047).
+STOP_REASON_OUTSIDE_WINDOW = "outside_window"
 
 
 def ended_by_event():

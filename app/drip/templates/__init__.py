@@ -2,6 +2,12 @@
 account's WhatsApp Business Account, or the built-in sandbox catalog), and the listing."""
 
 from app.drip.templates.catalog import TemplatePage, list_templates
+from app.drip.templates.lookup import (
+    REFUSED_AT_SAVE,
+    SENDABLE_STATUSES,
+    find_template,
+    is_sendable,
+)
 from app.drip.templates.parsing import parse_template
 from app.drip.templates.sandbox import SANDBOX_TEMPLATES, sandbox_pages
 from app.drip.templates.sync import (
@@ -23,7 +29,9 @@ from app.drip.templates.updates import (
 
 __all__ = [
     "NO_BUSINESS_ACCOUNT",
+    "REFUSED_AT_SAVE",
     "SANDBOX_TEMPLATES",
+    "SENDABLE_STATUSES",
     "STATUS_FOR_EVENT",
     "SyncCounts",
     "SyncFailed",
@@ -33,6 +41,8 @@ __all__ = [
     "apply_recorded",
     "apply_template_updates",
     "apply_update",
+    "find_template",
+    "is_sendable",
     "list_templates",
     "organizations_to_sync",
     "parse_template",
