@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 
 from app import create_app
 from app.config import Config
-from app.drip import accounts
+from app.drip import accounts, templates
 from app.drip.analytics import funnels as funnel
 from app.drip.campaigns import lifecycle as campaigns
 from app.drip.campaigns import steps
@@ -84,6 +84,9 @@ def build(url: str, fake_base: str, *, announced: int, sends: int, numbers: int)
             app_secret = app_secret or secret
         first = orgs[0]
         accounts.create_user(session, first, EMAIL, PASSWORD)
+        # The demo's template steps name the built-in catalog's templates: as if this number's
+        # business account listed them (an organization with an account is not a sandbox).
+        templates.sync_templates(session, first.id, templates.sandbox_pages(), utcnow())
         seed_demo_data(session, first.id)
         first_id, org_ids = first.id, [org.id for org in orgs]
         history_id = session.scalar(
@@ -146,9 +149,11 @@ def _contacts(session, organization_id: int, area: str, count: int) -> list[int]
     return list(
         session.scalars(
             text(
+                # last_inbound_at: they wrote to us, so text steps go out (24-hour window)
                 "INSERT INTO contacts (organization_id, phone, first_name, attributes,"
-                " created_at, updated_at) SELECT :org, '+1' || :area || lpad(g::text, 7, '0'),"
-                " 'P' || g, '{}', now(), now() FROM generate_series(1, :n) g RETURNING id"
+                " created_at, updated_at, last_inbound_at) SELECT :org,"
+                " '+1' || :area || lpad(g::text, 7, '0'), 'P' || g, '{}', now(), now(), now()"
+                " FROM generate_series(1, :n) g RETURNING id"
             ),
             {"org": organization_id, "area": area, "n": count},
         )

@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 from app.api.campaigns_openapi import OPENAPI  # noqa: F401 - collected by create_app
 from app.api.respond import json_body, ok, paged, paging_args
 from app.auth import current_actor, current_org_id
-from app.drip import campaigns
+from app.drip import campaigns, templates
 from app.drip.campaigns import preview_message
 from app.drip.errors import NotFound, ValidationError
 from app.drip.scope import get_scoped, scoped
-from app.envelope import api_field_name
+from app.envelope import api_field_name, error_response
 from app.extensions import db
 from app.models import DripCampaign, DripCampaignStep
 from app.models.campaigns import CAMPAIGN_STATUSES
@@ -21,12 +21,20 @@ bp = Blueprint("api_campaigns", __name__, url_prefix="/api/drip-campaigns")
 
 
 def serialize_step(step: DripCampaignStep) -> dict:
-    template = None
+    template = fallback = None
     if step.message_type == "template":
         template = {
             "name": step.template_name,
             "language": step.template_language,
             "parameters": step.template_parameters or [],
+            "header": step.template_header,
+            "buttons": step.template_buttons or [],
+        }
+    elif step.fallback_template_name:
+        fallback = {
+            "name": step.fallback_template_name,
+            "language": step.fallback_template_language,
+            "parameters": step.fallback_template_parameters or [],
         }
     return {
         "id": step.id,
@@ -38,12 +46,45 @@ def serialize_step(step: DripCampaignStep) -> dict:
         "messageType": step.message_type,
         "messageContent": step.message_content,
         "template": template,
+        "fallbackTemplate": fallback,
         "createdAt": step.created_at,
         "updatedAt": step.updated_at,
     }
 
 
-def serialize_campaign(campaign: DripCampaign, counts: dict, step_rows=None) -> dict:
+def serialize_hold(hold: templates.Hold) -> dict:
+    return {
+        "template": hold.name,
+        "language": hold.language,
+        "status": hold.status,
+        "reason": hold.reason,
+        "contacts": hold.contacts,
+        "since": hold.since,
+        "stepId": hold.step_id,
+        "position": hold.position,
+    }
+
+
+def serialize_window_report(report: campaigns.WindowReport) -> dict:
+    return {
+        "estimate": True,
+        "outsideWindow": report.outside_window,
+        "wouldStop": report.would_stop,
+        "steps": [
+            {
+                "stepId": step.step_id,
+                "position": step.position,
+                "messageType": step.message_type,
+                "outsideWindow": step.outside_window,
+                "wouldStop": step.would_stop,
+                "hasFallback": step.has_fallback,
+            }
+            for step in report.steps
+        ],
+    }
+
+
+def serialize_campaign(campaign: DripCampaign, counts: dict, step_rows=None, holds=()) -> dict:
     data = {
         "id": campaign.id,
         "name": campaign.name,
@@ -73,6 +114,7 @@ def serialize_campaign(campaign: DripCampaign, counts: dict, step_rows=None) -> 
         "updatedAt": campaign.updated_at,
         "activatedAt": campaign.activated_at,
         "archivedAt": campaign.archived_at,
+        "holds": [serialize_hold(h) for h in holds],
     }
     if step_rows is not None:
         data["steps"] = [serialize_step(s) for s in step_rows]
@@ -115,6 +157,7 @@ def step_fields(body: dict) -> dict:
         ("messageType", "message_type"),
         ("messageContent", "message_content"),
         ("template", "template"),
+        ("fallbackTemplate", "fallback_template"),
     ):
         if key in body:
             fields[name] = body[key]
@@ -143,7 +186,10 @@ def _campaign(campaign_id: int) -> DripCampaign:
 
 def _one(campaign: DripCampaign):
     counts = campaigns.enrollment_counts(db.session, [campaign.id])[campaign.id]
-    return serialize_campaign(campaign, counts, campaigns.live_steps(db.session, campaign.id))
+    holds = templates.campaign_holds(db.session, campaign.organization_id, [campaign.id])
+    return serialize_campaign(
+        campaign, counts, campaigns.live_steps(db.session, campaign.id), holds[campaign.id]
+    )
 
 
 @bp.get("")
@@ -161,8 +207,15 @@ def list_campaigns():
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    counts = campaigns.enrollment_counts(db.session, [c.id for c in rows])
-    return paged([serialize_campaign(c, counts[c.id]) for c in rows], total, page, per_page)
+    ids = [c.id for c in rows]
+    counts = campaigns.enrollment_counts(db.session, ids)
+    holds = templates.campaign_holds(db.session, current_org_id(), ids)
+    return paged(
+        [serialize_campaign(c, counts[c.id], holds=holds[c.id]) for c in rows],
+        total,
+        page,
+        per_page,
+    )
 
 
 @bp.post("")
@@ -197,10 +250,24 @@ def delete_campaign(id: int):
 
 @bp.post("/<int:id>/status")
 def change_status(id: int):
-    action = json_body().get("action")
-    campaign = campaigns.change_status(db.session, current_actor(), _campaign(id), action)
+    body = json_body()
+    confirm = body.get("confirm", False)
+    if not isinstance(confirm, bool):
+        raise ValidationError("confirm must be true or false.", {"confirm": "true or false."})
+    campaign = _campaign(id)
+    try:
+        campaign, report = campaigns.change_status_checked(
+            db.session, current_actor(), campaign, body.get("action"), confirm=confirm
+        )
+    except campaigns.WindowConfirmationNeeded as needed:
+        db.session.rollback()
+        details = {"windowReport": serialize_window_report(needed.report)}
+        return error_response(needed.status, needed.code, needed.message, details)
     db.session.commit()
-    return ok(_one(campaign))
+    answer = _one(campaign)
+    if report is not None:
+        answer["windowReport"] = serialize_window_report(report)
+    return ok(answer)
 
 
 @bp.get("/<int:id>/steps")

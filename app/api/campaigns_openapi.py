@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.api.openapi import (
     CAMPAIGN_ID,
+    DATETIME,
     MESSAGE_TEXT,
     NULLABLE_INTEGER,
     NULLABLE_STRING,
@@ -24,16 +25,47 @@ NULLABLE_CLOCK_TIME = {
     "nullable": True,
 }
 
-TEMPLATE = {
+TEMPLATE_PARAMETERS = {
+    "type": "array",
+    "description": "one text per parameter of the catalog template, in its order ({{1}}, {{2}} "
+    "... or the names of a named template); each may use {{first_name|there}}, {{last_name}}, "
+    "{{phone}}, {{attributes.KEY}} or be literal text",
+    "items": {"type": "string", "maxLength": limits.TEMPLATE_PARAMETER_MAX},
+    "maxItems": limits.TEMPLATE_PARAMETERS_MAX,
+}
+FALLBACK_TEMPLATE = {
     "type": "object",
+    "description": "a text step's template for contacts whose 24-hour window is closed at send "
+    "time: a usable catalog template with body parameters only (no header media, no button "
+    "parameters); null removes it",
     "required": ["name"],
     "properties": {
         "name": {"type": "string", "pattern": "^[a-z0-9_]{1,512}$"},
         "language": {"type": "string", "pattern": "^[a-z]{2,3}(_[A-Z]{2})?$", "example": "en_US"},
-        "parameters": {
+        "parameters": TEMPLATE_PARAMETERS,
+    },
+}
+TEMPLATE = {
+    "type": "object",
+    "description": "a template of the organization's catalog (GET /api/templates), not "
+    "REJECTED, DISABLED or deleted (PAUSED and PENDING are accepted: the step holds until "
+    "Meta approves it), with exactly its parameters; otherwise 422 naming template.name, "
+    "template.language, template.parameters, template.header or template.buttons",
+    "required": ["name"],
+    "properties": {
+        **FALLBACK_TEMPLATE["properties"],
+        "header": {
+            "type": "string",
+            "nullable": True,
+            "maxLength": limits.TEMPLATE_HEADER_MAX,
+            "description": "the header's parameter: an https link for an IMAGE, VIDEO or "
+            "DOCUMENT header, the text for a TEXT header with a variable; null otherwise",
+        },
+        "buttons": {
             "type": "array",
+            "description": "one text per URL button whose url has a variable, in button order",
             "items": {"type": "string", "maxLength": limits.TEMPLATE_PARAMETER_MAX},
-            "maxItems": limits.TEMPLATE_PARAMETERS_MAX,
+            "maxItems": limits.TEMPLATE_BUTTONS_MAX,
         },
     },
 }
@@ -47,6 +79,7 @@ STEP_INPUT = {
         "messageType": {"type": "string", "enum": ["text", "template"]},
         "messageContent": MESSAGE_TEXT,
         "template": TEMPLATE,
+        "fallbackTemplate": {**FALLBACK_TEMPLATE, "nullable": True},
         "position": {"type": "integer", "minimum": 1},
     },
     "example": {
@@ -68,6 +101,7 @@ STEP = {
         "messageType": {"type": "string"},
         "messageContent": NULLABLE_STRING,
         "template": {**TEMPLATE, "nullable": True},
+        "fallbackTemplate": {**FALLBACK_TEMPLATE, "nullable": True},
     },
 }
 WINDOW = {
@@ -125,6 +159,47 @@ CAMPAIGN_INPUT = {
         "sendWindow": {"start": "09:00", "end": "20:00", "weekdays": [1, 2, 3, 4, 5]},
     },
 }
+HOLD = {
+    "type": "object",
+    "description": "live enrollments waiting at a step whose template cannot be sent (paused, "
+    "disabled, rejected, deleted at Meta, or 'not in the catalog'); sent when it is approved",
+    "properties": {
+        "template": NULLABLE_STRING,
+        "language": NULLABLE_STRING,
+        "status": {"type": "string"},
+        "reason": NULLABLE_STRING,
+        "contacts": {"type": "integer"},
+        "since": DATETIME,
+        "stepId": NULLABLE_INTEGER,
+        "position": NULLABLE_INTEGER,
+    },
+}
+WINDOW_REPORT = {
+    "type": "object",
+    "description": "an estimate, per step, of the live enrollments whose 24-hour window will "
+    "be closed at that step's send time (last inbound message + 24 h before it; delays counted "
+    "from next_send_at, the send window not counted), and how many a free-text step without a "
+    "fallback template would stop (a stopped contact is counted at that step only)",
+    "properties": {
+        "estimate": {"type": "boolean"},
+        "outsideWindow": {"type": "integer"},
+        "wouldStop": {"type": "integer"},
+        "steps": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "stepId": {"type": "integer"},
+                    "position": {"type": "integer"},
+                    "messageType": {"type": "string"},
+                    "outsideWindow": {"type": "integer"},
+                    "wouldStop": {"type": "integer"},
+                    "hasFallback": {"type": "boolean"},
+                },
+            },
+        },
+    },
+}
 CAMPAIGN = {
     "type": "object",
     "properties": {
@@ -137,12 +212,23 @@ CAMPAIGN = {
         "sendWindow": WINDOW,
         "counters": {"type": "object", "additionalProperties": {"type": "integer"}},
         "steps": {"type": "array", "items": STEP},
+        "holds": {"type": "array", "items": HOLD},
     },
 }
 PREVIEW = {
     "type": "object",
     "properties": {
         "text": NULLABLE_STRING,
+        "template": {
+            "type": "object",
+            "nullable": True,
+            "description": "a template step's parts as WhatsApp shows them: header (text), "
+            "media {format, link}, body, footer, buttons [{type, text, url}]",
+        },
+        "fallback": {
+            **NULLABLE_STRING,
+            "description": "a text step's fallback template, rendered",
+        },
         "errors": {"type": "object", "additionalProperties": {"type": "string"}},
         "contact": {"type": "object"},
         "warning": NULLABLE_STRING,
@@ -223,7 +309,12 @@ OPENAPI = {
     "/api/drip-campaigns/{id}/status": {
         "post": operation(
             "Activate, pause, resume or archive",
-            data_response(CAMPAIGN),
+            data_response(
+                {
+                    **CAMPAIGN,
+                    "properties": {**CAMPAIGN["properties"], "windowReport": WINDOW_REPORT},
+                }
+            ),
             400,
             401,
             404,
@@ -233,11 +324,26 @@ OPENAPI = {
                 "type": "object",
                 "required": ["action"],
                 "properties": {
-                    "action": {"type": "string", "enum": ["activate", "pause", "resume", "archive"]}
+                    "action": {
+                        "type": "string",
+                        "enum": ["activate", "pause", "resume", "archive"],
+                    },
+                    "confirm": {
+                        "type": "boolean",
+                        "default": False,
+                        "description": "activate or resume even though some enrolled contacts "
+                        "would be stopped (see the description)",
+                    },
                 },
-                "example": {"action": "pause"},
+                "example": {"action": "activate"},
             },
             parameters=[CAMPAIGN_ID],
+            description="Activating or resuming answers windowReport (per step, the enrolled "
+            "contacts outside their 24-hour window at the estimated send time). When a "
+            "free-text step without a fallback template would stop some of them (wouldStop > "
+            "0), nothing changes without confirm: true: the answer is a 409 with code "
+            "confirmation_required and the report in error.details.windowReport. Those "
+            "contacts are stopped at that step with stop reason outside_window.",
         )
     },
     "/api/drip-campaigns/{id}/steps": {

@@ -24,6 +24,7 @@ __all__ = ["OPENAPI", "bp"]
 # The API's field names and the domain's.
 WRITABLE = {
     "phone": "phone",
+    "whatsappUserId": "whatsapp_user_id",
     "firstName": "first_name",
     "lastName": "last_name",
     "timezone": "timezone",
@@ -39,6 +40,7 @@ def serialize_contact(contact: Contact, tags: list[str]) -> dict:
     return {
         "id": contact.id,
         "phone": contact.phone,
+        "whatsappUserId": contact.whatsapp_user_id,
         "firstName": contact.first_name,
         "lastName": contact.last_name,
         "timezone": contact.timezone,

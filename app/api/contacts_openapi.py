@@ -15,6 +15,7 @@ from app.api.openapi import (
     trimmed_text,
 )
 from app.drip import limits
+from app.drip.contacts import WHATSAPP_USER_ID_MAX
 
 ATTRIBUTES = {
     "type": "object",
@@ -25,7 +26,16 @@ CONTACT = {
     "type": "object",
     "properties": {
         "id": {"type": "integer"},
-        "phone": {"type": "string", "description": "E.164", "example": "+12025550143"},
+        "phone": {
+            **NULLABLE_STRING,
+            "description": "E.164; null for a contact known only by its WhatsApp user id",
+            "example": "+12025550143",
+        },
+        "whatsappUserId": {
+            **NULLABLE_STRING,
+            "description": "Meta's business-scoped user id (BSUID), e.g. "
+            "US.13491208655302741918; sends to a contact without a phone go to it",
+        },
         "firstName": NULLABLE_STRING,
         "lastName": NULLABLE_STRING,
         "timezone": {**NULLABLE_STRING, "description": "IANA name; null: the organization's"},
@@ -40,9 +50,19 @@ CONTACT = {
 CONTACT_INPUT_PROPERTIES = {
     "phone": {
         "type": "string",
+        "nullable": True,
         "description": "any common format; without a country code it is read in the "
-        "organization's default region. Stored as E.164.",
+        "organization's default region. Stored as E.164. A contact needs a phone, a "
+        "whatsappUserId, or both.",
     },
+    "whatsappUserId": trimmed_text(
+        WHATSAPP_USER_ID_MAX,
+        nullable=True,
+        description="Meta's business-scoped user id (BSUID): a two-letter country code, a "
+        "dot, then letters and digits (US.13491208655302741918; a parent BSUID has ENT. "
+        f"after the dot); at most {WHATSAPP_USER_ID_MAX} characters, not counting spaces "
+        "around it",
+    ),
     "firstName": trimmed_text(limits.CONTACT_NAME_MAX, nullable=True),
     "lastName": trimmed_text(limits.CONTACT_NAME_MAX, nullable=True),
     "timezone": {**NULLABLE_STRING, "description": "IANA name such as Europe/Paris"},
@@ -121,7 +141,8 @@ OPENAPI = {
                 {
                     "name": "q",
                     "in": "query",
-                    "description": "part of the name, or digits of the phone number",
+                    "description": "part of the name or of the WhatsApp user id, or digits "
+                    "of the phone number",
                     "schema": {"type": "string"},
                 },
                 {
@@ -147,7 +168,7 @@ OPENAPI = {
             "requestBody": request_body(
                 {
                     "type": "object",
-                    "required": ["phone"],
+                    "anyOf": [{"required": ["phone"]}, {"required": ["whatsappUserId"]}],
                     "properties": CONTACT_INPUT_PROPERTIES,
                     "example": {
                         "phone": "+1 202 555 0199",
@@ -204,7 +225,9 @@ OPENAPI = {
         "post": {
             "summary": "Import contacts from a CSV file; existing phones are updated",
             "description": (
-                "Header row with phone and optionally first_name, last_name, timezone, tags "
+                "Header row with phone and/or whatsapp_user_id (each row needs one of them; "
+                "a row without a phone updates the contact with that WhatsApp user id) and "
+                "optionally first_name, last_name, timezone, tags "
                 "(';'-separated); other columns become attributes. Up to 5,000 rows are "
                 "imported at once (200); larger files run in the background (202, poll "
                 "statusUrl). Bad rows are reported with their row number; good rows go in."

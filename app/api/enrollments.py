@@ -41,6 +41,7 @@ def serialize_enrollment(row: DripEnrollment) -> dict:
         "completedAt": row.completed_at,
         "stoppedAt": row.stopped_at,
         "stopReason": row.stop_reason,
+        "stopReasonText": enrollment.stop_reason_text(row.stop_reason),
     }
 
 
@@ -134,6 +135,7 @@ ENROLLMENT = {
         "completedAt": NULLABLE_UTC_DATETIME,
         "stoppedAt": NULLABLE_UTC_DATETIME,
         "stopReason": NULLABLE_STRING,
+        "stopReasonText": {**NULLABLE_STRING, "description": "the stop reason in words"},
     },
 }
 ENROLLMENT_ROW = {

@@ -53,6 +53,11 @@ STEP_FIELDS = {
     "template_name": "message",
     "template_language": "message",
     "template_parameters": "message",
+    "template_header": "message",
+    "template_buttons": "message",
+    "fallback_template_name": "fallback template",
+    "fallback_template_language": "fallback template",
+    "fallback_template_parameters": "fallback template",
 }
 # The lifecycle actions of app.drip.campaigns.change_status, as recorded.
 STATUS_ACTIONS = {

@@ -40,6 +40,10 @@ SEARCH_TEXT_MAX = 200
 # template catalog yet to say how many a template takes, so this is the ceiling for all.
 TEMPLATE_PARAMETERS_MAX = 10
 TEMPLATE_PARAMETER_MAX = 1_024
+# A template step's header parameter (a media https link, or a header text with a variable)
+# and its URL-button parameters (Meta allows at most 10 buttons on a template).
+TEMPLATE_HEADER_MAX = 2_048
+TEMPLATE_BUTTONS_MAX = 10
 
 # Variants of one A/B test, the control included: each must reach enough contacts to tell.
 VARIANTS_PER_TEST_MAX = 10

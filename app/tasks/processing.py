@@ -55,6 +55,10 @@ class PassStats:
     reconciled: int = 0
     unsubscribed: int = 0
     paused_accounts: int = 0
+    # Enrollments held on a template that cannot be sent: at the claim (its status in the
+    # catalog), or when Meta refused it (app.drip.sending.refusals).
+    held: int = 0
+    outside_window: int = 0  # free text due outside the 24-hour window, no fallback: ended
     batches: int = 0
 
 
@@ -178,6 +182,8 @@ def run_processing_pass(
         stats.parked += claim.parked
         stats.reconciled += claim.reconciled
         stats.unsubscribed += claim.unsubscribed
+        stats.held += claim.held
+        stats.outside_window += claim.outside_window
         if claim.outgoing:
             routes = routes_for(session, {m.organization_id for m in claim.outgoing})
             session.commit()  # end the read transaction before the network calls
@@ -199,6 +205,7 @@ def _record(session, flight, now: datetime | None, stats: PassStats) -> None:
     futures, attempts = flight
     results = [future.result() for future in futures]
     counts = sending.record(session, results, now or utcnow(), attempts)
+    sending.note_account_health(session, results, now or utcnow())  # the failure banner
     session.commit()
     for name, value in asdict(counts).items():
         setattr(stats, name, getattr(stats, name) + value)

@@ -8,6 +8,7 @@ from zoneinfo import available_timezones
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    Field,
     IntegerField,
     RadioField,
     SelectField,
@@ -19,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.drip.campaigns import split_key, template_key
 from app.drip.limits import DESCRIPTION_MAX, KEYWORD_MAX, NAME_MAX
 from app.models.campaigns import DELAY_UNITS
 
@@ -101,6 +103,21 @@ class CampaignForm(FlaskForm):
         )
 
 
+class TextListField(Field):
+    """Several inputs of one name, in page order (one per template parameter): the data is
+    the list of their values, empty ones kept (their place says which parameter they are)."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, default=list, **kwargs)
+
+    def process_formdata(self, valuelist):
+        self.data = [value.strip() for value in valuelist]
+
+    def value_at(self, index: int) -> str:
+        data = self.data or []
+        return data[index] if index < len(data) else ""
+
+
 class StepForm(FlaskForm):
     name = StringField("Step name", validators=[Optional(), Length(max=NAME_MAX)])
     delay_amount = IntegerField("Wait", default=1, validators=[Optional()])
@@ -118,10 +135,37 @@ class StepForm(FlaskForm):
         default="text",
     )
     message_content = TextAreaField("Text", validators=[Optional()])
+    # The picker's value is name:language (app.drip.campaigns.template_key); template_name and
+    # template_language are also read alone (a client posting them), and carry their errors.
+    template = StringField("Template", validators=[Optional()])
     template_name = StringField("Template name", validators=[Optional()])
-    template_language = StringField("Language", default="en_US", validators=[Optional()])
-    template_parameters = TextAreaField("Parameters, one per line", validators=[Optional()])
+    template_language = StringField("Language", validators=[Optional()])
+    template_parameters = TextListField("Parameters")
+    template_header = StringField("Header", validators=[Optional()])
+    template_buttons = TextListField("Button parameters")
+    fallback_template = StringField(
+        "Fallback template (sent when the contact's 24-hour window is closed)",
+        validators=[Optional()],
+    )
+    fallback_template_name = StringField("Fallback template name", validators=[Optional()])
+    fallback_template_language = StringField("Fallback language", validators=[Optional()])
+    fallback_template_parameters = TextListField("Fallback parameters")
     position = IntegerField("Position", validators=[Optional()])
+
+    def chosen_template(self) -> tuple[str, str]:
+        """(name, language) of the picked template; ("", "en_US") when none is."""
+        if self.template.data:
+            return split_key(self.template.data)
+        return (self.template_name.data or "").strip(), (
+            self.template_language.data or ""
+        ).strip() or "en_US"
+
+    def chosen_fallback(self) -> tuple[str, str]:
+        if self.fallback_template.data:
+            return split_key(self.fallback_template.data)
+        return (self.fallback_template_name.data or "").strip(), (
+            self.fallback_template_language.data or ""
+        ).strip() or "en_US"
 
     def fields_for_domain(self) -> dict:
         fields = {
@@ -132,17 +176,26 @@ class StepForm(FlaskForm):
         if self.name.data:
             fields["name"] = self.name.data
         if self.message_type.data == "template":
+            name, language = self.chosen_template()
             fields["template"] = {
-                "name": (self.template_name.data or "").strip(),
-                "language": (self.template_language.data or "").strip() or "en_US",
-                "parameters": [
-                    line.strip()
-                    for line in (self.template_parameters.data or "").splitlines()
-                    if line.strip()
-                ],
+                "name": name,
+                "language": language,
+                "parameters": list(self.template_parameters.data or []),
+                "header": (self.template_header.data or "").strip() or None,
+                "buttons": list(self.template_buttons.data or []),
             }
         else:
             fields["message_content"] = self.message_content.data
+            name, language = self.chosen_fallback()
+            fields["fallback_template"] = (
+                {
+                    "name": name,
+                    "language": language,
+                    "parameters": list(self.fallback_template_parameters.data or []),
+                }
+                if name
+                else None
+            )
         return fields
 
     def load(self, step) -> None:
@@ -153,9 +206,14 @@ class StepForm(FlaskForm):
                 "delay_unit": step.delay_unit,
                 "message_type": step.message_type,
                 "message_content": step.message_content,
-                "template_name": step.template_name,
-                "template_language": step.template_language or "en_US",
-                "template_parameters": "\n".join(step.template_parameters or []),
+                "template": template_key(step.template_name, step.template_language),
+                "template_parameters": list(step.template_parameters or []),
+                "template_header": step.template_header,
+                "template_buttons": list(step.template_buttons or []),
+                "fallback_template": template_key(
+                    step.fallback_template_name, step.fallback_template_language
+                ),
+                "fallback_template_parameters": list(step.fallback_template_parameters or []),
             }
         )
 

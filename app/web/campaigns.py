@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from app.auth import current_actor, current_org_id
-from app.drip import audit, campaigns
+from app.drip import audit, campaigns, templates
 from app.drip.campaigns import FREE_TEXT_WARNING
 from app.drip.errors import NotFound
 from app.drip.paging import page_count
@@ -96,12 +96,25 @@ def render_editor(campaign, settings_form=None, step_form=None, status=200):
         steps=campaigns.live_steps(db.session, campaign.id),
         counts=campaigns.enrollment_counts(db.session, [campaign.id])[campaign.id],
         settings_form=settings_form,
-        step_form=step_form or StepForm(formdata=None),
+        step_form=with_catalog(step_form or StepForm(formdata=None), campaign),
         action_form=EmptyForm(),
         preview_contacts=preview_contacts(campaign.organization_id),
         free_text_warning=FREE_TEXT_WARNING,
+        **template_warnings(campaign),
         **activity(campaign, ACTIVITY_SHOWN),
     ), status
+
+
+def template_warnings(campaign: DripCampaign) -> dict:
+    """The campaign page's template warnings: holds, and templates Meta rates low."""
+    org_id = campaign.organization_id
+    zone = viewer_zone()
+    return {
+        "holds": templates.campaign_holds(db.session, org_id, [campaign.id])[campaign.id],
+        "not_in_catalog": templates.NOT_IN_CATALOG,
+        "low_quality": templates.low_quality_templates(db.session, org_id, campaign.id),
+        "local": lambda value: local_time(value, zone),
+    }
 
 
 def activity(campaign: DripCampaign, limit: int, page: int = 1) -> dict:
@@ -158,10 +171,28 @@ def change_status(id: int):
     action = request.form.get("action", "")
     campaign = _campaign(id)  # outside the try: another organization's id is a 404
 
-    def change():
-        campaigns.change_status(db.session, current_actor(), campaign, action)
+    confirm = request.form.get("confirm") == "1"
+    needed: list[campaigns.WindowConfirmationNeeded] = []
 
-    if commit_or_report(change):
+    def change():
+        try:
+            campaigns.change_status_checked(
+                db.session, current_actor(), campaign, action, confirm=confirm
+            )
+        except campaigns.WindowConfirmationNeeded as exc:  # nothing was changed
+            needed.append(exc)
+
+    done = commit_or_report(change)
+    if needed:
+        return render_template(
+            "campaigns/confirm_activation.html",
+            campaign=campaign,
+            action=action,
+            report=needed[0].report,
+            message=needed[0].message,
+            action_form=EmptyForm(),
+        )
+    if done:
         flash(ACTION_MESSAGES[action], "success")
     return redirect(url_for("campaigns.show", id=id))
 
@@ -190,10 +221,28 @@ def add_step(id: int):
         fields, position = form.fields_for_domain(), form.position.data
         campaigns.add_step(db.session, current_actor(), campaign, fields, position=position)
 
+    if choosing_template(form):  # "Show its parameters" without JS: nothing is saved
+        return render_editor(campaign, step_form=form)
     if form.validate_on_submit() and commit_or_report(add, form):
         flash("Step added.", "success")
         return redirect(url_for("campaigns.show", id=id) + "#steps")
     return render_editor(_campaign(id), step_form=form, status=422)
+
+
+def choosing_template(form: StepForm) -> bool:
+    """The no-JS picker's button: the form comes back with the chosen template's inputs."""
+    return bool(request.form.get("choose_template")) and form.validate_on_submit()
+
+
+def with_catalog(form: StepForm, campaign: DripCampaign) -> StepForm:
+    """The step form with the catalog its template pickers offer (a sandbox organization that
+    never synced gets the built-in catalog here, committed)."""
+    form.catalog = campaigns.step_catalog(db.session, campaign.organization_id)
+    db.session.commit()
+    form.catalog_by_key = {entry["key"]: entry for entry in form.catalog}
+    form.chosen_key = campaigns.template_key(*form.chosen_template())
+    form.chosen_fallback_key = campaigns.template_key(*form.chosen_fallback())
+    return form
 
 
 @bp.route("/<int:id>/steps/<int:step_id>", methods=["GET", "POST"])
@@ -211,17 +260,20 @@ def edit_step(id: int, step_id: int):
             fields = form.fields_for_domain()
             campaigns.update_step(db.session, current_actor(), campaign, step, fields)
 
-        if form.validate_on_submit() and commit_or_report(save, form):
+        if choosing_template(form):
+            status = 200
+        elif form.validate_on_submit() and commit_or_report(save, form):
             flash("Step saved.", "success")
             return redirect(url_for("campaigns.show", id=id) + "#steps")
-        status = 422
-        campaign = _campaign(id)
-        step = _step(campaign, step_id)
+        else:
+            status = 422
+            campaign = _campaign(id)
+            step = _step(campaign, step_id)
     return render_template(
         "campaigns/step.html",
         campaign=campaign,
         step=step,
-        form=form,
+        form=with_catalog(form, campaign),
         preview_contacts=preview_contacts(campaign.organization_id),
         free_text_warning=FREE_TEXT_WARNING,
     ), status

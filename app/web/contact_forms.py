@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
 from app.drip.contacts import FieldError, split_tags
 from app.drip.errors import DripError, ValidationError
@@ -14,9 +14,15 @@ from app.drip.errors import DripError, ValidationError
 class ContactForm(FlaskForm):
     phone = StringField(
         "Phone number",
-        validators=[DataRequired(), Length(max=40)],
+        validators=[Optional(), Length(max=40)],
         description="Any format. Without a country code (+…) it is read in your organization's "
-        "default region.",
+        "default region. Blank for a contact known only by its WhatsApp user id.",
+    )
+    whatsapp_user_id = StringField(
+        "WhatsApp user id",
+        validators=[Optional(), Length(max=160)],
+        description="Meta's business-scoped user id, such as US.13491208655302741918 "
+        "(optional when there is a phone number).",
     )
     first_name = StringField("First name", validators=[Optional(), Length(max=120)])
     last_name = StringField("Last name", validators=[Optional(), Length(max=120)])
@@ -36,6 +42,7 @@ class ContactForm(FlaskForm):
         return cls(
             data={
                 "phone": contact.phone,
+                "whatsapp_user_id": contact.whatsapp_user_id,
                 "first_name": contact.first_name,
                 "last_name": contact.last_name,
                 "timezone": contact.timezone,
@@ -60,6 +67,7 @@ class ContactForm(FlaskForm):
             raise ValidationError("Please correct the fields.", errors)
         return {
             "phone": self.phone.data,
+            "whatsapp_user_id": self.whatsapp_user_id.data,
             "first_name": self.first_name.data,
             "last_name": self.last_name.data,
             "timezone": self.timezone.data,

@@ -57,7 +57,7 @@ def new():
         except DripError as exc:
             return _form_error(form, exc, "contacts/form.html", contact=None)
         db.session.commit()
-        flash(f"Contact {contact.phone} added.", "info")
+        flash(f"Contact {contact.phone or contact.whatsapp_user_id} added.", "info")
         return redirect(url_for("contacts.index"))
     status = 400 if form.errors else 200
     return render_template("contacts/form.html", form=form, contact=None), status
@@ -99,10 +99,10 @@ def delete(contact_id: int):
     confirmed = request.form.get("confirm") == "yes"
     if request.method == "GET" or not (confirmed and form.validate_on_submit()):
         return render_template("contacts/delete.html", contact=contact, form=form)
-    phone = contact.phone
+    label = contact.phone or contact.whatsapp_user_id
     contacts.delete_contact(db.session, current_org_id(), contact_id)
     db.session.commit()
-    flash(f"Contact {phone} deleted.", "info")
+    flash(f"Contact {label} deleted.", "info")
     return redirect(url_for("contacts.index"))
 
 

@@ -101,6 +101,7 @@ def _render(campaign, form=None, result=None, status=200):
         action_form=ActionForm(formdata=None),
         result=result,
         reasons=REASONS,
+        stop_reason_text=enrollment.stop_reason_text,
         skipped_shown=SKIPPED_SHOWN,
     ), status
 

@@ -1,21 +1,31 @@
-"""Settings: the organization's defaults, API keys (shown once, revocable), WhatsApp."""
+"""Settings: the organization's defaults, API keys (shown once, revocable), WhatsApp (what
+Meta verified, the webhook URL and verify token for Meta's dashboard, a test message, back to
+the sandbox), and the banner every page shows while the account is failing or paused."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+import logging
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import PasswordField, StringField
+from sqlalchemy.exc import SQLAlchemyError
+from wtforms import PasswordField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.auth import current_org_id
-from app.drip import accounts
+from app import tasks
+from app.auth import current_actor, current_org_id
+from app.drip import accounts, sending
 from app.drip.errors import DripError
 from app.extensions import db
 from app.models import Organization, WhatsAppAccount
 from app.roles import admin_only
 from app.web.forms import EmptyForm
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -33,6 +43,24 @@ class WhatsAppForm(FlaskForm):
     api_base_url = StringField("API base URL", validators=[Optional(), Length(max=255)])
 
 
+class TestMessageForm(FlaskForm):
+    to = StringField("Send to (phone number)", validators=[DataRequired(), Length(max=40)])
+    kind = RadioField(
+        "Message",
+        choices=[SelectChoice("text", "A text"), SelectChoice("template", "A template")],
+        default="text",
+    )
+    body = TextAreaField("Text", validators=[Optional(), Length(max=1000)])
+    template_name = StringField("Template name", validators=[Optional(), Length(max=512)])
+    template_language = StringField(
+        "Template language", default="en_US", validators=[Optional(), Length(max=16)]
+    )
+    parameters = TextAreaField(
+        "Template values (one a line, in the template's order)",
+        validators=[Optional(), Length(max=2000)],
+    )
+
+
 class OrganizationForm(FlaskForm):
     default_region = StringField(
         "Default country for phone numbers", validators=[DataRequired(), Length(max=2)]
@@ -40,12 +68,48 @@ class OrganizationForm(FlaskForm):
     timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
 
 
-def _render(key_form=None, whatsapp_form=None, new_key=None, org_form=None, status=200):
+# Meta cannot call these: a webhook URL built on them is only a hint to set PUBLIC_BASE_URL.
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
+
+
+def webhook_url() -> str:
+    """The absolute URL of the webhook route for Meta's dashboard: on PUBLIC_BASE_URL when
+    the operator set a public one, else on the address this page was asked for."""
+    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    if base and urlsplit(base).hostname not in _LOOPBACK:
+        return base + url_for("webhooks.whatsapp")
+    return url_for("webhooks.whatsapp", _external=True)
+
+
+def _webhook_warning(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.hostname in _LOOPBACK:
+        return (
+            "This is a local address Meta cannot reach: set PUBLIC_BASE_URL to Drip's public "
+            "https address (or use a tunnel while testing)."
+        )
+    if parts.scheme != "https":
+        return "Meta calls only https addresses with a valid (not self-signed) certificate."
+    return None
+
+
+def _render(
+    key_form=None,
+    whatsapp_form=None,
+    new_key=None,
+    org_form=None,
+    status=200,
+    *,
+    test_form=None,
+    new_verify_token=None,
+    test_outcome=None,
+):
     org_id = current_org_id()
     org = db.session.get(Organization, org_id)
     account = db.session.scalar(
         select(WhatsAppAccount).where(WhatsAppAccount.organization_id == org_id)
     )
+    url = webhook_url()
     return render_template(
         "settings/index.html",
         org=org,
@@ -56,6 +120,11 @@ def _render(key_form=None, whatsapp_form=None, new_key=None, org_form=None, stat
         whatsapp_form=whatsapp_form or WhatsAppForm(obj=account),
         action_form=EmptyForm(),
         new_key=new_key,
+        test_form=test_form or TestMessageForm(),
+        webhook_url=url,
+        webhook_warning=_webhook_warning(url),
+        new_verify_token=new_verify_token,
+        test_outcome=test_outcome,
     ), status
 
 
@@ -121,8 +190,9 @@ def save_whatsapp():
         return _render(whatsapp_form=form, status=400)
     org = db.session.get(Organization, current_org_id())
     try:
-        accounts.set_whatsapp_account(
+        sending.save_account(
             db.session,
+            current_actor(),
             current_app.extensions["drip_secret_box"],
             org,
             phone_number_id=form.phone_number_id.data,
@@ -140,5 +210,89 @@ def save_whatsapp():
         flash(exc.message, "error")
         return _render(whatsapp_form=form, status=422)
     db.session.commit()
+    # A verify token typed here is not shown back (the admin has it; secrets are never
+    # echoed): only one Drip generates is shown, once.
     flash("WhatsApp account saved. Messages now go out through the Cloud API.", "info")
     return redirect(url_for("settings.index"))
+
+
+@bp.route("/whatsapp/verify-token", methods=["POST"])
+@admin_only("change the WhatsApp account")
+def new_verify_token():
+    if not EmptyForm().validate_on_submit():
+        flash("Your form expired. Please try again.", "error")
+        return redirect(url_for("settings.index"))
+    try:
+        token = sending.regenerate_verify_token(db.session, current_actor(), current_org_id())
+    except DripError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("settings.index"))
+    db.session.commit()
+    flash("New verify token: paste it into Meta's dashboard now; the old one no longer works.")
+    return _render(new_verify_token=token, status=201)
+
+
+@bp.route("/whatsapp/test-message", methods=["POST"])
+@admin_only("send a test message")
+def send_test_message():
+    form = TestMessageForm()
+    if not form.validate_on_submit():
+        return _render(test_form=form, status=400)
+    org_id = current_org_id()
+    org = db.session.get(Organization, org_id)
+    provider = tasks.routes_for(db.session, {org_id})[org_id].provider
+    message = sending.TestMessage(
+        to=form.to.data,
+        kind=form.kind.data,
+        body=form.body.data or "",
+        template_name=form.template_name.data or "",
+        template_language=form.template_language.data or "",
+        parameters=[line.strip() for line in (form.parameters.data or "").splitlines() if line],
+    )
+    try:
+        outcome = sending.send_test_message(db.session, current_actor(), org, provider, message)
+    except DripError as exc:
+        db.session.rollback()
+        for field, text in (exc.details or {}).get("fields", {}).items():
+            getattr(form, field).errors.append(text)
+        flash(exc.message, "error")
+        return _render(test_form=form, status=422)
+    db.session.commit()
+    return _render(test_form=form, test_outcome=outcome, status=200)
+
+
+@bp.route("/whatsapp/remove", methods=["POST"])
+@admin_only("change the WhatsApp account")
+def use_sandbox_again():
+    if not EmptyForm().validate_on_submit():
+        flash("Your form expired. Please try again.", "error")
+        return redirect(url_for("settings.index"))
+    try:
+        sending.use_sandbox_again(db.session, current_actor(), current_org_id())
+    except DripError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("settings.index"))
+    db.session.commit()
+    flash("The WhatsApp account is removed: messages go to the sandbox again.", "info")
+    return redirect(url_for("settings.index"))
+
+
+@bp.app_context_processor
+def whatsapp_banner():
+    """`account_trouble()` for base.html: the account's failure or pause, looked up at most
+    once per request and only when a signed-in page asks."""
+    return {"account_trouble": _account_trouble}
+
+
+def _account_trouble():
+    if not current_user.is_authenticated or g.get("organization_id") is None:
+        return None
+    if "account_trouble" not in g:
+        try:
+            g.account_trouble = sending.account_trouble(db.session, g.organization_id)
+        except SQLAlchemyError:  # an error page after a failed transaction still renders
+            log.warning("account banner lookup failed", exc_info=True)
+            g.account_trouble = None
+    return g.account_trouble

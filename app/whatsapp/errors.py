@@ -27,7 +27,9 @@ _KIND_BY_CODE: dict[int, ErrorKind] = {
     **dict.fromkeys((130429, 131056, 1, 2, 131000, 131016), ErrorKind.RETRY),
     # 131048 (spam rate limit) is a phone-number level restriction that lifts with time.
     **dict.fromkeys((80007, 4, 131057, 131048), ErrorKind.RETRY_LATER),
-    **dict.fromkeys((131047, 131049, 131026, 131050, 131051, 100), ErrorKind.PERMANENT),
+    **dict.fromkeys((131047, 131049, 131026, 131050, 131051, 131008, 100), ErrorKind.PERMANENT),
+    # Template errors fail this message only (132001/132015/132016 also hold the step: the
+    # template is unknown, paused or disabled; app.drip.sending.refusals), never the account.
     **dict.fromkeys(range(132000, 132017), ErrorKind.PERMANENT),
     # 3, 10, 200-299, 131005 (missing permission) and 133010 (number not registered) fail every
     # message of the account the same way, so they stop the account like an expired token.
@@ -55,6 +57,7 @@ _REASONS: dict[int, str] = {
     "may have blocked the business, or uses an outdated app",
     131050: "The contact turned off marketing messages from this business: they are opted out",
     131051: "WhatsApp does not support this message type",
+    131008: "WhatsApp refused the message: a required parameter is missing or empty",
     100: "WhatsApp rejected a parameter of the request (a bug in the message or its settings)",
     132000: f"{_TEMPLATE}: the number of parameters does not match the template's placeholders",
     132001: f"{_TEMPLATE}: it does not exist in this language or is not approved yet",

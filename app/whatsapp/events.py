@@ -12,15 +12,18 @@ class StatusUpdate:
     wamid: str
     status: str  # sent | delivered | read | failed
     timestamp: datetime
-    recipient: str | None = None
+    recipient: str | None = None  # recipient_id: the phone, only when the send went to one
     callback_data: str | None = None  # "log=<message log id>" as the processor sent it
     errors: list[dict] = field(default_factory=list)  # [{"code": int, "title": str, ...}]
+    recipient_user_id: str | None = None  # the recipient's business-scoped user id (BSUID)
 
 
 @dataclass(frozen=True)
 class InboundMessageEvent:
     message_id: str
-    from_phone: str  # digits as Meta sends them (no '+')
+    # Digits as Meta sends them (no '+'); None for a user with a username whose phone number
+    # Meta does not share: such a message carries only the sender's BSUID (from_user_id).
+    from_phone: str | None
     timestamp: datetime
     message_type: str  # text | button | interactive | ...
     text: str | None = None
@@ -28,6 +31,7 @@ class InboundMessageEvent:
     context_wamid: str | None = None
     profile_name: str | None = None
     button_title: str | None = None  # button.text, or interactive button_reply/list_reply title
+    from_user_id: str | None = None  # the sender's business-scoped user id ("US.1349...")
 
 
 @dataclass(frozen=True)

@@ -39,16 +39,21 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 _SIGNATURE_PREFIX = "sha256="
 # The longest message type kept: the column that holds it (String(32)).
 MAX_TYPE_LENGTH = 32
+# A business-scoped user id: "US.13491208655302741918" (an ISO country code, a dot, up to 128
+# alphanumerics), a parent one "US.ENT.1181..."; the column holding it is String(160).
+MAX_USER_ID_LENGTH = 160
 # Meta's error codes have at most 6 digits; messages store them in String(16).
 _MAX_ERROR_CODE = 10**9
 
 
 @dataclass(frozen=True)
 class MarketingOptOut:
-    """A user_preferences "stop": the contact turned off marketing messages."""
+    """A user_preferences "stop": the contact turned off marketing messages. wa_id is None
+    for a user whose phone number Meta does not share (then user_id, their BSUID, is set)."""
 
-    wa_id: str
+    wa_id: str | None
     timestamp: datetime
+    user_id: str | None = None
 
 
 @dataclass
@@ -144,11 +149,11 @@ def parse_delivery(payload: dict) -> WebhookBatch:
         if change_field == "user_preferences":
             account.opt_outs.extend(_opt_outs(path, value))
             continue
-        names = _profile_names(path, value)
+        senders = _senders(path, value)
         for i, status in enumerate(_list(value, "statuses", path)):
             account.statuses.append(_status(f"{path}.statuses[{i}]", status))
         for i, message in enumerate(_list(value, "messages", path)):
-            account.messages.append(_message(f"{path}.messages[{i}]", message, names))
+            account.messages.append(_message(f"{path}.messages[{i}]", message, senders))
     return batch
 
 
@@ -179,22 +184,49 @@ def _phone_number_id(path: str, value: dict) -> str:
     return _id(metadata, "phone_number_id", f"{path}.metadata")
 
 
-def _profile_names(path: str, value: dict) -> dict[str, str]:
-    names: dict[str, str] = {}
+@dataclass(frozen=True)
+class _Sender:
+    """One entry of a change's `contacts`: the phone (wa_id, absent for a user with a username
+    whose number Meta does not share), the BSUID (user_id) and the profile name."""
+
+    wa_id: str | None
+    user_id: str | None
+    name: str | None
+
+
+def _senders(path: str, value: dict) -> list[_Sender]:
+    senders = []
     for i, contact in enumerate(_list(value, "contacts", path)):
         contact_path = f"{path}.contacts[{i}]"
         if not isinstance(contact, dict):
             raise WebhookFormatError(f"{contact_path} must be an object.")
         wa_id = _optional_str(contact, "wa_id", contact_path)
+        user_id = _user_id(contact, "user_id", contact_path)
         profile = contact.get("profile")
-        if profile is None:
-            continue
-        if not isinstance(profile, dict):
-            raise WebhookFormatError(f"{contact_path}.profile must be an object.")
-        name = _optional_str(profile, "name", f"{contact_path}.profile")
-        if wa_id is not None and name is not None:
-            names[wa_id] = name
-    return names
+        name = None
+        if profile is not None:
+            if not isinstance(profile, dict):
+                raise WebhookFormatError(f"{contact_path}.profile must be an object.")
+            name = _optional_str(profile, "name", f"{contact_path}.profile")
+        senders.append(_Sender(wa_id, user_id, name))
+    return senders
+
+
+def _user_id(container: dict, key: str, path: str) -> str | None:
+    """An optional BSUID; one longer than any Meta makes is dropped (nothing stores it)."""
+    value = _optional_str(container, key, path)
+    if value is None or not value.strip() or len(value) > MAX_USER_ID_LENGTH:
+        return None
+    return value.strip()
+
+
+def _sender_of(phone: str | None, user_id: str | None, senders: list[_Sender]) -> _Sender | None:
+    """The `contacts` entry of a message's sender: the one with its phone or its BSUID, else
+    the only one (a change carries one message, and its sender)."""
+    for sender in senders:
+        if (phone and sender.wa_id == phone) or (user_id and sender.user_id == user_id):
+            return sender
+    return senders[0] if len(senders) == 1 and not (phone and senders[0].wa_id) else None
 
 
 def _status(path: str, item) -> StatusUpdate:
@@ -211,6 +243,7 @@ def _status(path: str, item) -> StatusUpdate:
         recipient=_optional_str(item, "recipient_id", path),
         callback_data=_optional_str(item, "biz_opaque_callback_data", path),
         errors=[_error(error) for error in errors],
+        recipient_user_id=_user_id(item, "recipient_user_id", path),
     )
 
 
@@ -235,10 +268,22 @@ def _error(error: dict) -> dict:
     return clean
 
 
-def _message(path: str, item, names: dict[str, str]) -> InboundMessageEvent:
+def _message(path: str, item, senders: list[_Sender]) -> InboundMessageEvent:
+    """One message. `from` (the phone) is there only when Meta shares the sender's number;
+    the sender's BSUID is the message's `from_user_id`, or its `contacts` entry's `user_id`."""
     if not isinstance(item, dict):
         raise WebhookFormatError(f"{path} must be an object.")
-    from_phone = _id(item, "from", path)
+    from_phone = _id(item, "from", path) if item.get("from") is not None else None
+    user_id = _user_id(item, "from_user_id", path)
+    sender = _sender_of(from_phone, user_id, senders)
+    if sender is not None:
+        from_phone = from_phone or sender.wa_id
+        user_id = user_id or sender.user_id
+    if from_phone is None and user_id is None:
+        raise WebhookFormatError(
+            f"{path} names no sender: it needs 'from' or 'from_user_id' "
+            "(or a contacts entry with wa_id or user_id)."
+        )
     message_type = _optional_str(item, "type", path) or "unknown"
     if len(message_type) > MAX_TYPE_LENGTH:
         raise WebhookFormatError(f"{path}.type is longer than {MAX_TYPE_LENGTH} characters.")
@@ -271,8 +316,9 @@ def _message(path: str, item, names: dict[str, str]) -> InboundMessageEvent:
         text=text,
         button_payload=payload,
         context_wamid=context_id,
-        profile_name=names.get(from_phone),
+        profile_name=sender.name if sender is not None else None,
         button_title=title,
+        from_user_id=user_id,
     )
 
 
@@ -282,10 +328,11 @@ def _opt_outs(path: str, value: dict) -> list[MarketingOptOut]:
         item_path = f"{path}.user_preferences[{i}]"
         if not isinstance(item, dict):
             raise WebhookFormatError(f"{item_path} must be an object.")
-        wa_id = _id(item, "wa_id", item_path)
+        user_id = _user_id(item, "user_id", item_path)
+        wa_id = _id(item, "wa_id", item_path) if user_id is None or item.get("wa_id") else None
         preference = _optional_str(item, "value", item_path)
         category = _optional_str(item, "category", item_path)
         at = _timestamp(item, item_path)
         if preference == "stop" and category in (None, "marketing_messages"):
-            found.append(MarketingOptOut(wa_id, at))
+            found.append(MarketingOptOut(wa_id, at, user_id))
     return found

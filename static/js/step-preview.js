@@ -6,6 +6,7 @@
   const form = editor.closest("form");
   const output = editor.querySelector("[data-preview-text]");
   const errorList = editor.querySelector("[data-preview-errors]");
+  const fallbackOutput = editor.querySelector("[data-preview-fallback]");
   const contact = editor.querySelector("#preview-contact");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   let timer = null;
@@ -24,16 +25,27 @@
     });
   }
 
+  // A picked template is name:language; its parameters are inputs of one name, in order.
+  const all = (name) => Array.from(form.querySelectorAll(`[name="${name}"]`)).map((i) => i.value.trim());
+  const picked = (name) => {
+    const [template, language] = value(name).split(":");
+    return { name: template || "", language: language || "en_US" };
+  };
+
   function body() {
     const data = { messageType: messageType() };
     if (data.messageType === "template") {
+      const header = value("template_header").trim();
       data.template = {
-        name: value("template_name").trim(),
-        language: value("template_language").trim() || "en_US",
-        parameters: value("template_parameters").split("\n").map((p) => p.trim()).filter(Boolean),
+        ...picked("template"),
+        parameters: all("template_parameters"),
+        header: header || null,
+        buttons: all("template_buttons"),
       };
     } else {
       data.messageContent = value("message_content");
+      const fallback = picked("fallback_template");
+      if (fallback.name) data.fallbackTemplate = { ...fallback, parameters: all("fallback_template_parameters") };
     }
     if (contact.value) data.contactId = Number(contact.value);
     return data;
@@ -58,6 +70,10 @@
       }
       const result = payload.data;
       output.textContent = result.text === null ? "—" : result.text;
+      if (fallbackOutput) {
+        fallbackOutput.hidden = !result.fallback;
+        fallbackOutput.textContent = result.fallback ? `Outside the 24-hour window:\n${result.fallback}` : "";
+      }
       Object.values(result.errors).forEach((message) => {
         const item = document.createElement("li");
         item.textContent = message;
@@ -78,5 +94,5 @@
   form.addEventListener("input", schedule);
   form.addEventListener("change", () => { showType(); schedule(); });
   showType();
-  if (value("message_content") || value("template_name")) refresh();
+  if (value("message_content") || value("template")) refresh();
 })();

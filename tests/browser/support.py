@@ -25,9 +25,10 @@ from sqlalchemy import func, select
 
 from app.drip import accounts
 from app.extensions import db
-from app.models import DripAbTest, DripCampaign, DripEnrollment, Organization
+from app.models import DripAbTest, DripCampaign, DripEnrollment, Organization, utcnow
 from tests.browser.conftest import ARTIFACTS, CRON_SECRET, ROOT, assert_no_problems
 from tests.fakes.cloud_api import FakeCloudApi
+from tests.support.window import wrote_to_us
 
 DESKTOP = {"width": 1280, "height": 800}
 WIDE = {"width": 1920, "height": 1080}
@@ -259,6 +260,14 @@ def campaign_through_api(page, name: str, steps: list[tuple[str, int, str, str]]
             {"name": step_name, "delayAmount": amount, "delayUnit": unit, "messageContent": text},
         )
     return campaign["id"]
+
+
+def contacts_wrote_to_us(live_server, contact_ids: list[int]) -> None:
+    """These contacts wrote to the business just now: their 24-hour window is open. A sandbox
+    organization has no webhook to receive their message through, so it is set here."""
+    with live_server.app().app_context():
+        wrote_to_us(db.session, utcnow(), contact_ids=contact_ids)
+        db.session.commit()
 
 
 def write_csv(path: Path, rows: list[str]) -> Path:

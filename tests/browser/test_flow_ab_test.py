@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from tests.browser.support import (
     api,
     campaign_through_api,
+    contacts_wrote_to_us,
     docs_shot,
     finish,
     log_in_through_form,
@@ -35,7 +36,7 @@ STEPS = [
 def test_flow_4_an_ab_test_on_step_1(page, live_server, request):
     on_screen(page)
     log_in_through_form(page, new_member(live_server, "Flow ab"))
-    campaign_id = arrange_a_campaign_and_four_contacts(page)
+    campaign_id = arrange_a_campaign_and_four_contacts(page, live_server)
     create_a_draft_test_from_the_ab_tests_entry(page)
     add_a_variant_over_the_share_left_then_right(page)
     start_the_test(page)
@@ -46,11 +47,14 @@ def test_flow_4_an_ab_test_on_step_1(page, live_server, request):
     finish(page, request)
 
 
-def arrange_a_campaign_and_four_contacts(page) -> int:
-    """Flow 2 builds one through the pages; here the JSON API does it (a draft)."""
+def arrange_a_campaign_and_four_contacts(page, live_server) -> int:
+    """Flow 2 builds one through the pages; here the JSON API does it (a draft). The four wrote
+    to the shop: step 1's free text reaches them inside that 24-hour window."""
+    ids = []
     for number, first in ((401, "Ada"), (402, "Alan"), (403, "Grace"), (404, "Linus")):
         contact = {"phone": f"+44207946{number:04d}", "firstName": first, "tags": ["ab"]}
-        api(page, "POST", "/api/contacts", contact)
+        ids.append(api(page, "POST", "/api/contacts", contact)["id"])
+    contacts_wrote_to_us(live_server, ids)
     return campaign_through_api(page, "Welcome test", STEPS)
 
 

@@ -47,7 +47,7 @@ def test_flow_3_send_receive_webhooks_and_read_the_funnel(page, live_server, req
     log_in_through_form(page, new_member(live_server, "Flow sending"))
     with fake_cloud_api() as meta:
         phone_number_id = connect_whatsapp(page, meta)
-        campaign_id = arrange_a_campaign_with_three_enrolled(page)
+        campaign_id = arrange_a_campaign_with_three_enrolled(page, live_server, phone_number_id)
         wamids = run_a_pass_and_see_it_on_the_campaign_list(page, live_server, meta)
     send_the_webhooks(live_server, phone_number_id, wamids)
     see_the_reply_stop_the_enrollment(page, campaign_id)
@@ -72,11 +72,15 @@ def connect_whatsapp(page, meta) -> str:
     return phone_number_id
 
 
-def arrange_a_campaign_with_three_enrolled(page) -> int:
-    """Flow 2 builds one through the pages; here the JSON API does it, step 1 due at once."""
+def arrange_a_campaign_with_three_enrolled(page, live_server, phone_number_id: str) -> int:
+    """Flow 2 builds one through the pages; here the JSON API does it, step 1 due at once. The
+    three wrote to the shop first: free text reaches them only inside that 24-hour window."""
     for phone, first, last in PEOPLE:
         contact = {"phone": f"+{phone}", "firstName": first, "lastName": last, "tags": ["trial"]}
         api(page, "POST", "/api/contacts", contact)
+    hello = [inbound(phone, "Hi, is the trial still on?") for phone, _, _ in PEOPLE]
+    payload = webhook_payload(phone_number_id, messages=hello)
+    assert post_webhook(live_server, APP_SECRET, payload)["messages"] == 3
     campaign_id = campaign_through_api(page, "Trial follow-up", STEPS)
     api(page, "POST", f"/api/drip-campaigns/{campaign_id}/status", {"action": "activate"})
     enrolled = api(page, "POST", f"/api/drip-campaigns/{campaign_id}/enrollments", {"tag": "trial"})
@@ -106,6 +110,13 @@ def run_a_pass_and_see_it_on_the_campaign_list(page, live_server, meta) -> dict[
     return {r["body"]["to"]: r["wamid"] for r in sent}
 
 
+def inbound(sender: str, text: str) -> dict:
+    """A message from the contact that answers nothing of ours (no context)."""
+    message = reply("", sender, text)
+    del message["context"]
+    return message
+
+
 def send_the_webhooks(live_server, phone_number_id: str, wamids: dict[str, str]) -> None:
     """Meta's deliveries, signed: all three delivered, Ada and Alan read, Ada replies."""
 
@@ -124,7 +135,9 @@ def see_the_reply_stop_the_enrollment(page, campaign_id: int) -> None:
     page.goto(f"/campaigns/{campaign_id}/enrollments")
     enrollments = page.locator("tr[id^=enrollment-]")
     ada = enrollments.filter(has_text="Ada Lovelace").get_by_role("cell")
-    expect(ada.nth(1)).to_have_text(re.compile(r"^stopped\s+replied$"))
+    expect(ada.nth(1)).to_have_text(
+        re.compile(r"^stopped\s+replied \(the campaign stops on a reply\)$")
+    )
     expect(ada.nth(3)).to_have_text("—")  # nothing more is sent
     for who in ("Alan Turing", f"— +{NAMELESS}"):
         cells = enrollments.filter(has_text=who).get_by_role("cell")

@@ -17,11 +17,16 @@ As a process (benchmarks)::
 `GET /{version}/{phone-number-id}?fields=...` answers Meta's phone number lookup (see
 tests/fakes/phone_numbers.py; `add_number` lets another token read another id); lookups are
 counted apart (`lookups`), not in the send counters. `GET /{version}/{waba-id}/message_templates`
-lists `templates` (tests/fakes/templates.py), paged by cursor as Meta does.
+lists `templates` (tests/fakes/templates.py), paged by cursor as Meta does; template sends are
+refused from that catalog as Meta refuses them (132001, 132015, 132016, 132000: see there), and
+malformed template components with 100 / 131008. A send may name `recipient` (a business-scoped
+user id) instead of `to`; `to` wins when both are given.
 
 Steer it over HTTP: `POST /_control` with `{"reset": true, "latency_ms": 0,
-"rules": [{"action": "error", "code": 130429, "fraction": 0.05}]}` (rule fields as in
-`Rule`), `GET /_stats` (`?detail=0` for counts only), `GET /_requests` (kept bodies).
+"rules": [{"action": "error", "code": 130429, "fraction": 0.05}], "strict_templates": true,
+"templates": [{"name": "spring_sale", "language": "en_US", "status": "PAUSED"}]}` (rule fields as
+in `Rule`; a `templates` item changes that template's status), `GET /_stats` (`?detail=0` for
+counts only), `GET /_requests` (kept bodies).
 """
 
 from __future__ import annotations
@@ -59,13 +64,15 @@ class FakeCloudApi:
         keep_bodies: int | None = None,  # None: keep every request body; 0: counters only
         seed: int | None = None,
         display_phone_number: str = DISPLAY_PHONE_NUMBER,
+        strict_templates: bool = False,  # refuse sends of templates not in `templates`: 132001
     ) -> None:
         self.host, self.port = host, port
         self.access_token = access_token
         self.phone_number_id = phone_number_id or "100000000000001"
         self._any_phone_id = phone_number_id is None
         self._numbers = PhoneNumbers(access_token, phone_number_id, display_phone_number)
-        self.templates = TemplateCatalog(access_token)  # GET /{version}/{waba}/message_templates
+        # GET /{version}/{waba}/message_templates, and the templates sends are checked against.
+        self.templates = TemplateCatalog(access_token, strict=strict_templates)
         self.api_version = "v21.0"
         self._lock = threading.Lock()
         self._latency = latency_ms / 1000
@@ -148,6 +155,11 @@ class FakeCloudApi:
         """Close the connection without answering, after reading the body or before it."""
         action = "drop_after_body" if after_body else "drop_before_body"
         return self.add_rule(Rule(action, **_once(selectors)))
+
+    def set_template_status(self, name: str, language: str = "en_US", status: str = "APPROVED"):
+        """Meta changed a template's status: its sends are refused (PAUSED, DISABLED, ...) or
+        accepted again (APPROVED). The template list shows the new status too."""
+        self.templates.set_status(name, language, status)
 
     def add_number(self, phone_number_id: str, access_token: str) -> None:
         """Let `access_token` read `phone_number_id` in lookups (as well as any token that
@@ -238,13 +250,12 @@ class FakeCloudApi:
         except ValueError:
             payload = None
         fields = payload if isinstance(payload, dict) else {}
-        to, callback = fields.get("to"), fields.get("biz_opaque_callback_data")
-        to = to if isinstance(to, str) else None
+        to, callback = meta.address(fields), fields.get("biz_opaque_callback_data")
         callback = callback if isinstance(callback, str) else None
+        refusal = self._refusal(request, payload)  # outside the lock: the catalog has its own
         with self._lock:
             self._counters.request()
             self._counters.received(to, callback)
-            refusal = self._refusal(request, payload)
             rule = None if refusal else self._script.take(to, before_body=False)
             outcome, wamid = self._outcome(refusal, rule, to, fields)
             label = str(outcome.status) if isinstance(outcome, Reply) else rule.action
@@ -269,7 +280,15 @@ class FakeCloudApi:
             return _error(100, message=problem)
         if payload["type"] not in meta.MESSAGE_TYPES:
             return _error(131051)
-        return None
+        return self._template_refusal(payload)
+
+    def _template_refusal(self, payload: dict[str, Any]) -> Reply | None:
+        """Malformed components (100, 131008), then the catalog's word (132001, 132015, ...)."""
+        if payload["type"] != "template":
+            return None
+        template = payload["template"]
+        problem = meta.template_problem(template) or self.templates.refusal(template)
+        return _error(problem[0], details=problem[1]) if problem else None
 
     def _outcome(
         self, refusal: Reply | None, rule: Rule | None, to: str | None, fields: dict[str, Any]
@@ -279,7 +298,9 @@ class FakeCloudApi:
         if rule is None:
             self._wamids += 1
             wamid = f"{self._wamid_prefix}{self._wamids:010d}"
-            body = meta.ok_body(to or "", wamid, template=fields.get("type") == "template")
+            phone = fields.get("to") if isinstance(fields.get("to"), str) else ""
+            template = fields.get("type") == "template"
+            body = meta.ok_body(phone, wamid, template, user_id=fields.get("recipient"))
             return Reply(200, body), wamid
         if rule.action == "error":
             return _error(rule.code, status=rule.status, message=rule.message), None
@@ -299,7 +320,7 @@ class FakeCloudApi:
         if request.method == "POST" and path == "/_control":
             try:
                 return _json(200, self._apply_control(json.loads(request.body or b"{}")))
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, KeyError) as exc:
                 return _json(400, {"error": str(exc)})
         return _json(404, {"error": f"no control endpoint {request.method} {path}"})
 
@@ -309,6 +330,10 @@ class FakeCloudApi:
             self.reset()
         if "latency_ms" in command:
             self.latency_ms = float(command["latency_ms"])
+        if "strict_templates" in command:
+            self.templates.strict = bool(command["strict_templates"])
+        for item in command.get("templates", []):
+            self.templates.set_status(item["name"], item.get("language", "en_US"), item["status"])
         for rule in rules:
             self.add_rule(rule)
         with self._lock:
@@ -321,8 +346,14 @@ def _once(selectors: dict[str, Any]) -> dict[str, Any]:
     return selectors
 
 
-def _error(code: int, *, status: int | None = None, message: str | None = None) -> Reply:
-    return Reply(status or meta.status_for(code), meta.error_body(code, message))
+def _error(
+    code: int,
+    *,
+    status: int | None = None,
+    message: str | None = None,
+    details: str | None = None,
+) -> Reply:
+    return Reply(status or meta.status_for(code), meta.error_body(code, message, details))
 
 
 def _json(status: int, data: Any) -> Reply:
@@ -339,6 +370,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--display-phone-number", default=DISPLAY_PHONE_NUMBER)
     parser.add_argument("--keep-bodies", type=int, default=0, help="request bodies to keep")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--strict-templates", action="store_true", help="refuse unknown ones")
     args = parser.parse_args(argv)
     fake = FakeCloudApi(
         host=args.host,
@@ -349,6 +381,7 @@ def main(argv: list[str] | None = None) -> None:
         keep_bodies=args.keep_bodies,
         seed=args.seed,
         display_phone_number=args.display_phone_number,
+        strict_templates=args.strict_templates,
     )
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -3,7 +3,13 @@ code, request validation and the OK answer.
 
 HTTP status per code (Meta answers most OAuthException codes with 400; the client classifies by
 code, so the status only matters for bodies without one): 130429 -> 429; 190 -> 401;
-368, 131031, 131005, 10 -> 403; 131000 -> 500; 2, 131016, 131057 -> 503; everything else -> 400.
+368, 131031, 131005, 10 -> 403; 132001 -> 404 (Meta's error-code table: "Template does not
+exist", 404 Not Found); 131000 -> 500; 2, 131016, 131057 -> 503; everything else -> 400.
+
+A send is addressed by `to` (a phone number) or `recipient` (a business-scoped user id); Meta
+takes either and uses `to` when both are given. Template sends are checked against the fake's
+catalog by tests/fakes/templates.py (132001, 132015, 132016, 132000); `template_problem` here
+refuses malformed components as Meta does before any catalog look-up (100, 131008).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ STATUS_BY_CODE = {
     131031: 403,
     131005: 403,
     10: 403,
+    132001: 404,
     131000: 500,
     2: 503,
     131016: 503,
@@ -60,8 +67,16 @@ TEXTS: dict[int, tuple[str, str | None]] = {
         "body: number of localizable_params does not match the expected number of params.",
     ),
     132001: ("Template name does not exist in the translation", "template name does not exist"),
-    132015: ("Template is Paused", "Template is paused due to low quality."),
-    132016: ("Template is Disabled", "Template has been disabled due to low quality."),
+    # As ../shared/fixtures/whatsapp/send_error_template_paused.json (132016 by analogy).
+    132015: (
+        "Cannot send message as the template is paused",
+        "Template is Paused due to low quality so it cannot be sent in a template message",
+    ),
+    132016: (
+        "Cannot send message as the template is disabled",
+        "Template is Disabled due to low quality so it cannot be sent in a template message",
+    ),
+    131008: ("Required parameter is missing", "Required parameter is missing."),
     100: ("Invalid parameter", "Invalid parameter."),
     190: ("Error validating access token: Session has expired.", None),
     368: ("Temporarily blocked for policies violations", "The account is temporarily blocked."),
@@ -101,16 +116,23 @@ def html_body(status: int) -> bytes:
     ).encode()
 
 
-def ok_body(to: str, wamid: str, template: bool) -> bytes:
+def ok_body(to: str, wamid: str, template: bool, *, user_id: str | None = None) -> bytes:
+    """Meta's 200: `to` is the phone number sent to, or "" when the send named `user_id`."""
     message: dict[str, str] = {"id": wamid}
     if template:
         message["message_status"] = "accepted"
-    answer = {
-        "messaging_product": "whatsapp",
-        "contacts": [{"input": to, "wa_id": to}],
-        "messages": [message],
-    }
+    contact = {"input": to, "wa_id": to} if to else {"input": user_id, "user_id": user_id}
+    answer = {"messaging_product": "whatsapp", "contacts": [contact], "messages": [message]}
     return json.dumps(answer).encode()
+
+
+def address(fields: dict[str, Any]) -> str | None:
+    """Whom a send is for: `to` (Meta prefers it when both are given), else `recipient`."""
+    for name in ("to", "recipient"):
+        value = fields.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def invalid(payload: object) -> str | None:
@@ -127,10 +149,10 @@ def invalid(payload: object) -> str | None:
 def _invalid_envelope(payload: dict[str, Any]) -> str | None:
     if payload.get("messaging_product") != "whatsapp":
         return "(#100) The parameter messaging_product is required."
-    for name in ("to", "type"):
-        value = payload.get(name)
-        if not isinstance(value, str) or not value:
-            return f"(#100) The parameter {name} is required."
+    if not any(isinstance(payload.get(k), str) and payload[k] for k in ("to", "recipient")):
+        return "(#100) The parameter to is required."
+    if not isinstance(payload.get("type"), str) or not payload["type"]:
+        return "(#100) The parameter type is required."
     callback = payload.get("biz_opaque_callback_data")
     if callback is not None and (not isinstance(callback, str) or len(callback) > 512):
         return "(#100) Param biz_opaque_callback_data must be at most 512 characters long."
@@ -151,4 +173,41 @@ def _invalid_template(template: object) -> str | None:
     language = template.get("language")
     if not isinstance(language, dict) or not language.get("code"):
         return "(#100) The parameter template['language']['code'] is required."
+    components = template.get("components", [])
+    if not isinstance(components, list) or not all(isinstance(c, dict) for c in components):
+        return "(#100) Param template['components'] must be an array of objects."
     return None
+
+
+MEDIA_TYPES = ("image", "video", "document")
+
+
+def template_problem(template: dict[str, Any]) -> tuple[int, str] | None:
+    """(code, details) for components Meta refuses whatever the template: a media parameter
+    whose link is not an https URL (100), a text parameter without text (131008)."""
+    for c_index, component in enumerate(template.get("components") or []):
+        parameters = component.get("parameters") or []
+        if not isinstance(parameters, list):
+            return 100, f"Param template['components'][{c_index}]['parameters'] must be an array."
+        for p_index, parameter in enumerate(parameters):
+            where = f"template['components'][{c_index}]['parameters'][{p_index}]"
+            kind = parameter.get("type") if isinstance(parameter, dict) else None
+            if kind == "text":
+                text = parameter.get("text")
+                if not isinstance(text, str) or not text.strip():
+                    return 131008, f"Parameter of type text is missing text value: {where}"
+            elif kind in MEDIA_TYPES:
+                media = parameter.get(kind)
+                link = media.get("link") if isinstance(media, dict) else None
+                if not isinstance(link, str) or not link.startswith("https://") or " " in link:
+                    return 100, f"Param {where}['{kind}']['link'] must be a valid https URL."
+    return None
+
+
+def body_parameter_count(template: dict[str, Any]) -> int:
+    """How many parameters the send gives the template's body."""
+    for component in template.get("components") or []:
+        if str(component.get("type", "")).lower() == "body":
+            parameters = component.get("parameters")
+            return len(parameters) if isinstance(parameters, list) else 0
+    return 0

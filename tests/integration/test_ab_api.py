@@ -21,6 +21,7 @@ from app.tasks.processing import run_processing_pass
 from tests.fakes.cloud_api import FakeCloudApi
 from tests.integration.enrollment_world import make_contacts
 from tests.support.accounts import send_through_fake
+from tests.support.window import wrote_to_us
 
 STEP_TEXT = "Hi {{first_name|there}}"
 VARIANT_TEXT = "Hey {{first_name}}! 👋"
@@ -97,6 +98,7 @@ def test_the_original_specs_examples_end_to_end(clean_app, org_a, api, fake):
         send_through_fake(clean_app, db.session, org, fake)
         contact_ids = [c.id for c in make_contacts(db.session, org_a.org_id, 30)]
         later_ids = [c.id for c in make_contacts(db.session, org_a.org_id, 5)]
+        wrote_to_us(db.session, utcnow())  # a text step: the contacts' window is open
         db.session.commit()
     campaign_id, step_id = campaign_with_step(api)
 
@@ -255,7 +257,10 @@ def test_validation_answers_422_with_fields_and_wrong_types_400(api):
 
 def test_a_template_step_cannot_be_ab_tested(api):
     campaign_id, step_id = campaign_with_step(
-        api, messageContent=None, template={"name": "welcome", "language": "en"}
+        api,
+        messageContent=None,
+        # The sandbox organization's built-in catalog has it.
+        template={"name": "drip_welcome", "language": "en_US", "parameters": ["Ana", "Drip"]},
     )
     refused = error(api("POST", ab_url(campaign_id), {"name": "T", "stepId": step_id}), 422)
     assert "template step cannot be A/B tested" in refused["message"]

@@ -36,6 +36,7 @@ from tests.fakes.cloud_api import FakeCloudApi
 from tests.integration.enrollment_world import NOW, live_steps, make_campaign, make_contacts
 from tests.integration.test_engagement import enrollment_row, log_row
 from tests.support.accounts import send_through_fake
+from tests.support.window import wrote_to_us
 
 VARIANT_TEXT = "Hey {{first_name}}! 👋"
 MATURE = timedelta(hours=73)
@@ -299,6 +300,7 @@ def test_a_processing_pass_sends_the_variants_and_statuses_reach_the_assignments
         send_through_fake(clean_app, session, session.get(Organization, org_a.org_id), fake)
         campaign = make_campaign(session, org_a.org_id)
         contacts = make_contacts(session, org_a.org_id, 12)
+        wrote_to_us(session, NOW)  # a text step: the contacts' window is open
         test = make_test(session, campaign)
         enrollment.enroll(session, campaign, contact_ids=[c.id for c in contacts], now=NOW)
         session.commit()

@@ -24,6 +24,7 @@ from app.tasks.processing import run_processing_pass
 from app.whatsapp.events import InboundMessageEvent, StatusUpdate
 from tests.integration.enrollment_world import NOW, make_campaign, make_contacts
 from tests.support import activity_oracle
+from tests.support.window import wrote_to_us
 
 HOUR = timedelta(hours=1)
 FAILURE = [{"code": 131026, "title": "Message undeliverable"}]
@@ -84,6 +85,7 @@ def sending_campaign(clean_app, org_a):
             session, org_a.org_id, steps=((0, "minutes"), (1, "hours"), (1, "hours"))
         )
         contacts = make_contacts(session, org_a.org_id, 30)
+        wrote_to_us(session, NOW)  # text steps: the contacts' window is open (3 hours of sends)
         enrollment.enroll(session, campaign, contact_ids=[c.id for c in contacts], now=NOW)
         session.commit()
         return campaign.id

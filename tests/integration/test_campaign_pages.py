@@ -86,9 +86,9 @@ def test_steps_in_the_editor(client_a, clean_app):
         cid,
         name="Tpl",
         message_type="template",
-        template_name="promo_code",
-        template_language="en",
-        template_parameters="{{first_name|there}}\nSAVE10",
+        template_name="drip_welcome",  # the sandbox catalog's (issue 16: catalog templates only)
+        template_language="en_US",
+        template_parameters=["{{first_name|there}}", "SAVE10"],
     )
     assert template.status_code == 302
     assert step_names(clean_app, cid) == ["One", "Two", "Tpl"]
@@ -101,7 +101,7 @@ def test_steps_in_the_editor(client_a, clean_app):
     assert step_names(clean_app, cid) == ["Tpl", "One", "Two"]
 
     edit = client_a.get(f"/campaigns/{cid}/steps/{ids['Tpl']}").get_data(as_text=True)
-    assert "promo_code" in edit and "SAVE10" in edit
+    assert "drip_welcome" in edit and "SAVE10" in edit
     response = client_a.post(
         f"/campaigns/{cid}/steps/{ids['Two']}",
         data={

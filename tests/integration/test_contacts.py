@@ -405,7 +405,7 @@ def test_create_page_adds_a_contact(clean_app, client_a):
     ("data", "field", "message"),
     [
         ({"phone": "+44 7700 900123"}, "phone", "is not a valid phone number"),
-        ({"phone": ""}, "phone", "This field is required"),
+        ({"phone": ""}, "phone", "needs a phone number or a WhatsApp user id"),
         ({"phone": "+12025550143", "timezone": "Mars/Olympus"}, "timezone", "Unknown time zone"),
         ({"phone": "+12025550143", "attributes": "no colon here"}, "attributes", "Line 1"),
     ],

@@ -20,6 +20,7 @@ from app.tasks import jobs
 from app.tasks import processing as sending
 from tests.integration import test_jobs
 from tests.integration.enrollment_world import live_steps, make_campaign, make_contacts
+from tests.support.window import wrote_to_us
 
 SECRET = "s3cret"
 # The Redis fixtures of test_jobs: real Redis, keys and queues of this test alone.
@@ -103,6 +104,7 @@ def test_cron_sends_what_is_due_through_the_sandbox(cron_app, clean_app, org_a):
         session = db.session
         campaign = make_campaign(session, org_a.org_id)
         contact = make_contacts(session, org_a.org_id, 1)[0]
+        wrote_to_us(session, utcnow())  # a text step: the contact's window is open
         session.add(
             DripEnrollment(
                 organization_id=org_a.org_id,

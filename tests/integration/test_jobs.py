@@ -23,6 +23,7 @@ from app.tasks import processing as sending
 from app.tasks.processing import run_processing_pass
 from app.tasks.scheduler import EmbeddedScheduler, RecurringJob, RedisLock
 from tests.integration.enrollment_world import NOW, make_campaign, make_contacts
+from tests.support.window import wrote_to_us
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
@@ -331,6 +332,7 @@ def test_compact_rollups_job_continues_from_its_last_watermark(clean_app, org_a)
         assert first[activity] == {"watermark": 0, "merged_keys": 0}
         campaign = make_campaign(db.session, org_a.org_id)
         contacts = make_contacts(db.session, org_a.org_id, 4)
+        wrote_to_us(db.session, NOW)  # a text step: the contacts' window is open
         enrollment.enroll(db.session, campaign, contact_ids=[c.id for c in contacts], now=NOW)
         db.session.commit()
         run_processing_pass(NOW)

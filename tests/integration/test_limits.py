@@ -11,7 +11,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from app.drip import accounts, limits
+from app.drip import accounts, limits, templates
 from app.drip.errors import ValidationError
 from app.extensions import db
 from app.models import (
@@ -23,6 +23,7 @@ from app.models import (
     DripCampaignStep,
     DripEnrollment,
     Organization,
+    utcnow,
 )
 
 TEXT = "Hi {{first_name|there}}"
@@ -195,10 +196,17 @@ def test_a_trigger_keyword_over_100_characters_is_refused(api, clean_app, count)
     assert created(api("PATCH", url, exact))["trigger"]["value"] == "k" * limits.KEYWORD_MAX
 
 
-def test_a_template_step_takes_at_most_10_parameters(api, count):
+def test_a_template_step_takes_at_most_10_parameters(api, count, clean_app, org_a):
     campaign_id, _ = campaign_with_step(api)
     url = f"/api/drip-campaigns/{campaign_id}/steps"
-    template = {"name": "welcome", "language": "en_US"}
+    # A catalog template with 10 parameters (issue 16: steps name catalog templates only).
+    body_text = " ".join(f"{{{{{i}}}}}" for i in range(1, limits.TEMPLATE_PARAMETERS_MAX + 1))
+    meta = {"name": "ten", "language": "en_US", "status": "APPROVED", "category": "UTILITY"}
+    with clean_app.app_context():
+        page = [{**meta, "components": [{"type": "BODY", "text": body_text}]}]
+        templates.sync_templates(db.session, org_a.org_id, [page], utcnow())
+        db.session.commit()
+    template = {"name": "ten", "language": "en_US"}
     many = {**template, "parameters": [f"p{i}" for i in range(limits.TEMPLATE_PARAMETERS_MAX + 1)]}
     body = {"name": "T", "messageType": "template", "template": many}
     refused(api("POST", url, body), "template.parameters", limits.TEMPLATE_PARAMETERS_MAX)

@@ -27,6 +27,8 @@ from app.tasks.processing import run_processing_pass
 from app.web import links as links_view
 from tests.fakes.cloud_api import FakeCloudApi
 from tests.integration.enrollment_world import NOW, make_campaign, make_contacts
+from tests.support.catalog import add_template
+from tests.support.window import wrote_to_us
 
 BASE = "https://drip.example.test"
 CONTENT = "Hi {{first_name|there}}, see https://shop.example/sale?x=1&y=2. Or (http://b.example/p)!"
@@ -64,7 +66,9 @@ def make_world(app, org_id, fake, *, track_links=True, content=CONTENT, template
             step.template_name = "promo"
             step.template_language = "en"
             step.template_parameters = ["https://shop.example/t"]
+            add_template(session, org.id, "promo", "en", parameters=["1"])
         contacts = make_contacts(session, org.id, 3)
+        wrote_to_us(session, NOW)  # text steps: the contacts' window is open
         enrollment.enroll(session, campaign, contact_ids=[c.id for c in contacts], now=NOW)
         session.commit()
 

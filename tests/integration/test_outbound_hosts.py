@@ -21,6 +21,7 @@ from app.whatsapp.pool import new_http_client
 from tests.fakes.cloud_api import FakeCloudApi
 from tests.integration.enrollment_world import NOW, make_campaign, make_contacts
 from tests.support.accounts import send_through_fake
+from tests.support.window import wrote_to_us
 
 ALLOWED = "WHATSAPP_API_ALLOWED_HOSTS"
 FORM = {"phone_number_id": "100000000000001", "access_token": "fake-access-token"}
@@ -109,6 +110,7 @@ def world(clean_app, org_a, fake):
         send_through_fake(clean_app, session, org, fake)
         campaign = make_campaign(session, org.id)
         contacts = make_contacts(session, org.id, 3)
+        wrote_to_us(session, NOW)  # a text step: the contacts' window is open
         enrollment.enroll(session, campaign, contact_ids=[c.id for c in contacts], now=NOW)
         session.commit()
 

@@ -25,6 +25,7 @@ from app.tasks.processing import run_processing_pass
 from tests.fakes.cloud_api import FakeCloudApi
 from tests.integration.enrollment_world import NOW, live_steps, make_campaign, make_contacts
 from tests.support.accounts import send_through_fake
+from tests.support.window import wrote_to_us
 
 DAY = timedelta(days=1)
 
@@ -45,6 +46,7 @@ def world(clean_app, org_a, fake):
         send_through_fake(clean_app, session, org, fake)
         campaign = make_campaign(session, org.id)
         contacts = make_contacts(session, org.id, 3)
+        wrote_to_us(session, NOW)  # text steps go out inside the contacts' 24-hour window
         enrollment.enroll(session, campaign, contact_ids=[c.id for c in contacts], now=NOW)
         session.commit()
         yield {"campaign_id": campaign.id, "contact_ids": [c.id for c in contacts]}
@@ -58,6 +60,13 @@ def org_a_id(app) -> int:
 def run(app, at, **kw):
     with app.app_context():
         return run_processing_pass(at, **kw)
+
+
+def write_again(app, at):
+    """The contacts wrote to us again: their window is open at `at` (a later day's step)."""
+    with app.app_context():
+        wrote_to_us(db.session, at)
+        db.session.commit()
 
 
 def logs(app):
@@ -91,6 +100,7 @@ def test_each_step_goes_out_once_then_the_enrollment_completes(clean_app, world,
     assert run(clean_app, NOW)["sent"] == 0  # nothing is due twice
     assert fake.requests == 3
 
+    write_again(clean_app, NOW + DAY)
     stats = run(clean_app, NOW + DAY)
     assert stats["sent"] == 3 and stats["completed"] == 3
     assert fake.requests == 6
@@ -170,6 +180,7 @@ def test_permanent_errors_fail_with_a_reason(
             assert contact.opted_out_at is not None
         if code == 131026:
             assert contact.undeliverable_at is not None
+    write_again(clean_app, NOW + DAY)
     assert run(clean_app, NOW + DAY)["sent"] == 2  # the failed one is not retried
 
 
@@ -224,6 +235,7 @@ def test_an_expired_token_pauses_the_account(clean_app, world, fake):
             allowed_hosts=clean_app.config["WHATSAPP_API_ALLOWED_HOSTS"],
         )
         db.session.commit()
+    write_again(clean_app, NOW + DAY)
     stats = run(clean_app, NOW + DAY)
     assert stats["sent"] == 3
     assert {log.status for log in logs(clean_app)} == {"sent"}
@@ -261,6 +273,7 @@ def test_a_crash_after_claiming_leaves_nothing_to_send_twice(clean_app, world, f
     assert stats["reconciled"] == 3
     assert {r.current_step_id for r in enrollments(clean_app)} != {None}
     assert fake.requests == 0  # step 2 is a day after: not yet
+    write_again(clean_app, NOW + timedelta(hours=49))
     assert run(clean_app, NOW + timedelta(hours=49))["sent"] == 3
 
 

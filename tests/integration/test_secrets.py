@@ -18,6 +18,7 @@ from app.tasks.processing import run_processing_pass
 from app.whatsapp.webhook import signature_for
 from tests.fakes.cloud_api import FakeCloudApi
 from tests.integration.enrollment_world import NOW, make_campaign, make_contacts
+from tests.support.window import wrote_to_us
 
 ACCESS_TOKEN = "EAAGsecretAccessToken0123456789"
 APP_SECRET = "appsecret-5f3c9d2e8a7b"
@@ -111,6 +112,7 @@ def _send_two_one_refused(org_id: int, fake) -> list[str]:
     session = db.session
     campaign = make_campaign(session, org_id, steps=((0, "minutes"),))
     contacts = make_contacts(session, org_id, 2)
+    wrote_to_us(session, NOW)  # a text step: the contacts' window is open
     enrollment.enroll(session, campaign, contact_ids=[c.id for c in contacts], now=NOW)
     session.commit()
     fake.fail(131026, to=contacts[1].phone)  # undeliverable: logged as a failed send

@@ -118,7 +118,7 @@ def test_an_invalid_number_fails_permanently_without_a_request(fake, client):
         (131057, ErrorKind.RETRY_LATER, 503),
         (131047, ErrorKind.PERMANENT, 400),
         (131050, ErrorKind.PERMANENT, 400),
-        (132001, ErrorKind.PERMANENT, 400),
+        (132001, ErrorKind.PERMANENT, 404),  # Meta answers "Template does not exist" 404
         (100, ErrorKind.PERMANENT, 400),
         (190, ErrorKind.STOP_ACCOUNT, 401),
         (368, ErrorKind.STOP_ACCOUNT, 403),

@@ -35,12 +35,14 @@ def drop_schema(pg_url: str, schema: str) -> None:
 def enroll_generated_contacts(
     session: Session, organization_id: int, campaign: DripCampaign, count: int
 ) -> None:
-    """`count` contacts made in one INSERT ... SELECT (PostgreSQL), all enrolled in campaign."""
+    """`count` contacts made in one INSERT ... SELECT (PostgreSQL), all enrolled in campaign.
+    They wrote to us just now (last_inbound_at): their 24-hour window is open for text steps
+    (tests that move the clock further call tests.support.window.wrote_to_us again)."""
     session.execute(
         text(
             "INSERT INTO contacts (organization_id, phone, first_name, attributes, created_at,"
-            " updated_at) SELECT :org, '+1202' || lpad(g::text, 7, '0'), 'P' || g, '{}', "
-            "now(), now() FROM generate_series(1, :n) g"
+            " updated_at, last_inbound_at) SELECT :org, '+1202' || lpad(g::text, 7, '0'),"
+            " 'P' || g, '{}', now(), now(), now() FROM generate_series(1, :n) g"
         ),
         {"org": organization_id, "n": count},
     )

@@ -4,7 +4,24 @@ from __future__ import annotations
 
 import pytest
 
-from app.drip.audit import describe
+from app.drip.audit import describe, snapshot
+from app.models import DripCampaignStep
+
+
+def test_a_step_snapshot_holds_every_part_of_its_message():
+    """An edit of the header, buttons or fallback template shows in the audit log."""
+    step = DripCampaignStep(
+        template_header="https://example.com/a.png",
+        template_buttons=["CODE"],
+        fallback_template_name="cart_reminder",
+        fallback_template_language="en_US",
+        fallback_template_parameters=["{{first_name}}"],
+    )
+    taken = snapshot(step)
+    assert taken["template_header"] == "https://example.com/a.png"
+    assert taken["template_buttons"] == ["CODE"]
+    assert taken["fallback_template_name"] == "cart_reminder"
+    assert taken["fallback_template_parameters"] == ["{{first_name}}"]
 
 
 @pytest.mark.parametrize(
@@ -37,6 +54,11 @@ from app.drip.audit import describe
                 "changes": {"delay_unit": ["days", "hours"], "message_content": ["a", "b"]},
             },
             "changed step “Hi”: delay, message",
+        ),
+        (
+            "step.updated",
+            {"stepName": "Hi", "changes": {"fallback_template_name": [None, "cart_reminder"]}},
+            "changed step “Hi”: fallback template",
         ),
         ("step.deleted", {"stepName": "Hi"}, "deleted step “Hi”"),
         ("steps.reordered", {"stepName": "Hi", "direction": "up"}, "moved step “Hi” up"),

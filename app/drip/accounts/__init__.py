@@ -35,11 +35,18 @@ from app.drip.accounts.users import (
     create_user,
     remove_user,
 )
-from app.drip.accounts.whatsapp_accounts import set_whatsapp_account
+from app.drip.accounts.whatsapp_accounts import (
+    THROUGHPUT_MPS,
+    new_verify_token,
+    remove_whatsapp_account,
+    set_whatsapp_account,
+    whatsapp_account,
+)
 
 __all__ = [
     "ADMIN",
     "MEMBER",
+    "THROUGHPUT_MPS",
     "Limits",
     "api_key_for_token",
     "api_key_role",
@@ -54,14 +61,17 @@ __all__ = [
     "list_api_keys",
     "locked_until",
     "login_delay",
+    "new_verify_token",
     "organization_by_name",
     "record_failure",
     "record_success",
     "remove_user",
+    "remove_whatsapp_account",
     "renew_session",
     "revoke_api_key",
     "set_whatsapp_account",
     "start_session",
     "touch_session",
     "update_organization",
+    "whatsapp_account",
 ]

@@ -6,7 +6,9 @@ only when it is an allowed host (else Drip posts the token wherever a user point
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.crypto import SecretBox, sha256_hex
 from app.drip.errors import ValidationError
 from app.drip.scope import scoped
-from app.models import Organization, WhatsAppAccount
+from app.models import Organization, WhatsAppAccount, utcnow
 from app.whatsapp import (
     META_API_BASE_URL,
     NOT_VERIFIED,
@@ -29,6 +31,10 @@ NOT_SAVED = "The WhatsApp account could not be saved."
 # The version a new account starts on (the column's default).
 _API_VERSION = WhatsAppAccount.__table__.c.api_version.default.arg
 META_ID_MAX = 64  # phone number and business account ids: String(64) columns
+# Meta's `throughput.level` of a phone number in messages per second (Cloud API "Throughput":
+# 80 mps by default, 1,000 mps once Meta upgrades the number). Used when the operator gives no
+# rate of their own; an unknown level leaves the rate as it is.
+THROUGHPUT_MPS = {"STANDARD": 80, "HIGH": 1000}
 
 
 def set_whatsapp_account(
@@ -44,6 +50,7 @@ def set_whatsapp_account(
     business_account_id: str | None = None,
     messages_per_second: int | None = None,
     allowed_hosts: Iterable[str] = (),
+    now: datetime | None = None,
 ) -> WhatsAppAccount:
     """Create or replace the organization's WhatsApp account, once Meta confirmed that the
     access token reads the phone number id; secrets are stored encrypted. `allowed_hosts` are
@@ -67,7 +74,7 @@ def set_whatsapp_account(
     number = _verified(client)
     _refuse_if_held_elsewhere(session, org, phone_number_id)
     account.phone_number_id = phone_number_id
-    account.display_phone_number = number.display_phone_number
+    _store_verification(account, number, now or utcnow())
     account.api_base_url = base_url
     account.business_account_id = business_account_id
     account.access_token_encrypted = box.encrypt(access_token)
@@ -76,13 +83,48 @@ def set_whatsapp_account(
         account.verify_token_hash = sha256_hex(verify_token)
     if messages_per_second is not None:
         account.rate_limit_per_second = messages_per_second
-    # New credentials are the fix for a paused account (expired token, payment, address...).
+    elif number.throughput_level in THROUGHPUT_MPS:
+        account.rate_limit_per_second = THROUGHPUT_MPS[number.throughput_level]
+    # New credentials are the fix for a paused or failing account (expired token, payment,
+    # address...): the next pass tries again, and the banner comes back if it fails again.
     account.sending_paused_at = None
     account.sending_paused_code = None
     account.sending_paused_reason = None
+    account.failing_since = None
+    account.failure_reason = None
     session.add(account)
     session.flush()
     return account
+
+
+def _store_verification(account: WhatsAppAccount, number: PhoneNumber, now: datetime) -> None:
+    """What Meta reported about the number, as the settings page shows it."""
+    account.display_phone_number = number.display_phone_number
+    account.verified_name = (number.verified_name or "")[:200] or None
+    account.quality_rating = (number.quality_rating or "")[:16] or None
+    account.verified_at = now
+
+
+def new_verify_token(account: WhatsAppAccount) -> str:
+    """A fresh random webhook verify token for the account (only its hash is kept): the
+    caller shows it once, to be pasted into Meta's dashboard."""
+    token = secrets.token_urlsafe(24)
+    account.verify_token_hash = sha256_hex(token)
+    return token
+
+
+def remove_whatsapp_account(session: Session, organization_id: int) -> WhatsAppAccount | None:
+    """Delete the organization's account (its messages go to the sandbox again); the removed
+    row, or None when there was none."""
+    account = session.scalar(scoped(WhatsAppAccount, organization_id))
+    if account is not None:
+        session.delete(account)
+        session.flush()
+    return account
+
+
+def whatsapp_account(session: Session, organization_id: int) -> WhatsAppAccount | None:
+    return session.scalar(scoped(WhatsAppAccount, organization_id))
 
 
 def _check_fields(phone_number_id, access_token, app_secret, per_second) -> None:

@@ -6,6 +6,7 @@ from app.drip.campaigns.changes import (
     add_step,
     change_enrollment,
     change_status,
+    change_status_checked,
     create_campaign,
     delete_campaign,
     delete_step,
@@ -17,13 +18,26 @@ from app.drip.campaigns.changes import (
 )
 from app.drip.campaigns.lifecycle import enrollment_counts, ensure_editable, live_steps
 from app.drip.campaigns.preview import FREE_TEXT_WARNING, contact_values, preview_message
+from app.drip.campaigns.template_picker import split_key, step_catalog, template_key
+from app.drip.campaigns.template_preview import TemplateMessage, render_template_message
 from app.drip.campaigns.templating import render, text_errors
+from app.drip.campaigns.window_report import (
+    StepWindow,
+    WindowConfirmationNeeded,
+    WindowReport,
+    window_report,
+)
 
 __all__ = [
     "FREE_TEXT_WARNING",
+    "StepWindow",
+    "TemplateMessage",
+    "WindowConfirmationNeeded",
+    "WindowReport",
     "add_step",
     "change_enrollment",
     "change_status",
+    "change_status_checked",
     "contact_values",
     "create_campaign",
     "delete_campaign",
@@ -35,8 +49,13 @@ __all__ = [
     "move_step",
     "preview_message",
     "render",
+    "render_template_message",
     "reorder_steps",
+    "split_key",
+    "step_catalog",
+    "template_key",
     "text_errors",
     "update_campaign",
     "update_step",
+    "window_report",
 ]

@@ -15,9 +15,14 @@ from sqlalchemy.orm import Session
 from app.drip import audit, enrollment
 from app.drip.audit import Actor
 from app.drip.campaigns import lifecycle, steps
+from app.drip.campaigns.window_report import (
+    WindowConfirmationNeeded,
+    WindowReport,
+    window_report,
+)
 from app.drip.enrollment import EnrollResult
 from app.drip.limits import ENROLL_IDS_MAX
-from app.models import DripCampaign, DripCampaignStep, DripEnrollment
+from app.models import DripCampaign, DripCampaignStep, DripEnrollment, utcnow
 
 
 def create_campaign(
@@ -42,6 +47,25 @@ def change_status(session: Session, actor: Actor, campaign: DripCampaign, action
     lifecycle.change_status(session, campaign, action)
     audit.record(session, actor, campaign, audit.STATUS_ACTIONS[action])
     return campaign
+
+
+# The actions that start sending: activation reports the contacts' 24-hour windows first.
+STARTS_SENDING = ("activate", "resume")
+
+
+def change_status_checked(
+    session: Session, actor: Actor, campaign: DripCampaign, action, *, confirm: bool, now=None
+) -> tuple[DripCampaign, WindowReport | None]:
+    """change_status from a page or the API. Activating (or resuming) first estimates, per
+    step, the contacts outside their 24-hour window at send time; when a free-text step
+    without a fallback would stop some of them, the change waits for confirm
+    (WindowConfirmationNeeded, a 409 carrying the report). Returns the report, if any."""
+    report = None
+    if action in STARTS_SENDING and campaign.status in lifecycle.TRANSITIONS[action][0]:
+        report = window_report(session, campaign, now or utcnow())
+        if report.would_stop and not confirm:
+            raise WindowConfirmationNeeded(report)
+    return change_status(session, actor, campaign, action), report
 
 
 def delete_campaign(session: Session, actor: Actor, campaign: DripCampaign) -> None:

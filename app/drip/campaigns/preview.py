@@ -5,9 +5,11 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app.drip.campaigns.steps import MESSAGE_KEYS, apply_step_fields
+from app.drip.campaigns.template_preview import render_template_message
 from app.drip.campaigns.templating import SAMPLE_CONTACT, ContactValues, render
 from app.drip.errors import ValidationError
 from app.drip.scope import get_scoped
+from app.drip.templates import find_template, is_sendable
 from app.models import Contact, DripCampaign, DripCampaignStep
 
 FREE_TEXT_WARNING = (
@@ -36,32 +38,106 @@ def preview_message(
             raise ValidationError("contactId must be a number.", {"contact_id": "A contact id."})
         contact = get_scoped(session, Contact, campaign.organization_id, contact_id)
     values = contact_values(contact) if contact else SAMPLE_CONTACT
-    step = DripCampaignStep(message_type="text", delay_amount=0, delay_unit="days")
+    step = DripCampaignStep(
+        organization_id=campaign.organization_id,
+        message_type="text",
+        delay_amount=0,
+        delay_unit="days",
+    )
     errors: dict[str, str] = {}
     message = {key: fields[key] for key in fields if key != "name"}
     if not any(key in message for key in MESSAGE_KEYS):
         message["message_content"] = None  # reported as an empty message
     try:
-        apply_step_fields(step, message)
+        apply_step_fields(session, step, message)
     except ValidationError as exc:
         errors = exc.fields
-    text = render_step(step, values) if not errors else None
+    if not errors:
+        rendered = render_step(session, step, values)
+    else:
+        rendered = _partial(session, campaign.organization_id, message.get("template"), values)
     return {
-        "text": text,
+        "text": rendered.get("text"),
+        "template": rendered.get("template"),
+        "fallback": rendered.get("fallback"),
         "errors": errors,
         "contact": {
             "id": contact.id if contact else None,
             "name": " ".join(filter(None, [values.first_name, values.last_name])) or values.phone,
             "sample": contact is None,
         },
-        "warning": FREE_TEXT_WARNING if step.message_type == "text" else None,
+        "warning": rendered.get("warning", FREE_TEXT_WARNING if _is_text(message) else None),
     }
 
 
-def render_step(step: DripCampaignStep, values: ContactValues) -> str:
-    """What the contact reads: the text, or the template's name with its rendered parameters."""
+def render_step(session: Session, step: DripCampaignStep, values: ContactValues) -> dict:
+    """What the contact reads: {text, template (its parts), fallback (the fallback template's
+    text, for a text step that has one), warning}. A template step renders the catalog
+    template's real text with the step's parameters."""
     if step.message_type == "text":
-        return render(step.message_content or "", values)
-    parameters = [render(p, values) for p in step.template_parameters or []]
-    listed = "".join(f"\n{{{{{i}}}}} = {p}" for i, p in enumerate(parameters, start=1))
-    return f"Template “{step.template_name}” ({step.template_language}){listed}"
+        fallback = None
+        if step.fallback_template_name:
+            row = find_template(
+                session,
+                step.organization_id,
+                step.fallback_template_name,
+                step.fallback_template_language,
+            )
+            if row is not None:
+                message = render_template_message(
+                    row, values, step.fallback_template_parameters or []
+                )
+                fallback = message.as_text()
+        return {
+            "text": render(step.message_content or "", values),
+            "fallback": fallback,
+            "warning": FREE_TEXT_WARNING,
+        }
+    row = find_template(session, step.organization_id, step.template_name, step.template_language)
+    if row is None:  # validated just before: only a concurrent deletion gets here
+        return {"text": None, "warning": None}
+    message = render_template_message(
+        row,
+        values,
+        step.template_parameters or [],
+        header=step.template_header,
+        buttons=step.template_buttons or [],
+    )
+    warning = None
+    if not is_sendable(row):
+        warning = (
+            f"The template is {row.status} at Meta: contacts wait at this step until Meta "
+            "approves it again."
+        )
+    return {"text": message.as_text(), "template": message.as_dict(), "warning": warning}
+
+
+def _is_text(message: dict) -> bool:
+    kind = message.get("message_type") or ("template" if message.get("template") else "text")
+    return kind == "text"
+
+
+def _texts(value) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _partial(session: Session, organization_id: int, template, values: ContactValues) -> dict:
+    """A template step being filled in: the catalog template's text with the parameters given
+    so far (the missing ones stay {{1}}), beside the errors."""
+    if not isinstance(template, dict):
+        return {}
+    name, language = template.get("name"), template.get("language") or "en_US"
+    if not isinstance(name, str) or not isinstance(language, str):
+        return {}
+    row = find_template(session, organization_id, name[:512], language[:16])
+    if row is None or row.deleted_at is not None:
+        return {}
+    header = template.get("header") if isinstance(template.get("header"), str) else None
+    message = render_template_message(
+        row,
+        values,
+        _texts(template.get("parameters")),
+        header=header,
+        buttons=_texts(template.get("buttons")),
+    )
+    return {"text": message.as_text(), "template": message.as_dict(), "warning": None}

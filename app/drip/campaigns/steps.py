@@ -8,24 +8,19 @@ waiting enrollments forward (app.drip.enrollment.on_step_deleted), and the uniqu
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy.orm import Session
 
-from app.drip import enrollment
+from app.drip import enrollment, templates
 from app.drip.campaigns.lifecycle import ensure_editable, live_steps
-from app.drip.campaigns.templating import text_errors, variable_errors
+from app.drip.campaigns.template_fields import check_template
+from app.drip.campaigns.templating import text_errors
 from app.drip.errors import ValidationError
-from app.drip.limits import NAME_MAX, TEMPLATE_PARAMETER_MAX, TEMPLATE_PARAMETERS_MAX
+from app.drip.limits import NAME_MAX
 from app.models import DripCampaign, DripCampaignStep, utcnow
 from app.models.campaigns import DELAY_UNITS
 
 MAX_DELAY = {"minutes": 525_600, "hours": 8_760, "days": 365}
-# \Z, not $: Python's $ also matches before a final newline, so "welcome\n" passed the check
-# (the OpenAPI document's pattern, read as ECMA, refuses it).
-TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,512}\Z")
-TEMPLATE_LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?\Z")
-MESSAGE_KEYS = ("message_type", "message_content", "template")
+MESSAGE_KEYS = ("message_type", "message_content", "template", "fallback_template")
 
 
 def add_step(
@@ -55,7 +50,7 @@ def add_step(
     defaults = {"name": f"Step {position}"}
     if not any(key in fields for key in MESSAGE_KEYS):
         defaults["message_content"] = None  # reported as an empty message
-    apply_step_fields(step, {**defaults, **fields})
+    apply_step_fields(session, step, {**defaults, **fields})
     for later in steps[position - 1 :]:
         later.position += 1
     session.add(step)
@@ -66,10 +61,13 @@ def add_step(
 def update_step(session: Session, step: DripCampaignStep, fields: dict) -> DripCampaignStep:
     ensure_editable(session.get(DripCampaign, step.campaign_id))
     timing = (step.delay_amount, step.delay_unit)
-    apply_step_fields(step, fields)
+    apply_step_fields(session, step, fields)
     session.flush()
     if (step.delay_amount, step.delay_unit) != timing:
         enrollment.on_step_timing_changed(session, step)
+    if any(key in fields for key in MESSAGE_KEYS):
+        # Held on the old template: the step now says something else.
+        templates.release_step_holds(session, [step.id])
     return step
 
 
@@ -79,6 +77,7 @@ def delete_step(session: Session, step: DripCampaignStep) -> None:
     ensure_editable(campaign)
     step.deleted_at = utcnow()
     session.flush()
+    templates.release_step_holds(session, [step.id])  # before they move on to the next step
     enrollment.on_step_deleted(session, step)
     _renumber(live_steps(session, campaign.id))
     session.flush()
@@ -115,8 +114,9 @@ def move_step(session: Session, step: DripCampaignStep, offset: int) -> None:
     reorder_steps(session, session.get(DripCampaign, step.campaign_id), ids)
 
 
-def apply_step_fields(step: DripCampaignStep, fields: dict) -> None:
-    """Validate and set a step's fields; all problems are reported at once."""
+def apply_step_fields(session: Session, step: DripCampaignStep, fields: dict) -> None:
+    """Validate and set a step's fields; all problems are reported at once. A template (or a
+    text step's fallback template) must be in the catalog of the step's organization."""
     errors: dict[str, str] = {}
     values: dict = {}
     if "name" in fields:
@@ -127,7 +127,7 @@ def apply_step_fields(step: DripCampaignStep, fields: dict) -> None:
             errors["name"] = f"At most {NAME_MAX} characters."
         values["name"] = name
     _delay(fields, step, values, errors)
-    _message(fields, step, values, errors)
+    _message(session, fields, step, values, errors)
     if errors:
         raise ValidationError("The step needs attention.", errors)
     for key, value in values.items():
@@ -154,7 +154,23 @@ def _delay(fields: dict, step: DripCampaignStep, values: dict, errors: dict) -> 
         values["delay_amount"], values["delay_unit"] = amount, unit
 
 
-def _message(fields: dict, step: DripCampaignStep, values: dict, errors: dict) -> None:
+NO_TEMPLATE = {
+    "template_name": None,
+    "template_language": None,
+    "template_parameters": None,
+    "template_header": None,
+    "template_buttons": None,
+}
+NO_FALLBACK = {
+    "fallback_template_name": None,
+    "fallback_template_language": None,
+    "fallback_template_parameters": None,
+}
+
+
+def _message(
+    session: Session, fields: dict, step: DripCampaignStep, values: dict, errors: dict
+) -> None:
     if not any(key in fields for key in MESSAGE_KEYS):
         return
     kind = fields.get("message_type") or ("template" if fields.get("template") else "text")
@@ -162,20 +178,12 @@ def _message(fields: dict, step: DripCampaignStep, values: dict, errors: dict) -
     # unvalidated (found by schemathesis: a 5,000-character text accepted beside a template).
     if kind == "template" and fields.get("message_content") is not None:
         errors["message_content"] = "A template step has no text: send the template only."
+    if kind == "template" and fields.get("fallback_template") is not None:
+        errors["fallback_template"] = "Only a text step has a fallback template."
     if kind == "text" and fields.get("template") is not None:
         errors["template"] = "A text step has no template: send messageType template with it."
     if kind == "text":
-        content = fields.get("message_content", step.message_content)
-        problems = text_errors(content if isinstance(content, str) or content is None else "")
-        if problems:
-            errors["message_content"] = " ".join(problems)
-        values.update(
-            message_type="text",
-            message_content=content,
-            template_name=None,
-            template_language=None,
-            template_parameters=None,
-        )
+        _text(session, fields, step, values, errors)
     elif kind == "template":
         template = fields.get("template")
         if template is None and step.message_type == "template":
@@ -183,40 +191,40 @@ def _message(fields: dict, step: DripCampaignStep, values: dict, errors: dict) -
                 "name": step.template_name,
                 "language": step.template_language,
                 "parameters": step.template_parameters,
+                "header": step.template_header,
+                "buttons": step.template_buttons,
             }
-        _template(template, values, errors)
+        checked = check_template(session, step.organization_id, template, errors)
+        values.update(NO_FALLBACK, message_type="template", message_content=None)
+        values.update({f"template_{key}": value for key, value in checked.items()})
     else:
         errors["message_type"] = "text or template."
 
 
-def _template(template, values: dict, errors: dict) -> None:
-    if not isinstance(template, dict):
-        errors["template"] = "An approved template: {name, language, parameters}."
+def _text(
+    session: Session, fields: dict, step: DripCampaignStep, values: dict, errors: dict
+) -> None:
+    content = fields.get("message_content", step.message_content)
+    problems = text_errors(content if isinstance(content, str) or content is None else "")
+    if problems:
+        errors["message_content"] = " ".join(problems)
+    values.update(NO_TEMPLATE, message_type="text", message_content=content)
+    if "fallback_template" not in fields:
+        return  # kept as it is
+    fallback = fields["fallback_template"]
+    if fallback is None:
+        values.update(NO_FALLBACK)
         return
-    name, language = template.get("name"), template.get("language") or "en_US"
-    parameters = template.get("parameters") or []
-    if not isinstance(name, str) or not TEMPLATE_NAME.match(name):
-        errors["template.name"] = "The name approved in WhatsApp Manager (a-z, 0-9, _)."
-    if not isinstance(language, str) or not TEMPLATE_LANGUAGE.match(language):
-        errors["template.language"] = "A language code such as en or en_US."
-    if isinstance(parameters, list) and len(parameters) > TEMPLATE_PARAMETERS_MAX:
-        errors["template.parameters"] = f"At most {TEMPLATE_PARAMETERS_MAX} parameters."
-    elif not isinstance(parameters, list) or not all(isinstance(p, str) for p in parameters):
-        errors["template.parameters"] = "A list of texts, one per {{1}}, {{2}} … of the template."
-    else:
-        for index, parameter in enumerate(parameters, start=1):
-            problems = variable_errors(parameter)
-            if not parameter.strip():
-                problems.append("is empty")
-            if len(parameter) > TEMPLATE_PARAMETER_MAX:
-                problems.append(f"is over {TEMPLATE_PARAMETER_MAX} characters")
-            if problems:
-                errors["template.parameters"] = f"Parameter {index}: " + "; ".join(problems)
-                break
+    checked = check_template(
+        session,
+        step.organization_id,
+        fallback,
+        errors,
+        prefix="fallback_template",
+        fallback=True,
+    )
     values.update(
-        message_type="template",
-        message_content=None,
-        template_name=name,
-        template_language=language,
-        template_parameters=parameters,
+        fallback_template_name=checked.get("name"),
+        fallback_template_language=checked.get("language"),
+        fallback_template_parameters=checked.get("parameters"),
     )

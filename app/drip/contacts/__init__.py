@@ -14,11 +14,13 @@ from app.drip.contacts.csv_import import (
     runs_in_background,
     start,
 )
-from app.drip.contacts.fields import FieldError, split_tags
+from app.drip.contacts.fields import WHATSAPP_USER_ID_MAX, FieldError, split_tags
+from app.drip.contacts.phones import phone_field
 from app.drip.contacts.search import contact_tags, get_contact, list_contacts
 from app.drip.contacts.tags import ensure_tags, list_tags
 
 __all__ = [
+    "WHATSAPP_USER_ID_MAX",
     "FieldError",
     "apply_chunk",
     "contact_tags",
@@ -33,6 +35,7 @@ __all__ = [
     "list_contacts",
     "list_tags",
     "pending_chunks",
+    "phone_field",
     "recent_imports",
     "retry",
     "runs_in_background",

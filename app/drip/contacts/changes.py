@@ -16,7 +16,19 @@ from app.drip.scope import get_scoped
 from app.models import Contact, Organization, utcnow
 
 # The fields a change may name, as the domain spells them (the API speaks camelCase).
-EDITABLE = ("phone", "first_name", "last_name", "timezone", "tags", "attributes", "opted_out")
+EDITABLE = (
+    "phone",
+    "whatsapp_user_id",
+    "first_name",
+    "last_name",
+    "timezone",
+    "tags",
+    "attributes",
+    "opted_out",
+)
+# A contact is reached by its phone, its business-scoped user id (BSUID), or both.
+IDENTITIES = ("phone", "whatsapp_user_id")
+NO_IDENTITY = "A contact needs a phone number or a WhatsApp user id."
 OPT_OUT_REASON_MANUAL = "manual"
 
 
@@ -30,7 +42,8 @@ def organization_region(session: Session, organization_id: int) -> str:
 
 def _checkers(region: str) -> dict:
     return {
-        "phone": lambda value: normalize_phone(value, region),
+        "phone": lambda value: _optional_phone(value, region),
+        "whatsapp_user_id": fields.whatsapp_user_id,
         "first_name": fields.name,
         "last_name": fields.name,
         "timezone": fields.timezone,
@@ -38,6 +51,13 @@ def _checkers(region: str) -> dict:
         "attributes": fields.attributes,
         "opted_out": _boolean,
     }
+
+
+def _optional_phone(value, region: str) -> str | None:
+    """E.164, or None for null / empty (a contact may have a WhatsApp user id instead)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return normalize_phone(value, region)
 
 
 def _boolean(value) -> bool:
@@ -58,7 +78,8 @@ def _clean(session: Session, organization_id: int, changes: dict) -> dict:
 
 
 def create_contact(session: Session, organization_id: int, **values) -> Contact:
-    """A new contact from phone, first_name, last_name, timezone, tags, attributes.
+    """A new contact from phone and/or whatsapp_user_id (one of them is required),
+    first_name, last_name, timezone, tags, attributes.
 
     Fires on_contacts_created, then on_tags_added for each of its tags.
     """
@@ -66,12 +87,14 @@ def create_contact(session: Session, organization_id: int, **values) -> Contact:
     opted_out = clean.pop("opted_out", False)
     tags = clean.pop("tags", [])
     clean.setdefault("attributes", {})
-    _ensure_phone_is_free(session, organization_id, clean["phone"])
+    _ensure_reachable(clean.get("phone"), clean.get("whatsapp_user_id"))
+    for name in IDENTITIES:
+        _ensure_identity_is_free(session, organization_id, name, clean.get(name))
     contact = Contact(organization_id=organization_id, **clean)
     if opted_out:
         contact.opted_out_at, contact.opt_out_reason = utcnow(), OPT_OUT_REASON_MANUAL
     session.add(contact)
-    _flush_or_conflict(session, clean["phone"])
+    _flush_or_conflict(session, contact)
     added = _set_tags(session, organization_id, contact.id, tags)
     enrollment.on_contacts_created(session, organization_id, [contact.id])
     notify_tags_added(session, organization_id, added)
@@ -85,12 +108,17 @@ def update_contact(
     on_tags_added), `attributes` replaces its attributes, `opted_out` opts out / back in."""
     contact = get_scoped(session, Contact, organization_id, contact_id)
     clean = _clean(session, organization_id, changes)
-    if "phone" in clean and clean["phone"] != contact.phone:
-        _ensure_phone_is_free(session, organization_id, clean["phone"])
-    for name in ("phone", "first_name", "last_name", "timezone", "attributes"):
+    _ensure_reachable(
+        clean.get("phone", contact.phone),
+        clean.get("whatsapp_user_id", contact.whatsapp_user_id),
+    )
+    for name in IDENTITIES:
+        if name in clean and clean[name] != getattr(contact, name):
+            _ensure_identity_is_free(session, organization_id, name, clean[name])
+    for name in (*IDENTITIES, "first_name", "last_name", "timezone", "attributes"):
         if name in clean:
             setattr(contact, name, clean[name])
-    _flush_or_conflict(session, contact.phone)
+    _flush_or_conflict(session, contact)
     if "opted_out" in clean:
         _set_opted_out(session, contact, clean["opted_out"])
     if "tags" in clean:
@@ -132,23 +160,36 @@ def notify_tags_added(session: Session, organization_id: int, added: dict[int, l
             enrollment.on_tags_added(session, organization_id, tag_id, contact_ids)
 
 
-def _ensure_phone_is_free(session: Session, organization_id: int, phone: str) -> None:
+def _ensure_reachable(phone: str | None, user_id: str | None) -> None:
+    if not phone and not user_id:
+        raise ValidationError(NO_IDENTITY, {"phone": NO_IDENTITY, "whatsapp_user_id": NO_IDENTITY})
+
+
+def _ensure_identity_is_free(
+    session: Session, organization_id: int, name: str, value: str | None
+) -> None:
+    if value is None:
+        return
+    column = getattr(Contact, name)
     existing = session.scalar(
-        select(Contact.id).where(Contact.organization_id == organization_id, Contact.phone == phone)
+        select(Contact.id).where(Contact.organization_id == organization_id, column == value)
     )
     if existing is not None:
-        raise _duplicate(phone, existing)
+        raise _duplicate(name, value, existing)
 
 
-def _flush_or_conflict(session: Session, phone: str) -> None:
+def _flush_or_conflict(session: Session, contact: Contact) -> None:
     # Two requests can pass the check above at once; the unique index decides (the caller
     # rolls back, as after any DripError).
     try:
         session.flush()
     except IntegrityError:
-        raise _duplicate(phone, None) from None
+        if contact.phone:
+            raise _duplicate("phone", contact.phone, None) from None
+        raise _duplicate("whatsapp_user_id", contact.whatsapp_user_id, None) from None
 
 
-def _duplicate(phone: str, contact_id: int | None) -> Conflict:
-    message = f"A contact with phone {phone} already exists."
-    return Conflict(message, {"fields": {"phone": message}, "contactId": contact_id})
+def _duplicate(name: str, value: str | None, contact_id: int | None) -> Conflict:
+    what = "phone" if name == "phone" else "WhatsApp user id"
+    message = f"A contact with {what} {value} already exists."
+    return Conflict(message, {"fields": {name: message}, "contactId": contact_id})

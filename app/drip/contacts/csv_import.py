@@ -49,7 +49,8 @@ def create_import(
     *,
     user_id: int | None = None,
 ) -> ContactImport:
-    """A queued import of this file, after checking it is UTF-8 CSV with a phone column."""
+    """A queued import of this file, after checking it is UTF-8 CSV with a phone column (or a
+    whatsapp_user_id column)."""
     if not content:
         raise _file_error("The file is empty: upload a CSV file with a header row.")
     records = open_records(content)
@@ -175,13 +176,15 @@ def pending_chunks(session: Session, run: ImportRun) -> Iterator[Chunk]:
 def apply_chunk(session: Session, run: ImportRun, chunk: Chunk) -> None:
     """Upsert the chunk's contacts and tags, fire the triggers, advance the counters."""
     org_id = run.organization_id
-    rows, repeats = _merge_repeated_phones(chunk.rows)
+    rows, repeats = _merge_repeated_contacts(chunk.rows)
+    rows, refused = _refuse_taken_user_ids(session, org_id, rows)
+    errors = sorted([*chunk.errors, *refused], key=lambda error: error["row"])
     created_ids: list[int] = []
     if rows:
         ids, created_ids = upsert_contacts(session, org_id, rows)
         tag_ids = ensure_tags(session, org_id, (t for row in rows for t in row.tags))
         added = attach_tags(
-            session, org_id, [(ids[row.phone], tag_ids[t]) for row in rows for t in row.tags]
+            session, org_id, [(ids[row.key], tag_ids[t]) for row in rows for t in row.tags]
         )
         if created_ids:
             enrollment.on_contacts_created(session, org_id, created_ids)
@@ -190,58 +193,107 @@ def apply_chunk(session: Session, run: ImportRun, chunk: Chunk) -> None:
         "processed_rows": ContactImport.processed_rows + chunk.consumed,
         "created_count": ContactImport.created_count + len(created_ids),
         "updated_count": ContactImport.updated_count + len(rows) - len(created_ids) + repeats,
-        "error_count": ContactImport.error_count + len(chunk.errors),
+        "error_count": ContactImport.error_count + len(errors),
     }
-    if chunk.errors:
+    if errors:
         kept = (
             session.scalar(select(ContactImport.errors).where(ContactImport.id == run.import_id))
             or []
         )
         room = MAX_STORED_ERRORS - len(kept)
         if room > 0:
-            counters["errors"] = [*kept, *chunk.errors[:room]]
+            counters["errors"] = [*kept, *errors[:room]]
     session.execute(
         update(ContactImport).where(ContactImport.id == run.import_id).values(**counters)
     )
 
 
-def _merge_repeated_phones(rows: list[ContactRow]) -> tuple[list[ContactRow], int]:
-    """One row per phone (one upsert cannot touch a row twice); how many rows were folded."""
-    by_phone: dict[str, ContactRow] = {}
+def _merge_repeated_contacts(rows: list[ContactRow]) -> tuple[list[ContactRow], int]:
+    """One row per contact, a phone or else a WhatsApp user id (one upsert cannot touch a row
+    twice); how many rows were folded."""
+    by_key: dict[tuple[str, str], ContactRow] = {}
     for row in rows:
-        if row.phone in by_phone:
-            by_phone[row.phone].merge(row)
+        if row.key in by_key:
+            by_key[row.key].merge(row)
         else:
-            by_phone[row.phone] = row
-    return list(by_phone.values()), len(rows) - len(by_phone)
+            by_key[row.key] = row
+    return list(by_key.values()), len(rows) - len(by_key)
+
+
+def _refuse_taken_user_ids(
+    session: Session, organization_id: int, rows: list[ContactRow]
+) -> tuple[list[ContactRow], list[dict]]:
+    """Rows with a phone whose WhatsApp user id belongs to another contact (another phone's,
+    or a contact known by that id alone) are row errors: two contacts are not merged here."""
+    wanted = {row.whatsapp_user_id for row in rows if row.phone and row.whatsapp_user_id}
+    if not wanted:
+        return rows, []
+    holders = dict(
+        session.execute(
+            select(Contact.whatsapp_user_id, Contact.phone).where(
+                Contact.organization_id == organization_id,
+                Contact.whatsapp_user_id.in_(sorted(wanted)),
+            )
+        ).all()
+    )
+    kept, errors, claimed = [], [], {}
+    for row in rows:
+        user_id = row.whatsapp_user_id if row.phone else None
+        owner = holders.get(user_id, row.phone) if user_id else row.phone
+        if user_id and (owner != row.phone or claimed.get(user_id, row.phone) != row.phone):
+            message = f"whatsapp_user_id: {user_id} belongs to another contact."
+            errors.append({"row": row.number, "message": message})
+            continue
+        if user_id:
+            claimed[user_id] = row.phone
+        kept.append(row)
+    return kept, errors
 
 
 def upsert_contacts(
     session: Session, organization_id: int, rows: list[ContactRow]
-) -> tuple[dict[str, int], list[int]]:
-    """INSERT ... ON CONFLICT (organization_id, phone) DO UPDATE for rows of distinct phones.
+) -> tuple[dict[tuple[str, str], int], list[int]]:
+    """INSERT ... ON CONFLICT DO UPDATE for rows of distinct contacts: those with a phone on
+    (organization_id, phone), those without on (organization_id, whatsapp_user_id).
 
-    An existing contact keeps what a blank cell would erase: names and time zone change only
-    when the file has a value, attributes are merged. Answers ({phone: id}, [new ids]).
-    """
-    table = Contact.__table__
+    An existing contact keeps what a blank cell would erase: names, time zone and WhatsApp
+    user id change only when the file has a value, attributes are merged. Answers
+    ({row.key: id}, [new ids])."""
     now = utcnow()
+    ids: dict[tuple[str, str], int] = {}
+    created: list[int] = []
+    for name in ("phone", "whatsapp_user_id"):
+        part = [row for row in rows if row.key[0] == name]
+        if not part:
+            continue
+        for contact_id, value, created_at in _upsert(session, organization_id, name, part, now):
+            ids[(name, value)] = contact_id
+            # An update leaves created_at alone: only rows inserted now carry this instant.
+            if created_at == now:
+                created.append(contact_id)
+    return ids, sorted(created)
+
+
+def _upsert(session: Session, organization_id: int, key: str, rows: list[ContactRow], now):
+    table = Contact.__table__
     stmt = upsert_insert(session, table)
     excluded = stmt.excluded
     stmt = stmt.on_conflict_do_update(
-        index_elements=["organization_id", "phone"],
+        index_elements=["organization_id", key],
         set_={
             "first_name": func.coalesce(excluded.first_name, table.c.first_name),
             "last_name": func.coalesce(excluded.last_name, table.c.last_name),
             "timezone": func.coalesce(excluded.timezone, table.c.timezone),
+            "whatsapp_user_id": func.coalesce(excluded.whatsapp_user_id, table.c.whatsapp_user_id),
             "attributes": _merged_json(session, table.c.attributes, excluded.attributes),
             "updated_at": excluded.updated_at,
         },
-    ).returning(table.c.id, table.c.phone, table.c.created_at)
+    ).returning(table.c.id, table.c[key], table.c.created_at)
     values = [
         {
             "organization_id": organization_id,
             "phone": row.phone,
+            "whatsapp_user_id": row.whatsapp_user_id,
             "first_name": row.first_name,
             "last_name": row.last_name,
             "timezone": row.timezone,
@@ -251,14 +303,7 @@ def upsert_contacts(
         }
         for row in rows
     ]
-    ids: dict[str, int] = {}
-    created: list[int] = []
-    for contact_id, phone, created_at in session.execute(stmt, values):
-        ids[phone] = contact_id
-        # An update leaves created_at alone: only rows inserted now carry this instant.
-        if created_at == now:
-            created.append(contact_id)
-    return ids, sorted(created)
+    return session.execute(stmt, values).all()
 
 
 def _merged_json(session: Session, current, incoming):

@@ -1,6 +1,7 @@
 """Reading a contacts CSV: the header, and each row checked into a ContactRow. No database.
 
 Columns (header names are matched case-insensitively, "First Name" = first_name): phone,
+whatsapp_user_id (Meta's business-scoped user id; a row needs a phone, this, or both),
 first_name, last_name, timezone, tags (";"-separated); any other column is an attribute.
 Rows are numbered as a spreadsheet shows them: the header is row 1, the first contact row 2.
 """
@@ -17,14 +18,15 @@ from app.drip.contacts import fields
 from app.drip.contacts.fields import FieldError
 from app.drip.contacts.phones import normalize_phone
 
-KNOWN_COLUMNS = ("phone", "first_name", "last_name", "timezone", "tags")
+KNOWN_COLUMNS = ("phone", "whatsapp_user_id", "first_name", "last_name", "timezone", "tags")
 
 
 @dataclass(frozen=True)
 class Columns:
     """Where each known column is in a row (None: not in the file), and the attributes."""
 
-    phone: int
+    phone: int | None
+    whatsapp_user_id: int | None
     first_name: int | None
     last_name: int | None
     timezone: int | None
@@ -36,15 +38,22 @@ class Columns:
 @dataclass(slots=True)
 class ContactRow:
     number: int
-    phone: str
+    phone: str | None
     first_name: str | None
     last_name: str | None
     timezone: str | None
     tags: list[str]
     attributes: dict = field(default_factory=dict)
+    whatsapp_user_id: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Who the row is: its phone, else its WhatsApp user id."""
+        return ("phone", self.phone) if self.phone else ("whatsapp_user_id", self.whatsapp_user_id)
 
     def merge(self, later: ContactRow) -> None:
-        """Fold a later row for the same phone into this one, as two upserts would."""
+        """Fold a later row for the same contact into this one, as two upserts would."""
+        self.whatsapp_user_id = later.whatsapp_user_id or self.whatsapp_user_id
         self.first_name = later.first_name or self.first_name
         self.last_name = later.last_name or self.last_name
         self.timezone = later.timezone or self.timezone
@@ -82,13 +91,14 @@ def read_header(header: list[str]) -> Columns:
         if label in (name for _, name in attributes):
             raise FieldError(f"The column {label!r} appears twice in the header row.")
         attributes.append((index, label))
-    if "phone" not in known:
+    if "phone" not in known and "whatsapp_user_id" not in known:
         raise FieldError(
-            "The header row needs a 'phone' column (and optionally first_name, last_name, "
-            "timezone, tags, and any attribute columns)."
+            "The header row needs a 'phone' column or a 'whatsapp_user_id' column (and "
+            "optionally first_name, last_name, timezone, tags, and any attribute columns)."
         )
     return Columns(
-        phone=known["phone"],
+        phone=known.get("phone"),
+        whatsapp_user_id=known.get("whatsapp_user_id"),
         first_name=known.get("first_name"),
         last_name=known.get("last_name"),
         timezone=known.get("timezone"),
@@ -119,12 +129,12 @@ def parse_row(number: int, record: list[str], columns: Columns, region: str) -> 
         if index is not None and index < len(record) and "\x00" in record[index]:
             raise FieldError(f"{name}: contains a NUL character.")
 
-    phone_text = cell(columns.phone)
-    if not phone_text:
-        raise FieldError("phone: missing.")
+    if not cell(columns.phone) and not cell(columns.whatsapp_user_id):
+        raise FieldError("phone: missing (a row needs a phone or a whatsapp_user_id).")
     values = {}
     for name, checker, index in (
-        ("phone", lambda v: normalize_phone(v, region), columns.phone),
+        ("phone", lambda v: normalize_phone(v, region) if v else None, columns.phone),
+        ("whatsapp_user_id", fields.whatsapp_user_id, columns.whatsapp_user_id),
         ("first_name", fields.name, columns.first_name),
         ("last_name", fields.name, columns.last_name),
         ("timezone", fields.timezone, columns.timezone),

@@ -63,6 +63,25 @@ def is_timezone(value: str) -> bool:
     return True
 
 
+# Meta's business-scoped user id (BSUID): an ISO 3166 country code, a dot, up to 128
+# alphanumerics ("US.13491208655302741918"); a parent BSUID has ENT between them
+# ("US.ENT.11815799212886844830"). The column holds 160 characters.
+WHATSAPP_USER_ID_MAX = 160
+WHATSAPP_USER_ID_PATTERN = r"^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}$"
+_WHATSAPP_USER_ID = re.compile(WHATSAPP_USER_ID_PATTERN)
+
+
+def whatsapp_user_id(value) -> str | None:
+    """A BSUID as Meta writes it, or None for null / empty."""
+    value = text_or_none(value, WHATSAPP_USER_ID_MAX)
+    if value is not None and not _WHATSAPP_USER_ID.fullmatch(value):
+        raise FieldError(
+            "A WhatsApp user id is a country code, a dot and letters or digits, "
+            "such as US.13491208655302741918."
+        )
+    return value
+
+
 def tag_name(value) -> str:
     if not isinstance(value, str):
         raise FieldError("Each tag must be text.")

@@ -136,6 +136,8 @@ def insert_contacts(
                 "attributes": {"plan": person.plan, "source": person.source},
                 "created_at": created,
                 "updated_at": created,
+                # They joined by writing to the shop on WhatsApp: their window opens then.
+                "last_inbound_at": at,
             }
         )
     insert_rows(session, Contact, rows)

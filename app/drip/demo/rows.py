@@ -247,6 +247,7 @@ def _contacts(session: Session, journeys: Sequence[Journey]) -> None:
         opt_outs = sorted(filter(None, map(opt_out_of, outcomes)))
         undeliverable = [o.failed_at for o in outcomes if o.failure and o.failure.code == "131026"]
         inbound = [t for o in outcomes for t in (o.replied_at, o.opted_out_at) if t is not None]
+        joined = journey.joiner.enrolled_at  # their first message, which enrolled them
         if not (opt_outs or undeliverable or inbound):
             continue
         changed = [t for t in (*undeliverable, *inbound, *(t for t, _ in opt_outs))]
@@ -256,7 +257,7 @@ def _contacts(session: Session, journeys: Sequence[Journey]) -> None:
                 "b_opted_out_at": opt_outs[0][0] if opt_outs else None,
                 "b_reason": opt_outs[0][1] if opt_outs else None,
                 "b_undeliverable_at": min(undeliverable, default=None),
-                "b_last_inbound_at": max(inbound, default=None),
+                "b_last_inbound_at": max(inbound, default=joined),
                 "b_updated_at": max(changed),
             }
         )

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from app.drip import campaigns, sending
+from app.drip import campaigns, sending, templates
 from app.drip.audit import SYSTEM
 from app.drip.demo import history as demo_history
 from app.drip.demo import people as demo_people
@@ -59,9 +59,9 @@ WELCOME_STEPS = [
         "delay_unit": "minutes",
         "message_type": "template",
         "template": {
-            "name": "welcome_offer",
+            "name": "drip_offer",
             "language": "en_US",
-            "parameters": ["{{first_name|there}}", "WELCOME10"],
+            "parameters": ["{{first_name|there}}", "10%", "WELCOME10"],
         },
     },
 ]
@@ -83,6 +83,8 @@ def seed_demo_data(
     campaign counters; what was created and what was already there."""
     now = now or utcnow()
     result = DemoResult()
+    # The campaigns' later steps are templates of the built-in catalog.
+    templates.ensure_sandbox_catalog(session, organization_id, now)
     if demo_history.exists(session, organization_id):
         result.existing.append(demo_history.NAME)
     else:

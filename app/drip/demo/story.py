@@ -6,8 +6,7 @@ Rates are shares of messages sent, as the analytics report them: a message is re
 `read` of the people it is sent to. A failure comes back from Meta seconds after the send
 (a failed status webhook), with the codes and shares a marketing sender sees: 131026 for
 numbers that cannot get WhatsApp messages (mostly at the first message), 131049 when Meta
-holds back a marketing message, 131047 for free text outside the 24-hour window, 131050 when
-the contact has turned off marketing messages.
+holds back a marketing message, 131050 when the contact has turned off marketing messages.
 """
 
 from __future__ import annotations
@@ -21,8 +20,9 @@ from app.drip.engagement import Failure
 SITE = "https://demo-shop.example"
 CAMPAIGN = {
     "name": "New customer onboarding",
-    "description": "Four messages over a new sign-up's first week: welcome, tips, an offer "
-    "and a last call.",
+    "description": "Four messages over a new sign-up's first week: welcome and tips inside "
+    "the 24-hour window their first message opens, then an offer and a last call as approved "
+    "templates.",
     "trigger_type": "tag_added",
     "trigger_value": "new-signup",
     "stop_on_reply": True,
@@ -39,15 +39,34 @@ TIPS = (
     "{{first_name|Hello}}, three quick tips for your first order: sizes, delivery and "
     f"returns, all on one page: {SITE}/start"
 )
+# Sign-ups join by writing to the shop on WhatsApp (the site's "chat with us" link), which
+# opens their 24-hour window: the welcome and the tips an hour later are free text inside it;
+# the offer and the last call, days later, are approved templates from the catalog.
 STEPS = (
     {"name": "Welcome", "delay_amount": 0, "delay_unit": "minutes", "message_content": WELCOME},
-    {"name": "Getting started", "delay_amount": 1, "delay_unit": "days", "message_content": TIPS},
+    {
+        "name": "Getting started",
+        "delay_amount": 1,
+        "delay_unit": "hours",
+        "message_content": TIPS,
+        # The send window can push the tips to the next morning: still inside the 24 hours,
+        # but should the window have closed, the approved tips template goes instead.
+        "fallback_template": {
+            "name": "onboarding_tips",
+            "language": "en_US",
+            "parameters": ["{{first_name|there}}"],
+        },
+    },
     {
         "name": "Offer",
         "delay_amount": 2,
         "delay_unit": "days",
-        "message_content": "A first-order offer for you, {{first_name|there}}: 15% off "
-        f"everything with code WELCOME15 this week. {SITE}/offer",
+        "message_type": "template",
+        "template": {
+            "name": "drip_offer",
+            "language": "en_US",
+            "parameters": ["{{first_name|there}}", "15%", "WELCOME15"],
+        },
     },
     {
         "name": "Last call",
@@ -58,6 +77,7 @@ STEPS = (
             "name": "onboarding_last_call",
             "language": "en_US",
             "parameters": ["{{first_name|there}}", "WELCOME15"],
+            "buttons": ["WELCOME15"],
         },
     },
 )
@@ -119,19 +139,19 @@ RESPONSES = {
     (1, "Short"): Response(read=0.44, reply=0.05, opt_out=0.008),
     (2, None): Response(read=0.58, click=0.13, reply=0.04, opt_out=0.012),
     (2, "Link first"): Response(read=0.58, click=0.21, reply=0.04, opt_out=0.012),
-    (3, None): Response(read=0.55, click=0.17, reply=0.08, opt_out=0.015),
+    (3, None): Response(read=0.55, reply=0.08, opt_out=0.015),
     (4, None): Response(read=0.47, reply=0.04, opt_out=0.02),
 }
 # Per step position: (Meta error code, share of messages sent).
+# No 131047 (free text outside the 24-hour window): Drip never sends it.
 FAILURES = {
     1: (("131026", 0.016),),
-    2: (("131049", 0.012), ("131047", 0.004), ("131050", 0.003), ("131026", 0.003)),
-    3: (("131049", 0.014), ("131047", 0.004), ("131050", 0.003), ("131026", 0.002)),
+    2: (("131049", 0.012), ("131050", 0.003), ("131026", 0.003)),
+    3: (("131049", 0.014), ("131050", 0.003), ("131026", 0.002)),
     4: (("131049", 0.015), ("131050", 0.004), ("131026", 0.002)),
 }
 TITLES = {
     "131026": "Message undeliverable.",
-    "131047": "Re-engagement message",
     "131049": "This message was not delivered to maintain healthy ecosystem engagement.",
     "131050": "Unable to deliver the message. This recipient has chosen to stop receiving "
     "marketing messages on WhatsApp from your business.",

@@ -153,13 +153,15 @@ def apply_inbound(session: Session, organization_id: int, event: InboundMessageE
     (unsubscribed everywhere, not a reply), or a reply (replied_at, stop on reply) and a
     keyword trigger (which may create an unknown sender as a contact and enroll them)."""
     at = as_utc(event.timestamp)
-    phone = replies.e164(event.from_phone)
-    contact_id = replies.contact_id_for(session, organization_id, phone)
+    phone, user_id = replies.e164(event.from_phone), event.from_user_id
+    contact_id = replies.contact_id_for(session, organization_id, phone, user_id)
     inbound_id = replies.record_inbound(
         session, organization_id, _inbound_row(event, at, contact_id)
     )
     if inbound_id is None:
         return DUPLICATE
+    if contact_id is not None:
+        replies.link_identities(session, organization_id, contact_id, phone, user_id)
     keywords = organization_keywords(session, organization_id)
     if is_opt_out((event.text, event.button_payload, event.button_title), keywords):
         if contact_id is None:
@@ -171,7 +173,9 @@ def apply_inbound(session: Session, organization_id: int, event: InboundMessageE
     if contact_id is None:
         if not campaigns:
             return UNKNOWN_SENDER
-        contact_id = replies.create_sender(session, organization_id, phone, event.profile_name)
+        contact_id = replies.create_sender(
+            session, organization_id, phone, event.profile_name, user_id
+        )
         replies.link_inbound(session, inbound_id, contact_id)
         replies.touch_last_inbound(session, contact_id, at)
         replies.enroll_by_keyword(session, campaigns, contact_id)
@@ -185,12 +189,18 @@ def apply_inbound(session: Session, organization_id: int, event: InboundMessageE
 
 
 def apply_marketing_opt_out(
-    session: Session, organization_id: int, from_phone: str, timestamp: datetime
+    session: Session,
+    organization_id: int,
+    from_phone: str | None,
+    timestamp: datetime,
+    *,
+    user_id: str | None = None,
 ) -> str:
     """The contact turned off marketing messages in WhatsApp's own settings (a user_preferences
     webhook with value "stop"): opted out everywhere, as for error 131050. Repeats change
-    nothing (the earliest opt-out's time and reason are kept, whatever order they came in)."""
-    contact_id = replies.contact_id_for(session, organization_id, replies.e164(from_phone))
+    nothing (the earliest opt-out's time and reason are kept, whatever order they came in).
+    The contact is found by phone, else by BSUID (`user_id`)."""
+    contact_id = replies.contact_id_for(session, organization_id, replies.e164(from_phone), user_id)
     if contact_id is None:
         return UNKNOWN_SENDER
     opt_out_contact(session, contact_id, REASON_USER_PREFERENCES, as_utc(timestamp))

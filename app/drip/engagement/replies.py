@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import and_, case, func, literal, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
 
 from app.drip import enrollment
 from app.drip.engagement.keywords import is_opt_out, organization_keywords
 from app.drip.enrollment import STOP_REASON_REPLIED, end_enrollments_from, first_step, live_at
 from app.drip.scope import scoped
-from app.drip.sql import as_utc, insert_once
+from app.drip.sql import as_utc, insert_once, savepoint_on_postgresql
 from app.models import Contact, DripCampaign, DripEnrollment, DripMessageLog, InboundMessage
 
 SENT_STATUSES = ("sent", "delivered", "read")
@@ -22,15 +23,56 @@ MARKABLE_STATUSES = (*SENT_STATUSES, "failed")
 NAME_MAX = 120
 
 
-def e164(digits: str) -> str:
-    """Meta's wa_id / from ("447700900123") as the contacts table stores it ("+447700900123")."""
+def e164(digits: str | None) -> str | None:
+    """Meta's wa_id / from ("447700900123") as the contacts table stores it ("+447700900123");
+    None when Meta shared no number (a user with a username, known by their BSUID)."""
+    if not digits:
+        return None
     return "+" + "".join(ch for ch in digits if ch.isdigit())
 
 
-def contact_id_for(session: Session, organization_id: int, phone: str) -> int | None:
-    return session.scalar(
-        select(Contact.id).where(Contact.organization_id == organization_id, Contact.phone == phone)
-    )
+def contact_id_for(
+    session: Session, organization_id: int, phone: str | None, user_id: str | None = None
+) -> int | None:
+    """The contact with this phone when there is one, else the one with this BSUID."""
+    for column, value in ((Contact.phone, phone), (Contact.whatsapp_user_id, user_id)):
+        if value:
+            mine = Contact.organization_id == organization_id
+            found = session.scalar(select(Contact.id).where(mine, column == value))
+            if found is not None:
+                return found
+    return None
+
+
+def link_identities(
+    session: Session, organization_id: int, contact_id: int, phone: str | None, user_id: str | None
+) -> None:
+    """A message carrying both the phone and the BSUID tells they are one person: the contact
+    found gets the one it lacks (never replaced), unless another contact of the organization
+    already holds it. Such a pair (a phone contact and a BSUID-only contact of the same person)
+    is left as it is: merging two contacts' histories is not done here, the phone's contact is
+    the one the message goes to. A savepoint (PostgreSQL) keeps a concurrent link from aborting
+    the caller's transaction."""
+    if not (phone and user_id):
+        return
+    other = aliased(Contact)  # not correlated to the updated row
+    for name, value in (("whatsapp_user_id", user_id), ("phone", phone)):
+        column = getattr(Contact, name)
+        taken = (
+            select(other.id)
+            .where(other.organization_id == organization_id, getattr(other, name) == value)
+            .exists()
+        )
+        try:
+            with savepoint_on_postgresql(session):
+                session.execute(
+                    update(Contact)
+                    .where(Contact.id == contact_id, column.is_(None), ~taken)
+                    .values({name: value})
+                    .execution_options(synchronize_session="fetch")
+                )
+        except IntegrityError:
+            pass  # linked to another contact meanwhile: left as it is
 
 
 def record_inbound(session: Session, organization_id: int, values: dict) -> int | None:
@@ -79,21 +121,32 @@ def keyword_campaigns(
 
 
 def create_sender(
-    session: Session, organization_id: int, phone: str, profile_name: str | None
+    session: Session,
+    organization_id: int,
+    phone: str | None,
+    profile_name: str | None,
+    user_id: str | None = None,
 ) -> int:
-    """A contact for an unknown sender, named from their WhatsApp profile; fires the
+    """A contact for an unknown sender, named from their WhatsApp profile, with their phone,
+    their BSUID, or both (a sender with a username may have no phone); fires the
     contact-created trigger like any new contact. Meta's number needs no parsing."""
     first, _, last = (profile_name or "").strip().partition(" ")
     values = {
         "organization_id": organization_id,
         "phone": phone,
+        "whatsapp_user_id": user_id,
         "first_name": first[:NAME_MAX] or None,
         "last_name": last.strip()[:NAME_MAX] or None,
         "attributes": {},
     }
-    new_id = insert_once(session, Contact, values, ("organization_id", "phone"))
+    unique = ("organization_id", "phone") if phone else ("organization_id", "whatsapp_user_id")
+    try:
+        with savepoint_on_postgresql(session):
+            new_id = insert_once(session, Contact, values, unique)
+    except IntegrityError:  # the other identity was taken meanwhile
+        new_id = None
     if new_id is None:  # created meanwhile by a concurrent message of theirs
-        return contact_id_for(session, organization_id, phone)
+        return contact_id_for(session, organization_id, phone, user_id)
     enrollment.on_contacts_created(session, organization_id, [new_id])
     return new_id
 

@@ -76,11 +76,17 @@ class SandboxRates:
 
 
 def simulated_events(
-    wamid: str, sent_at: datetime, rates: SandboxRates | None = None, *, from_phone: str = ""
+    wamid: str,
+    sent_at: datetime,
+    rates: SandboxRates | None = None,
+    *,
+    from_phone: str | None = "",
+    from_user_id: str | None = None,
 ) -> list[tuple[datetime, Event]]:
     """Everything that will happen to a sandbox message sent at `sent_at`, in time order: a
     sent status, then delivered or failed (or nothing more), read, a reply quoting it. The
-    same wamid always gives the same events. `from_phone` (digits) is the replying contact."""
+    same wamid always gives the same events. `from_phone` (digits) is the replying contact, or
+    None for a contact known by `from_user_id` (its BSUID) alone."""
     rates = rates or SandboxRates()
     draw = _draws(wamid)
     events: list[tuple[datetime, Event]] = [(sent_at, StatusUpdate(wamid, "sent", sent_at))]
@@ -108,6 +114,7 @@ def simulated_events(
         message_type="text",
         text=CANNED_REPLIES[int(draw[6] * len(CANNED_REPLIES))],
         context_wamid=wamid,
+        from_user_id=from_user_id,
     )
     events.append((reply_at, reply))
     return events
@@ -159,6 +166,7 @@ def _candidates(now: datetime, after_id: int):
             DripMessageLog.replied_at,
             DripMessageLog.failed_at,
             Contact.phone,
+            Contact.whatsapp_user_id,
         )
         .join(Contact, Contact.id == DripMessageLog.contact_id)
         .where(
@@ -180,7 +188,10 @@ def _candidates(now: datetime, after_id: int):
 
 def _due(row, now: datetime, rates: SandboxRates) -> list[Event]:
     """The row's events that are due and not yet reflected in it."""
-    events = simulated_events(row.wamid, row.sent_at, rates, from_phone=row.phone.lstrip("+"))
+    phone = row.phone.lstrip("+") if row.phone else None
+    events = simulated_events(
+        row.wamid, row.sent_at, rates, from_phone=phone, from_user_id=row.whatsapp_user_id
+    )
     return [event for at, event in events if at <= now and not _reflected(row, event)]
 
 

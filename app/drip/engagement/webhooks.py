@@ -104,7 +104,9 @@ def apply_batch(
             engagement.apply_inbound(session, org_id, message)
             messages += 1
         for opt_out in part.opt_outs:
-            engagement.apply_marketing_opt_out(session, org_id, opt_out.wa_id, opt_out.timestamp)
+            engagement.apply_marketing_opt_out(
+                session, org_id, opt_out.wa_id, opt_out.timestamp, user_id=opt_out.user_id
+            )
     session.execute(
         update(WebhookEvent)
         .where(WebhookEvent.id == event_id, WebhookEvent.applied_at.is_(None))

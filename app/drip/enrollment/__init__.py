@@ -28,6 +28,7 @@ from app.drip.enrollment.enrolling import (
     first_step,
 )
 from app.drip.enrollment.listing import EnrollmentRow, list_enrollments
+from app.drip.enrollment.reasons import STOP_REASON_TEXT, stop_reason_text
 from app.drip.enrollment.schedule import (
     ALL_WEEKDAYS,
     SendWindow,
@@ -47,6 +48,7 @@ __all__ = [
     "STOP_REASON_OPTED_OUT",
     "STOP_REASON_OUTSIDE_WINDOW",
     "STOP_REASON_REPLIED",
+    "STOP_REASON_TEXT",
     "EnrollResult",
     "EnrollmentRow",
     "Scheduler",
@@ -70,5 +72,6 @@ __all__ = [
     "on_step_timing_changed",
     "on_tags_added",
     "on_window_changed",
+    "stop_reason_text",
     "validate_window",
 ]

@@ -26,8 +26,8 @@ def contact_filter(
     """SELECT Contact.id of the organization's contacts matching a search, a tag, an opt-out state.
 
     Shared by the contact list and by "enroll everyone matching this search". `q` matches
-    first name, last name, "first last", or, when it is written like a phone number (digits,
-    spaces, + - . ( )), part of the phone number.
+    first name, last name, "first last", part of the WhatsApp user id (BSUID), or, when it is
+    written like a phone number (digits, spaces, + - . ( )), part of the phone number.
     """
     query = select(Contact.id).where(Contact.organization_id == organization_id)
     q = (q or "").strip()
@@ -37,6 +37,7 @@ def contact_filter(
             Contact.first_name.ilike(like, escape="\\"),
             Contact.last_name.ilike(like, escape="\\"),
             (Contact.first_name + " " + Contact.last_name).ilike(like, escape="\\"),
+            Contact.whatsapp_user_id.ilike(like, escape="\\"),  # a BSUID, or part of one
         ]
         digits = "".join(ch for ch in q if ch.isdigit())
         if digits and _PHONE_LIKE.fullmatch(q):

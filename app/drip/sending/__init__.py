@@ -1,6 +1,20 @@
 """Sending: the processor (claim, render, record, advance), send outcomes, housekeeping
 and the sending health the pages show."""
 
+from app.drip.sending.account_actions import (
+    TestMessage,
+    TestOutcome,
+    regenerate_verify_token,
+    save_account,
+    send_test_message,
+    use_sandbox_again,
+)
+from app.drip.sending.account_health import (
+    AccountTrouble,
+    account_trouble,
+    clear_account_failure,
+    note_account_health,
+)
 from app.drip.sending.health import PROCESSING_JOB, queue_health
 from app.drip.sending.housekeeping import (
     BATCH,
@@ -15,13 +29,23 @@ from app.drip.sending.processor import Claim, Outgoing, claim
 __all__ = [
     "BATCH",
     "PROCESSING_JOB",
+    "AccountTrouble",
     "Claim",
     "Outgoing",
+    "TestMessage",
+    "TestOutcome",
+    "account_trouble",
     "claim",
+    "clear_account_failure",
     "delete_old_job_runs",
     "delete_old_logs_batch",
     "fail_stale_logs",
+    "note_account_health",
     "queue_health",
     "record",
     "refresh_campaign_counters",
+    "regenerate_verify_token",
+    "save_account",
+    "send_test_message",
+    "use_sandbox_again",
 ]

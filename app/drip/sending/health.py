@@ -7,12 +7,13 @@ organizations' business too, and stay in the operator's job records and logs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.drip.templates import Hold, organization_holds
 from app.models import DripCampaign, DripEnrollment, DripMessageLog, JobRun, WhatsAppAccount
 
 PROCESSING_JOB = "process_due"
@@ -46,10 +47,16 @@ class QueueHealth:
     sent_last_hour: int
     failures_by_code: list[tuple[str | None, int]]
     paused: PausedSending | None
+    # Enrollments waiting on a template that cannot be sent, by template: not "due now".
+    held: list[Hold] = field(default_factory=list)
 
     @property
     def failed_last_day(self) -> int:
         return sum(count for _, count in self.failures_by_code)
+
+    @property
+    def held_total(self) -> int:
+        return sum(hold.contacts for hold in self.held)
 
 
 def queue_health(session: Session, organization_id: int, now: datetime) -> QueueHealth:
@@ -59,6 +66,7 @@ def queue_health(session: Session, organization_id: int, now: datetime) -> Queue
         sent_last_hour=sent_since(session, organization_id, now - SENT_WINDOW, now),
         failures_by_code=failures_by_code(session, organization_id, now - FAILURE_WINDOW, now),
         paused=paused_sending(session, organization_id),
+        held=organization_holds(session, organization_id),
     )
 
 
@@ -75,7 +83,8 @@ def last_pass(session: Session) -> PassSummary | None:
 
 
 def due_now(session: Session, organization_id: int, now: datetime) -> int:
-    """Active enrollments of active campaigns whose step is due."""
+    """Active enrollments of active campaigns whose step is due (held ones wait on their
+    template, and are counted apart)."""
     return session.scalar(
         select(func.count())
         .select_from(DripEnrollment)
@@ -84,6 +93,7 @@ def due_now(session: Session, organization_id: int, now: datetime) -> int:
             DripEnrollment.organization_id == organization_id,
             DripEnrollment.status == "active",
             DripEnrollment.next_send_at <= now,
+            DripEnrollment.held_at.is_(None),
             DripCampaign.status == "active",
         )
     )

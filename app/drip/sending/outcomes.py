@@ -1,5 +1,6 @@
 """Recording what happened to each message of a batch: wamids, retries, failures, paused
-accounts, and the enrollments that follow from them."""
+accounts, template refusals that hold their step (app.drip.sending.refusals), and the
+enrollments that follow from them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.drip.engagement import mark_undeliverable, opt_out_contact
 from app.drip.sending.advance import Advancer
 from app.drip.sending.processor import PARK, Outgoing
+from app.drip.sending.refusals import HELD_NOTE, TemplateRefusals, is_template_refusal
 from app.models import DripMessageLog, WhatsAppAccount
 from app.whatsapp import ErrorKind, SendError, SendResult, gave_up_reason
 
@@ -30,6 +32,7 @@ class Counts:
     ambiguous: int = 0
     completed: int = 0
     paused_accounts: int = 0
+    held: int = 0  # enrollments held because Meta refused their step's template
 
 
 def record(
@@ -43,6 +46,7 @@ def record(
     rng = rng or random.Random()
     counts = Counts()
     advancer = Advancer(session, now)
+    refusals = TemplateRefusals(session, now)
     sent, failed, retries, pending = [], [], [], []
     for message, outcome in results:
         if isinstance(outcome, SendResult):
@@ -59,6 +63,12 @@ def record(
             pending.append(_error_row(message, error, retry_at=now))
             _pause_account(session, message.organization_id, error, now)
             counts.paused_accounts += 1
+        elif is_template_refusal(message, error):
+            # Paused, disabled or unknown at Meta: not this contact's fault. The log waits
+            # (resent once the template is approved again); the step is held.
+            row = _error_row(message, error, retry_at=now)
+            pending.append({**row, "b_message": row["b_message"] + HELD_NOTE})
+            refusals.add(message, error)
         elif error.retryable and attempts[message.log_id] < error.max_attempts:
             at = now + timedelta(seconds=error.retry_delay(attempts[message.log_id], rng))
             retries.append(_error_row(message, error, retry_at=at))
@@ -110,6 +120,7 @@ def record(
                 rows,
             )
     counts.completed = advancer.flush()["completed"]
+    counts.held = refusals.flush()
     return counts
 
 

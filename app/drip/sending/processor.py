@@ -12,17 +12,23 @@ they are never resent; a status webhook settles them or the 24-hour stale rule f
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, literal, select, update
+from sqlalchemy import literal, select, update
 from sqlalchemy.orm import Session
 
-from app.drip import engagement
+from app.drip import engagement, templates
 from app.drip.ab import variants_for_batch
 from app.drip.campaigns import contact_values, render
-from app.drip.enrollment import STOP_REASON_OPTED_OUT, end_enrollments
+from app.drip.enrollment import (
+    STOP_REASON_OPTED_OUT,
+    STOP_REASON_OUTSIDE_WINDOW,
+    end_enrollments,
+)
 from app.drip.sending.advance import Advancer
+from app.drip.sending.plan import Decisions, Plan, decide
 from app.drip.sql import id_in
 from app.models import (
     Contact,
@@ -73,6 +79,8 @@ class Claim:
     reconciled: int = 0  # enrollments whose step was already settled: moved on, nothing sent
     unsubscribed: int = 0  # the contact had opted out: enrollment ended, nothing sent
     parked: int = 0  # waiting for an ambiguous send to settle
+    held: int = 0  # the step's template cannot be sent: held at the step, nothing sent
+    outside_window: int = 0  # free text outside the 24-hour window, no fallback: ended
 
 
 def claim(
@@ -80,8 +88,10 @@ def claim(
 ) -> Claim:
     """Lock and lease a batch of due enrollments and create (or reuse) their message logs.
 
-    With link_base_url, URLs in text messages of campaigns that track links become short
-    links under it; without, no text is rewritten."""
+    Enrollments whose step's template cannot be sent are held instead (not leased, no log);
+    those whose free text would go outside the contact's window without a fallback template
+    are ended. With link_base_url, URLs in text messages of campaigns that track links become
+    short links under it; without, no text is rewritten."""
     rows = session.execute(_due_query(now, batch_size)).all()
     result = Claim(claimed=len(rows))
     opted_out = [row.id for row in rows if row.opted_out_at is not None]
@@ -98,6 +108,12 @@ def claim(
         rows = [row for row in rows if row.opted_out_at is None]
     if not rows:
         return result
+    existing = _existing_logs(session, rows)
+    sending = [row for row in rows if _sends(existing.get((row.id, row.current_step_id)))]
+    decisions = decide(session, sending, now)
+    rows = _hold_or_end(session, rows, decisions, now, result)
+    if not rows:
+        return result
     ids = [row.id for row in rows]
     session.execute(
         update(DripEnrollment)
@@ -105,7 +121,6 @@ def claim(
         .values(next_send_at=now + LEASE, last_step_id=DripEnrollment.current_step_id)
         .execution_options(synchronize_session=False)
     )
-    existing = _existing_logs(session, rows)
     fresh, resend = [], []
     advancer = Advancer(session, now)
     for row in rows:
@@ -122,8 +137,30 @@ def claim(
             advancer.after_settled(row, log)
     advancer.flush()
     logs = _insert_logs(session, fresh, now) + _mark_resend(session, resend)
-    result.outgoing = _render(session, logs, link_base_url)
+    result.outgoing = _render(session, logs, decisions, link_base_url)
     return result
+
+
+def _sends(log) -> bool:
+    """Whether the claim sends for this step: no log yet, or one waiting for a retry."""
+    return log is None or (log.status == "pending" and log.retry_at is not None)
+
+
+def _hold_or_end(session: Session, rows, decisions: Decisions, now: datetime, result: Claim):
+    """Hold the enrollments whose template cannot be sent, end those outside their window
+    without a fallback; the rows left go on."""
+    for template_id, ids in decisions.holds.items():
+        result.held += templates.hold_enrollments(session, ids, template_id, now)
+    if decisions.outside_window:
+        result.outside_window = end_enrollments(
+            session,
+            id_in(session, DripEnrollment.id, decisions.outside_window),
+            status="stopped",
+            reason=STOP_REASON_OUTSIDE_WINDOW,
+            at=now,
+        )
+    gone = decisions.held | set(decisions.outside_window)
+    return [row for row in rows if row.id not in gone]
 
 
 def _due_query(now: datetime, batch_size: int):
@@ -135,6 +172,7 @@ def _due_query(now: datetime, batch_size: int):
             DripEnrollment.contact_id,
             DripEnrollment.current_step_id,
             Contact.opted_out_at,
+            Contact.last_inbound_at,
         )
         .join(DripCampaign, DripCampaign.id == DripEnrollment.campaign_id)
         .join(Contact, Contact.id == DripEnrollment.contact_id)
@@ -144,6 +182,8 @@ def _due_query(now: datetime, batch_size: int):
         .where(
             DripEnrollment.status == "active",
             DripEnrollment.next_send_at <= now,
+            # Held at a template that cannot be sent: skipped until it is approved again.
+            DripEnrollment.held_at.is_(None),
             DripCampaign.status == "active",
             WhatsAppAccount.sending_paused_at.is_(None),
         )
@@ -239,7 +279,9 @@ def _mark_resend(session: Session, logs: list) -> list[dict]:
     ]
 
 
-def _render(session: Session, logs: list[dict], link_base_url: str | None = None) -> list[Outgoing]:
+def _render(
+    session: Session, logs: list[dict], decisions: Decisions, link_base_url: str | None = None
+) -> list[Outgoing]:
     if not logs:
         return []
     contacts = {
@@ -248,20 +290,14 @@ def _render(session: Session, logs: list[dict], link_base_url: str | None = None
             select(Contact).where(id_in(session, Contact.id, {log["contact_id"] for log in logs}))
         )
     }
-    steps = {
-        s.id: s
-        for s in session.scalars(
-            select(DripCampaignStep).where(
-                DripCampaignStep.id.in_({log["step_id"] for log in logs})
-            )
-        )
-    }
+    steps = decisions.steps
     tracking = _tracking_campaigns(session, steps.values()) if link_base_url else set()
-    chosen = variants_for_batch(session, [(log["step_id"], log["contact_id"]) for log in logs])
-    outgoing, variants, tracked = [], [], []
+    texts = [log for log in logs if decisions.plans[log["enrollment_id"]].kind == "text"]
+    chosen = variants_for_batch(session, [(log["step_id"], log["contact_id"]) for log in texts])
+    outgoing, tracked, written = [], [], defaultdict(list)
     for log in logs:
         contact, step = contacts[log["contact_id"]], steps[log["step_id"]]
-        values = contact_values(contact)
+        plan = decisions.plans[log["enrollment_id"]]
         message = Outgoing(
             log_id=log["id"],
             organization_id=log["organization_id"],
@@ -269,23 +305,23 @@ def _render(session: Session, logs: list[dict], link_base_url: str | None = None
             step_id=log["step_id"],
             contact_id=log["contact_id"],
             to=contact.phone,
-            kind=step.message_type,
+            kind=plan.kind,
             attempts=log["attempts"],
+            recipient_user_id=contact.whatsapp_user_id,
+            category=plan.category,
         )
-        variant = chosen.get((step.id, contact.id))
-        if variant is not None:
-            variants.append({"b_id": log["id"], "b_variant": variant[0]})
-        if step.message_type == "template" and variant is None:
-            message.template_name = step.template_name
-            message.template_language = step.template_language
-            message.template_parameters = [
-                render(p, values) for p in step.template_parameters or []
-            ]
+        variant = chosen.get((step.id, contact.id)) if plan.kind == "text" else None
+        if plan.kind == "template":
+            _fill_template(message, plan, step, contact_values(contact))
         else:
-            message.kind = "text"
-            message.body = render(variant[1] if variant else step.message_content or "", values)
+            message.body = render(
+                variant[1] if variant else step.message_content or "", contact_values(contact)
+            )
             if step.campaign_id in tracking:
                 tracked.append(message)
+        written[(variant[0] if variant else None, message.category, message.template_name)].append(
+            message.log_id
+        )
         outgoing.append(message)
     if tracked:
         bodies = engagement.track_batch(
@@ -295,15 +331,33 @@ def _render(session: Session, logs: list[dict], link_base_url: str | None = None
         )
         for message, body in zip(tracked, bodies, strict=True):
             message.body = body
-    if variants:
-        table = DripMessageLog.__table__
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(variant_id=bindparam("b_variant")),
-            variants,
-        )
+    table = DripMessageLog.__table__
+    for (variant_id, category, template_name), ids in written.items():
+        values = {"category": category, "template_name": template_name}
+        if variant_id is not None:
+            values["variant_id"] = variant_id
+        session.execute(update(table).where(id_in(session, table.c.id, ids)).values(**values))
     return outgoing
+
+
+def _fill_template(message: Outgoing, plan: Plan, step: DripCampaignStep, values: dict) -> None:
+    """The template's name, language, parameters and Meta's components: the step's own
+    template, or the text step's fallback (which has only body parameters)."""
+    template = plan.template
+    if plan.fallback:
+        parameters, header, buttons = step.fallback_template_parameters, None, None
+    else:
+        parameters, header = step.template_parameters, step.template_header
+        buttons = step.template_buttons
+    message.template_name = template.name
+    message.template_language = template.language
+    message.template_parameters = [render(p, values) for p in parameters or []]
+    message.template_components = templates.build_components(
+        template,
+        message.template_parameters,
+        render(header, values) if header else None,
+        [render(b, values) for b in buttons or []],
+    )
 
 
 def _tracking_campaigns(session: Session, steps) -> set[int]:

@@ -2,6 +2,15 @@
 account's WhatsApp Business Account, or the built-in sandbox catalog), and the listing."""
 
 from app.drip.templates.catalog import TemplatePage, list_templates
+from app.drip.templates.components import build_components
+from app.drip.templates.holds import hold_enrollments, release_holds, release_step_holds
+from app.drip.templates.holds_report import (
+    NOT_IN_CATALOG,
+    Hold,
+    campaign_holds,
+    low_quality_templates,
+    organization_holds,
+)
 from app.drip.templates.lookup import (
     REFUSED_AT_SAVE,
     SENDABLE_STATUSES,
@@ -14,6 +23,7 @@ from app.drip.templates.sync import (
     NO_BUSINESS_ACCOUNT,
     SyncCounts,
     SyncFailed,
+    ensure_sandbox_catalog,
     organizations_to_sync,
     sync_organization,
     sync_templates,
@@ -28,11 +38,13 @@ from app.drip.templates.updates import (
 )
 
 __all__ = [
+    "NOT_IN_CATALOG",
     "NO_BUSINESS_ACCOUNT",
     "REFUSED_AT_SAVE",
     "SANDBOX_TEMPLATES",
     "SENDABLE_STATUSES",
     "STATUS_FOR_EVENT",
+    "Hold",
     "SyncCounts",
     "SyncFailed",
     "TemplatePage",
@@ -41,11 +53,19 @@ __all__ = [
     "apply_recorded",
     "apply_template_updates",
     "apply_update",
+    "build_components",
+    "campaign_holds",
+    "ensure_sandbox_catalog",
     "find_template",
+    "hold_enrollments",
     "is_sendable",
     "list_templates",
+    "low_quality_templates",
+    "organization_holds",
     "organizations_to_sync",
     "parse_template",
+    "release_holds",
+    "release_step_holds",
     "sandbox_pages",
     "sync_organization",
     "sync_templates",

@@ -39,6 +39,52 @@ SANDBOX_TEMPLATES: tuple[dict, ...] = (
         ],
     ),
     _template(
+        "onboarding_tips",
+        "MARKETING",
+        "{{1}}, three quick tips for your first order: sizes, delivery and returns, all on one"
+        " page.",
+        "POSITIONAL",
+        components=[
+            {
+                "type": "BUTTONS",
+                "buttons": [
+                    {
+                        "type": "URL",
+                        "text": "Open the tips",
+                        "url": "https://demo-shop.example/start",
+                    }
+                ],
+            }
+        ],
+    ),
+    _template(
+        "onboarding_last_call",
+        "MARKETING",
+        "Last call, {{1}}: code {{2}} takes 15% off your first order until midnight.",
+        "POSITIONAL",
+        components=[
+            {"type": "FOOTER", "text": "Reply STOP to opt out"},
+            {
+                "type": "BUTTONS",
+                "buttons": [
+                    {
+                        "type": "URL",
+                        "text": "Use my code",
+                        "url": "https://demo-shop.example/offer/{{1}}",
+                        "example": ["https://demo-shop.example/offer/WELCOME15"],
+                    }
+                ],
+            },
+        ],
+    ),
+    _template(
+        "new_collection",
+        "MARKETING",
+        "{{1}}, the new collection is in: have a look before it sells out.",
+        "POSITIONAL",
+        components=[{"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["4::aW"]}}],
+    ),
+    _template(
         "order_update",
         "UTILITY",
         "Hi {{first_name}}, order {{order_id}} is on its way.",

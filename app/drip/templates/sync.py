@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from app.drip.errors import Conflict, DripError, ValidationError
 from app.drip.scope import scoped
+from app.drip.templates.holds import release_holds
+from app.drip.templates.lookup import is_sendable
 from app.drip.templates.parsing import parse_template
 from app.drip.templates.sandbox import sandbox_pages
 from app.models import WhatsAppAccount, WhatsAppTemplate
@@ -77,8 +79,10 @@ def sync_templates(
         for row in session.scalars(scoped(WhatsAppTemplate, organization_id))
     }
     counts = SyncCounts(total=len(listed))
+    usable_now = []  # rows that become sendable: their held enrollments are released
     for key, values in listed.items():
         row = rows.get(key)
+        was_sendable = row is not None and is_sendable(row)
         if row is None:
             row = WhatsAppTemplate(organization_id=organization_id, status_changed_at=now)
             session.add(row)
@@ -88,6 +92,8 @@ def sync_templates(
         elif _changed(row, values):
             counts.updated += 1
         _apply(row, values, business_account_id, now)
+        if not was_sendable and is_sendable(row):
+            usable_now.append(row)
     for key, row in rows.items():
         if key not in listed and row.deleted_at is None:
             row.deleted_at = now
@@ -98,6 +104,7 @@ def sync_templates(
         # Another sync of this organization (the hourly job, a second click) added the same
         # template first: this one is refused whole; the caller rolls back.
         raise Conflict(CONCURRENT_SYNC) from exc
+    release_holds(session, [row.id for row in usable_now])
     return counts
 
 
@@ -160,6 +167,18 @@ def sync_organization(
         return sync_templates(session, organization_id, pages, now, business_account_id=waba_id)
     except SendError as error:
         raise SyncFailed(f"The templates were not synced: {error.reason}") from error
+
+
+def ensure_sandbox_catalog(
+    session: Session, organization_id: int, now: datetime
+) -> SyncCounts | None:
+    """A sandbox organization (no WhatsApp account) whose catalog was never synced gets the
+    built-in one, so its template steps can be built before anyone presses "Sync templates"."""
+    if session.scalar(scoped(WhatsAppAccount, organization_id)) is not None:
+        return None
+    if session.scalar(scoped(WhatsAppTemplate, organization_id).limit(1)) is not None:
+        return None
+    return sync_templates(session, organization_id, sandbox_pages(), now)
 
 
 def organizations_to_sync(session: Session) -> list[int]:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from app import whatsapp
 from app.drip import engagement
 from app.drip.sql import as_utc, insert_once
+from app.drip.templates.holds import release_holds
 from app.models import WebhookEvent, WhatsAppAccount, WhatsAppTemplate, utcnow
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,10 @@ def apply_update(
     """Apply one update to the organization's catalog; whether anything changed."""
     row = _find(session, organization_id, update) or _create(session, organization_id, update, now)
     if update.kind == "status":
-        return _apply_status(row, update)
+        changed = _apply_status(row, update)
+        if changed and row.status == "APPROVED":
+            release_holds(session, [row.id])  # the held enrollments go out in the next pass
+        return changed
     if update.kind == "quality":
         return _set(row, "quality_score", update.value)
     return _set(row, "category", update.value)
@@ -122,6 +126,8 @@ def _apply_status(row: WhatsAppTemplate, update: whatsapp.TemplateUpdate) -> boo
     row.status = status
     row.reason = update.reason
     row.status_changed_at = update.occurred_at
+    if status != "DELETED":
+        row.deleted_at = None  # Meta knows it again (a send refused 132001 had marked it gone)
     return True
 
 

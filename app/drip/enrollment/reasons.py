@@ -1,0 +1,29 @@
+"""Why an enrollment ended, in words a marketer can act on (pages and the API's
+stopReasonText). Reasons not listed here are already words (a send failure's reason) and are
+shown as they are."""
+
+from __future__ import annotations
+
+from app.drip.enrollment.endings import (
+    STOP_REASON_OPTED_OUT,
+    STOP_REASON_OUTSIDE_WINDOW,
+    STOP_REASON_REPLIED,
+)
+
+STOP_REASON_TEXT = {
+    "manual": "stopped by hand",
+    STOP_REASON_REPLIED: "replied (the campaign stops on a reply)",
+    STOP_REASON_OPTED_OUT: "opted out",
+    "campaign_archived": "the campaign was archived",
+    STOP_REASON_OUTSIDE_WINDOW: "outside the 24-hour window: add a fallback template",
+    "undeliverable": "undeliverable: WhatsApp cannot reach this number",
+    # A free-text message Meta refused with 131047 (the window had closed).
+    "outside_24h_window: use a template": "outside the 24-hour window: add a fallback template",
+}
+
+
+def stop_reason_text(reason: str | None) -> str | None:
+    """The stop reason in words (None for none)."""
+    if reason is None:
+        return None
+    return STOP_REASON_TEXT.get(reason, reason)
