@@ -18,12 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.drip.campaigns.lifecycle import live_steps
+from app.drip.engagement import window_open
 from app.drip.enrollment import LIVE_STATUSES
 from app.drip.errors import Conflict
 from app.drip.sql import as_utc
 from app.models import Contact, DripCampaign, DripCampaignStep, DripEnrollment
 
-WINDOW = timedelta(hours=24)
 STREAM_ROWS = 2_000
 
 
@@ -90,9 +90,8 @@ def window_report(session: Session, campaign: DripCampaign, now: datetime) -> Wi
         if first is None:
             continue
         start = max(as_utc(next_send_at) or now, now)
-        closes = as_utc(last_inbound_at) + WINDOW if last_inbound_at is not None else None
         for i in range(first, len(steps)):
-            if closes is not None and start + offsets[i] - offsets[first] <= closes:
+            if window_open(last_inbound_at, start + offsets[i] - offsets[first]):
                 continue
             row = report.steps[i]
             row.outside_window += 1

@@ -15,11 +15,13 @@ from app.drip.engagement.webhooks import (
     record_delivery,
     unapplied_deliveries,
 )
+from app.drip.engagement.window import SERVICE_WINDOW, window_open
 
 __all__ = [
     "ENROLLMENT_ENDING",
     "REASON_KEYWORD",
     "REASON_META_OPT_OUT",
+    "SERVICE_WINDOW",
     "SWEEP_LIMIT",
     "Failure",
     "Message",
@@ -36,4 +38,5 @@ __all__ = [
     "record_delivery",
     "track_batch",
     "unapplied_deliveries",
+    "window_open",
 ]

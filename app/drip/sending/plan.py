@@ -14,24 +14,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from app.drip.sql import as_utc
+from app.drip.engagement import window_open
 from app.drip.templates import is_sendable
 from app.models import DripCampaignStep, WhatsAppTemplate
 
-# Meta's customer service window: free text may be sent for 24 hours after the contact's last
-# message to the business.
-WINDOW = timedelta(hours=24)
 SERVICE = "SERVICE"  # the category of free text inside the window
-
-
-def window_open(last_inbound_at: datetime | None, now: datetime) -> bool:
-    """Whether the contact's 24-hour window is open at `now`."""
-    return last_inbound_at is not None and now - as_utc(last_inbound_at) < WINDOW
 
 
 @dataclass
