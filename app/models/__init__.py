@@ -16,6 +16,7 @@ from app.models.events import (
     WhatsAppStatusEvent,
 )
 from app.models.orgs import ApiKey, Organization, User, WhatsAppAccount
+from app.models.pricing import RateCardEntry
 from app.models.sessions import UserSession
 from app.models.templates import WhatsAppTemplate
 
@@ -41,6 +42,7 @@ __all__ = [
     "LinkClick",
     "LoginAttempt",
     "Organization",
+    "RateCardEntry",
     "Tag",
     "User",
     "UserSession",

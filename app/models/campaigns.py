@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import Boolean, CheckConstraint, Index, Integer, String, Text, Time
+from sqlalchemy import Boolean, CheckConstraint, Index, Integer, String, Text, Time, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, CreatedMixin, IdMixin, JsonType, fk, org_fk, utcnow
@@ -38,6 +38,10 @@ class DripCampaign(IdMixin, CreatedMixin, Base):
     stop_on_reply: Mapped[bool] = mapped_column(Boolean, default=True)
     allow_reenrollment: Mapped[bool] = mapped_column(Boolean, default=False)
     track_links: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Utility flows (receipts, reminders) are not counted against the frequency cap.
+    frequency_cap_exempt: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     # Send window; no start/end means any time of day. "contact" = the contact's own zone.
     window_start: Mapped[time | None] = mapped_column(Time)
     window_end: Mapped[time | None] = mapped_column(Time)

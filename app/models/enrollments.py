@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, CreatedMixin, IdMixin, IdType, fk, org_fk, utcnow
@@ -60,6 +71,9 @@ class DripEnrollment(IdMixin, Base):
     stop_reason: Mapped[str | None] = mapped_column(String(64))
     # Held at its current step because the step's template cannot be sent (paused, disabled,
     # rejected, gone): due but not claimed until the template is approved again.
+    # Why next_send_at was pushed back by a sending rule (messaging_limit, frequency_cap,
+    # marketing_cap): shown as "why waiting"; cleared when the message goes out.
+    wait_reason: Mapped[str | None] = mapped_column(String(32))
     held_at: Mapped[datetime | None]
     # No foreign key: SQLite cannot add one to this table without rebuilding it, which the
     # rollup triggers forbid. Template rows are never deleted while the organization lives.
@@ -78,6 +92,14 @@ class DripMessageLog(IdMixin, CreatedMixin, Base):
         Index("ix_drip_message_logs_status_created_at", "status", "created_at"),
         Index("ix_drip_message_logs_campaign_step", "campaign_id", "step_id"),
         Index("ix_drip_message_logs_contact_created_at", "contact_id", "created_at"),
+        # The messaging limit counts the people reached outside their window in 24 hours.
+        Index(
+            "ix_drip_message_logs_org_reached",
+            "organization_id",
+            "sent_at",
+            sqlite_where=text("outside_window"),
+            postgresql_where=text("outside_window"),
+        ),
     )
 
     organization_id: Mapped[int] = org_fk()
@@ -104,4 +126,16 @@ class DripMessageLog(IdMixin, CreatedMixin, Base):
     # free text inside the window), and the template sent, if any (a fallback included).
     category: Mapped[str | None] = mapped_column(String(16))
     template_name: Mapped[str | None] = mapped_column(String(512))
+    # Sent while the contact's 24-hour window was closed: one person reached against the
+    # account's messaging limit.
+    outside_window: Mapped[bool | None] = mapped_column(Boolean)
+    # What Meta's status webhooks said it costs (pricing {billable, pricing_model, type,
+    # category}) and what that is by the organization's rate card for the recipient's market.
+    pricing_billable: Mapped[bool | None] = mapped_column(Boolean)
+    pricing_model: Mapped[str | None] = mapped_column(String(16))
+    pricing_type: Mapped[str | None] = mapped_column(String(32))
+    pricing_category: Mapped[str | None] = mapped_column(String(32))
+    market: Mapped[str | None] = mapped_column(String(64))
+    cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 6))
+    currency: Mapped[str | None] = mapped_column(String(3))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -19,6 +19,13 @@ class Organization(IdMixin, CreatedMixin, Base):
     default_region: Mapped[str] = mapped_column(String(2), default="US")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     opt_out_keywords: Mapped[list] = mapped_column(JsonType, default=list)
+    # At most this many marketing messages per contact in this many days, across campaigns
+    # (both None: no cap).
+    frequency_cap_messages: Mapped[int | None] = mapped_column(Integer)
+    frequency_cap_days: Mapped[int | None] = mapped_column(Integer)
+    # How many times a message Meta held back for the per-user marketing cap (131049) is
+    # tried again, a day apart at least.
+    marketing_cap_retries: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
 
 
 class User(UserMixin, IdMixin, CreatedMixin, Base):
@@ -80,6 +87,9 @@ class WhatsAppAccount(IdMixin, CreatedMixin, Base):
     api_base_url: Mapped[str] = mapped_column(String(255), default="https://graph.facebook.com")
     api_version: Mapped[str] = mapped_column(String(16), default="v21.0")
     messaging_tier: Mapped[str | None] = mapped_column(String(32))
+    # Unique people reached outside their 24-hour window in any moving 24 hours (250, 2,000,
+    # 10,000, 100,000); None: unlimited or not known.
+    messaging_limit: Mapped[int | None] = mapped_column(Integer)
     rate_limit_per_second: Mapped[int] = mapped_column(Integer, default=80)
     sending_paused_at: Mapped[datetime | None]
     sending_paused_code: Mapped[str | None] = mapped_column(String(16))
