@@ -17,6 +17,8 @@ from app.api import cron as api_cron
 from app.api import enrollments as api_enrollments
 from app.api import keys as api_keys
 from app.api import openapi
+from app.api import rate_card as api_rate_card
+from app.api import settings as api_settings
 from app.api import templates as api_templates
 from app.api import webhooks as api_webhooks
 from app.api.respond import ids_in_range
@@ -65,6 +67,8 @@ API_MODULES = (
     api_ab_tests,
     api_enrollments,
     api_templates,
+    api_rate_card,
+    api_settings,
     api_cron,
     api_webhooks,
     openapi,

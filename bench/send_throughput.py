@@ -22,15 +22,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import select, update  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.config import TestConfig  # noqa: E402
 from app.drip import accounts  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.models import WhatsAppAccount  # noqa: E402
+from app.models import Contact, DripCampaignStep, WhatsAppAccount  # noqa: E402
 from bench.harness import PG, fake_cloud_api, fake_stats  # noqa: E402
 from tests.integration.enrollment_world import make_campaign  # noqa: E402
+from tests.support.catalog import add_template  # noqa: E402
 from tests.support.scratch import (  # noqa: E402
     drop_schema,
     enroll_generated_contacts,
@@ -39,6 +40,27 @@ from tests.support.scratch import (  # noqa: E402
 
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 TOKEN = "bench-token"
+
+
+# --limits: every send is a marketing template outside the contact's window, under a messaging
+# limit and a frequency cap high enough never to defer: the budgets' bookkeeping, measured.
+LIMITS = {"on": False}
+
+
+def with_limits(session, org, account, campaign) -> None:
+    account.messaging_limit = 10_000_000
+    org.frequency_cap_messages, org.frequency_cap_days = 100, 7
+    add_template(session, org.id, "spring_sale", parameters=["1", "2"])
+    step = session.scalar(
+        select(DripCampaignStep).where(DripCampaignStep.campaign_id == campaign.id)
+    )
+    step.message_type, step.template_name, step.template_language = (
+        "template",
+        "spring_sale",
+        "en_US",
+    )
+    step.template_parameters = ["{{first_name}}", "20%"]
+    session.execute(update(Contact).values(last_inbound_at=None))
 
 
 def prepare(url: str, base_url: str, messages: int, rate: int) -> None:
@@ -61,6 +83,8 @@ def prepare(url: str, base_url: str, messages: int, rate: int) -> None:
         account.api_version, account.rate_limit_per_second = "v21.0", rate
         campaign = make_campaign(session, org.id, steps=((0, "minutes"),))
         enroll_generated_contacts(session, org.id, campaign, messages)
+        if LIMITS["on"]:
+            with_limits(session, org, account, campaign)
         session.commit()
         db.engine.dispose()
 
@@ -128,7 +152,13 @@ def main() -> None:
         default=16,
         help="threads per worker without latency: more only adds GIL contention",
     )
+    parser.add_argument(
+        "--limits",
+        action="store_true",
+        help="marketing templates outside the window, under a messaging limit and a frequency cap",
+    )
     args = parser.parse_args()
+    LIMITS["on"] = args.limits
     limited = run("limited", args.messages, args.workers, 1000, 50, args.concurrency)
     print(json.dumps(limited))
     print(

@@ -6,7 +6,7 @@ from flask import Blueprint, request
 from sqlalchemy import func, select
 
 from app.api.campaigns_openapi import OPENAPI  # noqa: F401 - collected by create_app
-from app.api.respond import json_body, ok, paged, paging_args
+from app.api.respond import json_body, ok, paged, paging_args, text_arg
 from app.auth import current_actor, current_org_id
 from app.drip import campaigns, templates
 from app.drip.campaigns import preview_message
@@ -94,6 +94,7 @@ def serialize_campaign(campaign: DripCampaign, counts: dict, step_rows=None, hol
         "stopOnReply": campaign.stop_on_reply,
         "allowReenrollment": campaign.allow_reenrollment,
         "trackLinks": campaign.track_links,
+        "frequencyCapExempt": campaign.frequency_cap_exempt,
         "sendWindow": {
             "start": campaign.window_start.strftime("%H:%M") if campaign.window_start else None,
             "end": campaign.window_end.strftime("%H:%M") if campaign.window_end else None,
@@ -130,6 +131,7 @@ def campaign_fields(body: dict) -> dict:
         ("stopOnReply", "stop_on_reply"),
         ("allowReenrollment", "allow_reenrollment"),
         ("trackLinks", "track_links"),
+        ("frequencyCapExempt", "frequency_cap_exempt"),
     ):
         if key in body:
             fields[name] = body[key]
@@ -332,3 +334,63 @@ def preview(id: int):
     result = preview_message(db.session, _campaign(id), step_fields(body), contact_id=contact_id)
     result["errors"] = {api_field_name(k): v for k, v in result["errors"].items()}
     return ok(result)
+
+
+def serialize_forecast(result: campaigns.Forecast) -> dict:
+    return {
+        "audience": result.audience,
+        "newEnrollment": result.new_enrollment,
+        "upperBound": True,
+        "steps": [
+            {
+                "stepId": step.step_id,
+                "position": step.position,
+                "messageType": step.message_type,
+                "category": step.category,
+                "fallbackCategory": step.fallback_category,
+                "messages": step.messages,
+                "insideWindow": step.inside_window,
+                "outsideWindow": step.outside_window,
+                "stopped": step.stopped,
+                "billable": step.billable,
+                "cost": step.cost,
+                "unpriced": step.unpriced,
+            }
+            for step in result.steps
+        ],
+        "messages": result.messages,
+        "billable": result.billable,
+        "totalCost": result.total_cost,
+        "currency": result.currency,
+        "rateCardDate": result.rate_card_date,
+        "rateCardSource": result.rate_card_source,
+        "rateCardSample": result.rate_card_sample,
+        "messagingLimit": result.messaging_limit,
+        "firstStepOutsideWindow": result.first_step_outside,
+        "daysForFirstStep": result.days_for_first_step,
+    }
+
+
+def forecast_ids(values: list[str]) -> list[int] | None:
+    """?contactIds=1,2,3 (or repeated): whole numbers, else a 422 naming contactIds."""
+    if not values:
+        return None
+    words = [w for value in values for w in value.replace(" ", ",").split(",") if w]
+    if not words or any(not (w.isascii() and w.isdigit()) or len(w) > 19 for w in words):
+        raise ValidationError(
+            "contactIds are contact ids separated by commas.",
+            {"contactIds": "Whole numbers separated by commas."},
+        )
+    return [int(w) for w in words]
+
+
+@bp.get("/<int:id>/forecast")
+def forecast(id: int):
+    campaign = _campaign(id)
+    result = campaigns.forecast(
+        db.session,
+        campaign,
+        tag=text_arg("tag"),
+        contact_ids=forecast_ids(request.args.getlist("contactIds")),
+    )
+    return ok(serialize_forecast(result))

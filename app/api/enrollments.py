@@ -42,6 +42,8 @@ def serialize_enrollment(row: DripEnrollment) -> dict:
         "stoppedAt": row.stopped_at,
         "stopReason": row.stop_reason,
         "stopReasonText": enrollment.stop_reason_text(row.stop_reason),
+        # Why next_send_at was pushed back: messaging_limit, frequency_cap or marketing_cap.
+        "waitReason": row.wait_reason if row.status == "active" else None,
     }
 
 
@@ -132,6 +134,13 @@ ENROLLMENT = {
         "lastSentAt": {**NULLABLE_UTC_DATETIME, "description": "when the previous step went out"},
         "enrolledAt": UTC_DATETIME,
         "pausedAt": NULLABLE_UTC_DATETIME,
+        "waitReason": {
+            **NULLABLE_STRING,
+            "description": "why the step waits past its time: messaging_limit (the account's "
+            "limit of people reached outside their window), frequency_cap (the organization's "
+            "marketing cap per contact) or marketing_cap (Meta's per-user cap, 131049); null "
+            "otherwise",
+        },
         "completedAt": NULLABLE_UTC_DATETIME,
         "stoppedAt": NULLABLE_UTC_DATETIME,
         "stopReason": NULLABLE_STRING,

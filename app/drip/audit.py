@@ -39,6 +39,7 @@ CAMPAIGN_FIELDS = {
     "stop_on_reply": "stop on reply",
     "allow_reenrollment": "re-enrollment",
     "track_links": "link tracking",
+    "frequency_cap_exempt": "frequency cap exemption",
     "window_start": "send window",
     "window_end": "send window",
     "window_weekdays": "send window",

@@ -36,6 +36,7 @@ REASONS = (
     ("failed", "Failed"),
     ("stopped", "Stopped"),
     ("waiting", "Still waiting"),
+    ("marketingCap", "Held back by Meta's marketing cap (retrying)"),
 )
 # key, label, shown at first (the rest start hidden, one legend click away)
 SERIES = (

@@ -32,6 +32,7 @@ COLOURS = {
     "unsubscribed": "#d1495b",
     "stopped": "#6c5b4f",
     "waiting": "#c9d3da",
+    "marketingCap": "#e6b8a2",
 }
 FONT = {"family": 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif', "color": "#1d2327"}
 GRID = "#e8ecef"

@@ -174,6 +174,10 @@ def run_processing_pass(
     sender = sender_for_app()
     session = db.session
     in_flight: tuple[list[Future], dict[int, int]] | None = None
+    # Messages Meta held back for the per-user marketing cap (131049 status webhooks): back to
+    # their step for a retry a day later (issue 17), before this pass claims what is due.
+    sending.schedule_marketing_cap_retries(session, now or utcnow())
+    session.commit()
     while max_batches is None or stats.batches < max_batches:
         claim = sending.claim(session, now or utcnow(), batch_size, config.get("PUBLIC_BASE_URL"))
         session.commit()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import plotly
@@ -38,7 +39,16 @@ CSV_TYPES = {
 
 @bp.context_processor
 def _formatters() -> dict:
-    return {"count": reports.count, "rate": reports.rate, "duration": duration}
+    return {"count": reports.count, "rate": reports.rate, "duration": duration, "money": money}
+
+
+def money(amount, currency: str | None) -> str:
+    """A cost for a tile: "USD 12.34" (4 decimals under 1), "—" when nothing is priced yet."""
+    if amount is None or currency is None:
+        return "—"
+    value = Decimal(str(amount))
+    places = 2 if abs(value) >= 1 or value == 0 else 4
+    return f"{currency} {value:,.{places}f}"
 
 
 def duration(seconds: float | None) -> str:

@@ -54,6 +54,9 @@ class CampaignForm(FlaskForm):
     stop_on_reply = BooleanField("Stop when the contact replies", default=True)
     allow_reenrollment = BooleanField("Allow a contact to go through it again")
     track_links = BooleanField("Track link clicks")
+    frequency_cap_exempt = BooleanField(
+        "Exempt from the frequency cap (utility flows: receipts, reminders)"
+    )
     window_start = StringField("Send from", validators=[Optional()], render_kw={"type": "time"})
     window_end = StringField("Send until", validators=[Optional()], render_kw={"type": "time"})
     window_weekdays = SelectMultipleField(
@@ -78,6 +81,7 @@ class CampaignForm(FlaskForm):
             "stop_on_reply": bool(self.stop_on_reply.data),
             "allow_reenrollment": bool(self.allow_reenrollment.data),
             "track_links": bool(self.track_links.data),
+            "frequency_cap_exempt": bool(self.frequency_cap_exempt.data),
             "window_start": self.window_start.data or None,
             "window_end": self.window_end.data or None,
             "window_weekdays": [int(d) for d in self.window_weekdays.data or []],
@@ -95,6 +99,7 @@ class CampaignForm(FlaskForm):
                 "stop_on_reply": campaign.stop_on_reply,
                 "allow_reenrollment": campaign.allow_reenrollment,
                 "track_links": campaign.track_links,
+                "frequency_cap_exempt": campaign.frequency_cap_exempt,
                 "window_start": _hhmm(campaign.window_start),
                 "window_end": _hhmm(campaign.window_end),
                 "window_weekdays": [str(d) for d in campaign.window_weekdays or []],

@@ -190,11 +190,29 @@ def change_status(id: int):
             action=action,
             report=needed[0].report,
             message=needed[0].message,
+            forecast=campaigns.forecast(db.session, campaign),
             action_form=EmptyForm(),
         )
     if done:
         flash(ACTION_MESSAGES[action], "success")
     return redirect(url_for("campaigns.show", id=id))
+
+
+@bp.route("/<int:id>/review")
+def review(id: int):
+    """Review and activate (or resume): the forecast of the enrolled contacts and, when some
+    would be stopped outside their window, that report, before the one button that starts."""
+    campaign = _campaign(id)
+    if campaign.status not in ("draft", "paused"):
+        return redirect(url_for("campaigns.show", id=id))
+    return render_template(
+        "campaigns/review.html",
+        campaign=campaign,
+        action="activate" if campaign.status == "draft" else "resume",
+        report=campaigns.window_report(db.session, campaign, utcnow()),
+        forecast=campaigns.forecast(db.session, campaign),
+        action_form=EmptyForm(),
+    )
 
 
 @bp.route("/<int:id>/delete", methods=["POST"])

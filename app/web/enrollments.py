@@ -76,7 +76,7 @@ def campaign_url(campaign_id: int) -> str:
     return url_for("campaigns.index")
 
 
-def _render(campaign, form=None, result=None, status=200):
+def _render(campaign, form=None, result=None, status=200, forecast=None):
     status_filter = request.args.get("status") or None
     if status_filter not in ENROLLMENT_STATUSES:
         status_filter = None
@@ -100,6 +100,7 @@ def _render(campaign, form=None, result=None, status=200):
         form=form or EnrollForm(formdata=None),
         action_form=ActionForm(formdata=None),
         result=result,
+        forecast=forecast,
         reasons=REASONS,
         stop_reason_text=enrollment.stop_reason_text,
         skipped_shown=SKIPPED_SHOWN,
@@ -122,16 +123,37 @@ def enroll(id: int):
         target = _target(form)
         result = campaigns.enroll_contacts(db.session, current_actor(), campaign, target)
     except ValidationError as exc:
-        db.session.rollback()
-        for name, message in exc.fields.items():
-            field = getattr(form, FORM_FIELDS.get(name, ""), None)
-            if field is not None:
-                field.errors = [*field.errors, message]
-        flash(exc.message, "error")
+        _place(form, exc)
         return _render(campaign, form=form, status=422)
     db.session.commit()
     flash(_summary(result), "success" if result.enrolled else "info")
     return _render(campaign, form=form, result=result)
+
+
+@bp.route("/<int:id>/enrollments/forecast", methods=["POST"])
+def forecast(id: int):
+    """The enroll form's "Forecast": what enrolling the chosen contacts would send and cost,
+    shown above the same form (nothing is enrolled)."""
+    campaign = _campaign(id)
+    form = EnrollForm()
+    if not form.validate_on_submit():
+        flash("Please correct the form.", "error")
+        return _render(campaign, form=form, status=400)
+    try:
+        result = campaigns.forecast(db.session, campaign, **_target(form))
+    except ValidationError as exc:
+        _place(form, exc)
+        return _render(campaign, form=form, status=422)
+    return _render(campaign, form=form, forecast=result)
+
+
+def _place(form: EnrollForm, exc: ValidationError) -> None:
+    db.session.rollback()
+    for name, message in exc.fields.items():
+        field = getattr(form, FORM_FIELDS.get(name, ""), None)
+        if field is not None:
+            field.errors = [*field.errors, message]
+    flash(exc.message, "error")
 
 
 @bp.route("/<int:id>/enrollments/<int:enrollment_id>", methods=["POST"])

@@ -10,15 +10,16 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from wtforms import PasswordField, RadioField, StringField, TextAreaField
+from wtforms import IntegerField, PasswordField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app import tasks
 from app.auth import current_actor, current_org_id
-from app.drip import accounts, sending
+from app.drip import accounts, pricing, sending
 from app.drip.errors import DripError
 from app.extensions import db
 from app.models import Organization, WhatsAppAccount
@@ -68,6 +69,25 @@ class OrganizationForm(FlaskForm):
     timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
 
 
+class SendingLimitsForm(FlaskForm):
+    messaging_limit = IntegerField(
+        "Messaging limit (people reached outside their window per 24 hours; empty: none)",
+        validators=[Optional()],
+    )
+    frequency_cap_messages = IntegerField("At most this many marketing messages", [Optional()])
+    frequency_cap_days = IntegerField("per contact in this many days", [Optional()])
+    marketing_cap_retries = IntegerField(
+        "Retries of a message held by Meta's marketing cap (131049)", [Optional()]
+    )
+
+
+def _limits_form(org, account) -> SendingLimitsForm:
+    form = SendingLimitsForm(obj=org)
+    if not form.is_submitted():
+        form.messaging_limit.data = account.messaging_limit if account else None
+    return form
+
+
 # Meta cannot call these: a webhook URL built on them is only a hint to set PUBLIC_BASE_URL.
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 
@@ -103,6 +123,7 @@ def _render(
     test_form=None,
     new_verify_token=None,
     test_outcome=None,
+    limits_form=None,
 ):
     org_id = current_org_id()
     org = db.session.get(Organization, org_id)
@@ -114,6 +135,7 @@ def _render(
         "settings/index.html",
         org=org,
         org_form=org_form or OrganizationForm(obj=org),
+        limits_form=limits_form or _limits_form(org, account),
         keys=accounts.list_api_keys(db.session, org_id),
         account=account,
         key_form=key_form or ApiKeyForm(),
@@ -154,6 +176,37 @@ def save_organization():
     db.session.commit()
     flash("Organization settings saved.", "success")
     return redirect(url_for("settings.index"))
+
+
+@bp.route("/sending-limits", methods=["POST"])
+@admin_only("change the sending limits")
+def save_sending_limits():
+    form = SendingLimitsForm()
+    if not form.validate_on_submit():
+        return _render(limits_form=form, status=400)
+    messages, days = form.frequency_cap_messages.data, form.frequency_cap_days.data
+    try:
+        sending.update_sending_limits(
+            db.session,
+            current_actor(),
+            current_org_id(),
+            messaging_limit=form.messaging_limit.data,
+            frequency_cap=None if messages is None and days is None else (messages, days),
+            marketing_cap_retries=(
+                form.marketing_cap_retries.data
+                if form.marketing_cap_retries.data is not None
+                else sending.UNSET
+            ),
+        )
+    except DripError as exc:
+        db.session.rollback()
+        for field, message in (exc.details or {}).get("fields", {}).items():
+            getattr(form, field).errors.append(message)
+        flash(exc.message, "error")
+        return _render(limits_form=form, status=422)
+    db.session.commit()
+    flash("Sending limits saved.", "success")
+    return redirect(url_for("settings.index") + "#sending-limits")
 
 
 @bp.route("/api-keys", methods=["POST"])
@@ -296,3 +349,54 @@ def _account_trouble():
             log.warning("account banner lookup failed", exc_info=True)
             g.account_trouble = None
     return g.account_trouble
+
+
+# --- Prices: the rate card in use (issue 17) ------------------------------------------------
+
+
+class RateCardForm(FlaskForm):
+    file = FileField(
+        "Meta's rate-card CSV",
+        validators=[FileRequired("Choose a CSV file.")],
+        description="Meta's CSV (Market, Currency, Marketing, Utility, ...) or "
+        "market,category,price,currency,effective_from.",
+    )
+    currency = StringField("Currency (if the file has no Currency column)", [Optional()])
+    effective_from = StringField(
+        "Effective from, YYYY-MM-DD (if the file has no date column)", [Optional()]
+    )
+
+
+@bp.context_processor
+def _prices() -> dict:
+    """The "Prices" section's card and form, loaded only when the page shows them."""
+    return {
+        "price_card": lambda: pricing.rate_card(db.session, current_org_id()),
+        "price_form": lambda: g.get("price_form") or RateCardForm(),
+    }
+
+
+@bp.route("/prices", methods=["POST"])
+@admin_only("change the rate card")
+def save_prices():
+    form = RateCardForm()
+    if form.validate_on_submit():
+        try:
+            text = form.file.data.read(2 * 1024 * 1024).decode("utf-8-sig")
+            rows = pricing.parse_csv(
+                text,
+                currency=(form.currency.data or "").strip().upper() or None,
+                effective_from=(form.effective_from.data or "").strip() or None,
+            )
+            loaded = pricing.replace_rate_card(db.session, current_org_id(), rows, current_actor())
+        except UnicodeDecodeError:
+            form.file.errors = ["The file must be UTF-8 text."]
+        except DripError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(f"Prices loaded: {len(loaded)} rows.", "success")
+            return redirect(url_for("settings.index") + "#prices")
+    g.price_form = form
+    return _render(status=422)

@@ -4,8 +4,9 @@ It imports nothing else of the app."""
 
 from app.whatsapp.client import HOST_NOT_ALLOWED, CloudApiClient
 from app.whatsapp.errors import ErrorKind, SendError, gave_up_reason
-from app.whatsapp.events import InboundMessageEvent, StatusUpdate, TemplateUpdate
+from app.whatsapp.events import InboundMessageEvent, LimitUpdate, StatusUpdate, TemplateUpdate
 from app.whatsapp.hosts import META_API_BASE_URL, AllowedHosts
+from app.whatsapp.messaging_limits import UNKNOWN_LIMIT, messaging_limit_of
 from app.whatsapp.provider import Provider, SendResult
 from app.whatsapp.rate_limit import RateLimiter
 from app.whatsapp.sandbox import WAMID_PREFIX, SandboxProvider
@@ -26,11 +27,13 @@ __all__ = [
     "META_API_BASE_URL",
     "NOT_VERIFIED",
     "SIGNATURE_HEADER",
+    "UNKNOWN_LIMIT",
     "WAMID_PREFIX",
     "AllowedHosts",
     "CloudApiClient",
     "ErrorKind",
     "InboundMessageEvent",
+    "LimitUpdate",
     "PhoneNumber",
     "Provider",
     "RateLimiter",
@@ -45,6 +48,7 @@ __all__ = [
     "business_account_ids",
     "decode_delivery",
     "gave_up_reason",
+    "messaging_limit_of",
     "parse_delivery",
     "phone_number_ids",
     "verify_signature",

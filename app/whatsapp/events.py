@@ -16,6 +16,9 @@ class StatusUpdate:
     callback_data: str | None = None  # "log=<message log id>" as the processor sent it
     errors: list[dict] = field(default_factory=list)  # [{"code": int, "title": str, ...}]
     recipient_user_id: str | None = None  # the recipient's business-scoped user id (BSUID)
+    # Meta's pricing object as clean values: {"billable": bool | None, "pricing_model": str,
+    # "type": str, "category": str} (strings None when absent); None when the status has none.
+    pricing: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -49,3 +52,15 @@ class TemplateUpdate:
     value: str | None = None  # the status event, the new quality score or the new category
     reason: str | None = None  # status updates: why (REJECTED, PAUSED...); "NONE" is None
     category: str | None = None  # message_template_category (status), new_category (category)
+
+
+@dataclass(frozen=True)
+class LimitUpdate:
+    """The business's messaging limit as Meta reports it on the WhatsApp Business Account
+    (phone_number_quality_update: `max_daily_conversations_per_business`, or the older
+    `current_limit`): a tier label such as TIER_2K, or a number."""
+
+    business_account_id: str  # the entry's id
+    occurred_at: datetime
+    label: str
+    display_phone_number: str | None = None

@@ -11,7 +11,10 @@ import httpx
 
 from app.whatsapp.errors import code_number
 
-PHONE_NUMBER_FIELDS = "display_phone_number,verified_name,quality_rating,throughput"
+PHONE_NUMBER_FIELDS = (
+    "display_phone_number,verified_name,quality_rating,throughput,"
+    "whatsapp_business_manager_messaging_limit"
+)
 
 # One message for every "this token cannot read this id" answer. The caller uses it too when
 # another organization holds the id, so a refusal never tells whether someone registered it.
@@ -53,6 +56,8 @@ class PhoneNumber:
     verified_name: str | None
     quality_rating: str | None
     throughput_level: str | None
+    # The business portfolio's messaging limit tier (TIER_250 ...), when Meta reports it.
+    messaging_limit_tier: str | None = None
 
 
 class VerificationError(Exception):
@@ -83,6 +88,11 @@ def read_phone_number(response: httpx.Response, phone_number_id: str) -> PhoneNu
             verified_name=_text(data.get("verified_name"), 255),
             quality_rating=_text(data.get("quality_rating"), 32),
             throughput_level=_text(_level(data.get("throughput")), 32),
+            messaging_limit_tier=_text(
+                data.get("whatsapp_business_manager_messaging_limit")
+                or data.get("messaging_limit_tier"),
+                32,
+            ),
         )
     error = data.get("error") if isinstance(data, dict) else None
     raise refusal(error if isinstance(error, dict) else {}, status)

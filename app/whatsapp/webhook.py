@@ -20,7 +20,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.whatsapp.events import InboundMessageEvent, StatusUpdate, TemplateUpdate
+from app.whatsapp.account_webhook import LIMIT_FIELDS, limit_update
+from app.whatsapp.events import InboundMessageEvent, LimitUpdate, StatusUpdate, TemplateUpdate
 from app.whatsapp.fields import (
     MAX_ID_LENGTH,
     WebhookFormatError,
@@ -34,6 +35,10 @@ from app.whatsapp.fields import (
     _timestamp,
 )
 from app.whatsapp.template_webhook import TEMPLATE_FIELDS, template_update
+
+# Changes that arrive by phone number (metadata.phone_number_id); None: a change without a
+# field name, read as messages.
+PHONE_FIELDS = (None, "messages", "user_preferences")
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _SIGNATURE_PREFIX = "sha256="
@@ -70,6 +75,7 @@ class AccountBatch:
 class WebhookBatch:
     accounts: dict[str, AccountBatch] = field(default_factory=dict)
     templates: dict[str, list[TemplateUpdate]] = field(default_factory=dict)  # by WABA id
+    limits: dict[str, list[LimitUpdate]] = field(default_factory=dict)  # by WABA id
 
     def for_account(self, phone_number_id: str) -> AccountBatch:
         if phone_number_id not in self.accounts:
@@ -118,18 +124,31 @@ def phone_number_ids(payload: dict) -> list[str]:
     """The distinct metadata.phone_number_id values, in order of appearance (for routing)."""
     seen: dict[str, None] = {}
     for change_field, value in _changes(payload):
-        if change_field not in TEMPLATE_FIELDS:
+        if _on_phone_number(change_field, value["value"]):
             seen[_phone_number_id(value["path"], value["value"])] = None
     return list(seen)
 
 
 def business_account_ids(payload: dict) -> list[str]:
-    """The distinct entry ids (WABA ids) that carry template changes, in order (for routing)."""
+    """The distinct entry ids (WABA ids) that carry template or limit changes, in order (for
+    routing)."""
     seen: dict[str, None] = {}
     for change_field, value in _changes(payload):
-        if change_field in TEMPLATE_FIELDS:
+        if change_field in TEMPLATE_FIELDS or change_field in LIMIT_FIELDS:
             seen[_id(value["entry"], "id", value["entry_path"])] = None
     return list(seen)
+
+
+def _on_phone_number(change_field: str | None, value: dict) -> bool:
+    """Messages, statuses and preferences arrive by phone number (metadata.phone_number_id);
+    the other fields Meta may send a subscribed app (account_update, business_capability_update,
+    ...) arrive on the business account and, but for the ones Drip reads, are ignored rather
+    than refused: a 400 would make Meta retry them for days."""
+    if change_field in PHONE_FIELDS:
+        return True
+    if change_field in TEMPLATE_FIELDS or change_field in LIMIT_FIELDS:
+        return False
+    return "metadata" in value
 
 
 # --- parsing --------------------------------------------------------------------------------
@@ -145,6 +164,13 @@ def parse_delivery(payload: dict) -> WebhookBatch:
             if update is not None:
                 batch.templates.setdefault(update.business_account_id, []).append(update)
             continue
+        if change_field in LIMIT_FIELDS:
+            limit = limit_update(item)
+            if limit is not None:
+                batch.limits.setdefault(limit.business_account_id, []).append(limit)
+            continue
+        if not _on_phone_number(change_field, value):
+            continue  # a business-account field Drip does not read
         account = batch.for_account(_phone_number_id(path, value))
         if change_field == "user_preferences":
             account.opt_outs.extend(_opt_outs(path, value))
@@ -244,7 +270,21 @@ def _status(path: str, item) -> StatusUpdate:
         callback_data=_optional_str(item, "biz_opaque_callback_data", path),
         errors=[_error(error) for error in errors],
         recipient_user_id=_user_id(item, "recipient_user_id", path),
+        pricing=_pricing(item.get("pricing")),
     )
+
+
+def _pricing(value) -> dict | None:
+    """A status's pricing {billable, pricing_model, type, category} as clean values (short
+    text, a bool or None), or None when it has none. Never refuses the delivery over it."""
+    if not isinstance(value, dict):
+        return None
+    billable = value.get("billable")
+    clean: dict = {"billable": billable if isinstance(billable, bool) else None}
+    for key, limit in (("pricing_model", 16), ("type", 32), ("category", 32)):
+        item = value.get(key)
+        clean[key] = (_clean(item)[:limit] or None) if isinstance(item, str) else None
+    return clean
 
 
 def _error(error: dict) -> dict:

@@ -38,6 +38,7 @@ class PhoneNumbers:
         self.display_phone_number = display
         self._lock = threading.Lock()
         self.lookups = 0
+        self.messaging_limit_tier: str | None = None  # reported when set (TIER_2K ...)
 
     def add(self, phone_number_id: str, token: str) -> None:
         with self._lock:
@@ -63,6 +64,8 @@ class PhoneNumbers:
             "quality_rating": "GREEN",
             "throughput": {"level": "STANDARD"},
         }
+        if self.messaging_limit_tier:
+            number["whatsapp_business_manager_messaging_limit"] = self.messaging_limit_tier
         fields = parse_qs(path.partition("?")[2]).get("fields", [""])[0]
         if fields:
             number = {k: v for k, v in number.items() if k in fields.split(",")}

@@ -23,11 +23,11 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.drip.sending import housekeeping
 from app.extensions import db
-from app.models import DripMessageLog, utcnow
+from app.models import DripMessageLog, Organization, utcnow
 from app.tasks.processing import run_processing_pass
 from tests.fakes.cloud_api import FakeCloudApi
 from tests.fakes.cloud_api_script import Rule
@@ -134,6 +134,11 @@ def world(tmp_path_factory):
     fake = FakeCloudApi(keep_bodies=0, phone_number_id=unique_phone_number_id(), seed=20)
     with fake:
         populate(app, fake, MESSAGES)
+        with app.app_context():
+            # 131049 (the per-user marketing cap) fails at once here, as before issue 17: its
+            # retries come a day apart (tests/integration/test_marketing_cap.py).
+            db.session.execute(update(Organization).values(marketing_cap_retries=0))
+            db.session.commit()
         yield app, url, fake
     dispose(app)
 

@@ -60,8 +60,10 @@ def test_csv_export(clean_app, org_a, scenario):  # noqa: F811
         headers=org_a.auth,
     )
     lines = series.get_data(as_text=True).splitlines()
-    assert lines[0] == "date,enrolled,sent,delivered,read,replied,clicked,failed,completed"
-    assert lines[1] == "2026-11-02,3,2,2,2,1,0,1,0"
+    # Issue 17: the daily series gains cost (nothing priced here: 0, no currency).
+    header = "date,enrolled,sent,delivered,read,replied,clicked,failed,completed,cost,currency"
+    assert lines[0] == header
+    assert lines[1] == "2026-11-02,3,2,2,2,1,0,1,0,0,"
 
 
 @pytest.mark.parametrize(

@@ -144,6 +144,7 @@ def test_funnel_has_one_bar_per_metric_and_reason_with_the_step_values():
     assert names == [
         "Reached", "Sent", "Delivered", "Read", "Replied",
         "Replied", "Unsubscribed", "Failed", "Stopped", "Still waiting",
+        "Held back by Meta's marketing cap (retrying)",
     ]  # fmt: skip
     sent = fig.data[1]
     assert list(sent.x) == ["1. Welcome", "2. Tips &lt;b&gt;&amp;&lt;/b&gt; more"]
@@ -157,7 +158,7 @@ def test_funnel_has_one_bar_per_metric_and_reason_with_the_step_values():
 
 def test_funnel_drop_offs_stack_by_reason_including_before_the_first_step():
     fig = go.Figure(charts.funnel_figure(FUNNEL))
-    replied, unsubscribed, _, stopped, waiting = fig.data[5:]
+    replied, unsubscribed, _, stopped, waiting, capped = fig.data[5:]
     assert list(replied.x) == [
         "Before the first step",
         "1. Welcome",
@@ -167,6 +168,7 @@ def test_funnel_drop_offs_stack_by_reason_including_before_the_first_step():
     assert list(unsubscribed.base) == [0, 1_100, 0]  # stacked by hand on one offsetgroup
     assert list(stopped.y) == [100, 0, 0]
     assert list(waiting.base) == [150, 1_350, 0]
+    assert list(capped.y) == [0, 0, 0]  # nobody waits for a 131049 retry here
     assert {t.offsetgroup for t in fig.data[5:]} == {"reasons"}
     assert "Still waiting: 3,800 (100.0% of drop-offs)" in waiting.hovertext[2]
     totals = [a.text for a in fig.layout.annotations if a.yref == "y2"]

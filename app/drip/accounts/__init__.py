@@ -37,6 +37,7 @@ from app.drip.accounts.users import (
 )
 from app.drip.accounts.whatsapp_accounts import (
     THROUGHPUT_MPS,
+    apply_limit_updates,
     new_verify_token,
     remove_whatsapp_account,
     set_whatsapp_account,
@@ -50,6 +51,7 @@ __all__ = [
     "Limits",
     "api_key_for_token",
     "api_key_role",
+    "apply_limit_updates",
     "authenticate",
     "change_password",
     "create_api_key",

@@ -85,6 +85,8 @@ def organization_by_name(session: Session, name: str) -> Organization:
 
 
 def validate_timezone(value: str, field: str) -> None:
+    if not isinstance(value, str):  # ZoneInfo({}) is a TypeError: a 500 (found by schemathesis)
+        raise ValidationError("The time zone must be a text.", {field: "An IANA name."})
     try:
         ZoneInfo(value)
     # OSError: "America" is a directory of the tz database, a long name too long for a path.

@@ -20,10 +20,12 @@ from app.models import Organization, WhatsAppAccount, utcnow
 from app.whatsapp import (
     META_API_BASE_URL,
     NOT_VERIFIED,
+    UNKNOWN_LIMIT,
     AllowedHosts,
     CloudApiClient,
     PhoneNumber,
     VerificationError,
+    messaging_limit_of,
 )
 
 MAX_MESSAGES_PER_SECOND = 1000  # Meta's highest throughput for a phone number
@@ -103,6 +105,9 @@ def _store_verification(account: WhatsAppAccount, number: PhoneNumber, now: date
     account.verified_name = (number.verified_name or "")[:200] or None
     account.quality_rating = (number.quality_rating or "")[:16] or None
     account.verified_at = now
+    limit = messaging_limit_of(number.messaging_limit_tier)
+    if limit is not UNKNOWN_LIMIT:  # Meta's tier, as the number the processor counts against
+        account.messaging_tier, account.messaging_limit = number.messaging_limit_tier, limit
 
 
 def new_verify_token(account: WhatsAppAccount) -> str:
@@ -185,3 +190,32 @@ def _refuse_if_held_elsewhere(session: Session, org: Organization, phone_number_
     )
     if holder is not None and holder != org.id:
         raise ValidationError(NOT_SAVED, {"phone_number_id": NOT_VERIFIED})
+
+
+def apply_limit_updates(
+    session: Session,
+    limits: dict[str, list],
+    organization_id: int | None,
+    routes: dict[str, list[int]] | None = None,
+) -> int:
+    """Meta's messaging limit of each business account (the newest report of the delivery),
+    on the accounts of that WABA (of the routed organizations; of `organization_id` when the
+    delivery was recorded for one). A label Meta does not give as a limit changes nothing. How
+    many accounts changed."""
+    changed = 0
+    for waba_id, updates in limits.items():
+        newest = max(updates, key=lambda update: update.occurred_at)
+        limit = messaging_limit_of(newest.label)
+        if limit is UNKNOWN_LIMIT:
+            continue
+        query = select(WhatsAppAccount).where(WhatsAppAccount.business_account_id == waba_id)
+        if organization_id is not None:
+            query = query.where(WhatsAppAccount.organization_id == organization_id)
+        allowed = None if routes is None else set(routes.get(waba_id) or [])
+        for account in session.scalars(query):
+            if allowed is not None and account.organization_id not in allowed:
+                continue
+            if (account.messaging_limit, account.messaging_tier) != (limit, newest.label):
+                account.messaging_limit, account.messaging_tier = limit, newest.label
+                changed += 1
+    return changed

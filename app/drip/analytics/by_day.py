@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from app.drip.analytics import activity, enrollment_counts
+from app.drip.analytics import activity, costs, enrollment_counts
 from app.drip.analytics.local_days import LocalDays
 from app.drip.analytics.query import check_range
 from app.drip.analytics.rates import percent
@@ -35,13 +35,37 @@ def timeseries(
     campaign = get_scoped(session, DripCampaign, organization_id, campaign_id)
     zone = report_zone(session, campaign)
     days = _daily(session, [campaign.id], start, end, zone, DAY_METRICS)[campaign.id]
+    spend = _day_spend(session, campaign.id, start, end, zone)
+    total = costs.Spend()
+    for day_spend in spend.values():
+        total.merge(day_spend)
+    currency = total.currency
     return {
         "campaignId": campaign.id,
         "timezone": zone.key,
         "from": start,
         "to": end,
-        "days": [{"date": day, **counts} for day, counts in days.items()],
+        "cost": total.cost,
+        "currency": currency,
+        "days": [
+            {"date": day, **counts, "cost": _in(spend.get(day), currency)}
+            for day, counts in days.items()
+        ],
     }
+
+
+def _day_spend(session: Session, campaign_id: int, start: date, end: date, zone: ZoneInfo):
+    """Local day -> what the messages sent that day cost (sent_at on the campaign's clock)."""
+    utc_start, utc_end = day_range_utc(start, end, zone)
+    days = LocalDays.between(zone, utc_start, utc_end)
+    return costs.day_spend(session, campaign_id, utc_start, utc_end, days)
+
+
+def _in(spend, currency: str | None):
+    """A day's cost in the series' currency: 0 on a day with nothing priced in it."""
+    if spend is None or currency is None:
+        return 0
+    return spend.sums.get(currency, 0)
 
 
 def _daily(

@@ -6,15 +6,16 @@ attempted (DESIGN.md)."""
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.drip.analytics import activity, enrollment_counts
+from app.drip.analytics import activity, costs, enrollment_counts
 from app.drip.analytics.by_cohort import cohorts, compare
 from app.drip.analytics.by_day import overview, timeseries
 from app.drip.analytics.query import AnalyticsQuery
 from app.drip.analytics.rates import delay_summary, percent
 from app.drip.scope import get_scoped
-from app.models import DripCampaign
+from app.models import DripCampaign, DripEnrollment
 
 __all__ = [
     "cohorts",
@@ -33,14 +34,15 @@ def funnel(session: Session, organization_id: int, campaign_id: int) -> dict:
     steps = activity.reported_steps(session, campaign.id)
     totals = activity.step_totals(session, [campaign.id])
     statuses = enrollment_counts.status_totals(session, [campaign.id]).get(campaign.id, {})
-    drops = enrollment_counts.drop_offs(session, campaign.id)
+    drops = _marketing_cap(session, campaign.id, enrollment_counts.drop_offs(session, campaign.id))
     failures = activity.failures_by_code(session, campaign.id)
+    spend = costs.step_spend(session, campaign.id)
     enrolled = sum(statuses.values())
     completed = statuses.get("completed", 0)
     rows, previous = [], enrolled
     for step in steps:
         counts = totals.get((campaign.id, step.id), activity.Counts())
-        reasons = drops.get(step.id, dict.fromkeys(enrollment_counts.DROP_OFF_REASONS, 0))
+        reasons = drops.get(step.id, _no_reasons())
         dropped = sum(reasons.values())
         rows.append(
             {
@@ -54,10 +56,11 @@ def funnel(session: Session, organization_id: int, campaign_id: int) -> dict:
                 "dropOffRate": percent(dropped, counts["reached"]),
                 "dropOffReasons": reasons,
                 "failedByCode": failures.get(step.id, {}),
+                **spend.get(step.id, costs.Spend()).fields(),
             }
         )
         previous = counts["reached"]
-    before = drops.get(None, dict.fromkeys(enrollment_counts.DROP_OFF_REASONS, 0))
+    before = drops.get(None, _no_reasons())
     return {
         "campaignId": campaign.id,
         "totalEnrolled": enrolled,
@@ -69,8 +72,39 @@ def funnel(session: Session, organization_id: int, campaign_id: int) -> dict:
         "failed": statuses.get("failed", 0),
         "overallCompletionRate": percent(completed, enrolled),
         "beforeFirstStep": {"dropOffCount": sum(before.values()), "dropOffReasons": before},
+        **costs.total_spend(spend).fields(),
         "steps": rows,
     }
+
+
+# Enrollments waiting at a step for a retry of a message Meta held back for its per-user
+# marketing cap (131049): a drop-off reason of their own, taken out of "waiting" (the reasons
+# still add up to the drop-off count). Exhausted retries show as failedByCode "131049".
+MARKETING_CAP = "marketingCap"
+MARKETING_CAP_WAIT = "marketing_cap"  # drip_enrollments.wait_reason (app.drip.sending)
+
+
+def _no_reasons() -> dict[str, int]:
+    return {**dict.fromkeys(enrollment_counts.DROP_OFF_REASONS, 0), MARKETING_CAP: 0}
+
+
+def _marketing_cap(session: Session, campaign_id: int, drops: dict) -> dict:
+    rows = session.execute(
+        select(DripEnrollment.last_step_id, func.count())
+        .where(
+            DripEnrollment.campaign_id == campaign_id,
+            DripEnrollment.status == "active",
+            DripEnrollment.wait_reason == MARKETING_CAP_WAIT,
+        )
+        .group_by(DripEnrollment.last_step_id)
+    )
+    result = {step_id: {**_no_reasons(), **reasons} for step_id, reasons in drops.items()}
+    for step_id, count in rows:
+        reasons = result.setdefault(step_id, _no_reasons())
+        moved = min(int(count), reasons["waiting"])
+        reasons["waiting"] -= moved
+        reasons[MARKETING_CAP] += moved
+    return result
 
 
 def engagement(session: Session, organization_id: int, campaign_id: int) -> dict:
@@ -81,6 +115,7 @@ def engagement(session: Session, organization_id: int, campaign_id: int) -> dict
         for metric in activity.METRICS:
             counts.add(metric, step_counts[metric])
     sent = counts["sent"]
+    spend = costs.total_spend(costs.step_spend(session, campaign.id))
     return {
         "campaignId": campaign.id,
         "attempted": counts["reached"],
@@ -92,6 +127,9 @@ def engagement(session: Session, organization_id: int, campaign_id: int) -> dict
         "failureRate": percent(counts["failed"], counts["reached"]),
         "timeToRead": delay_summary(activity.delays(session, campaign.id, "read")),
         "timeToReply": delay_summary(activity.delays(session, campaign.id, "replied")),
+        **spend.fields(),
+        "costPerRead": costs.per(spend.cost, counts["read"]),
+        "costPerReply": costs.per(spend.cost, counts["replied"]),
     }
 
 

@@ -16,6 +16,7 @@ from app.drip.campaigns.changes import (
     update_campaign,
     update_step,
 )
+from app.drip.campaigns.forecast import Forecast, StepForecast, forecast
 from app.drip.campaigns.lifecycle import enrollment_counts, ensure_editable, live_steps
 from app.drip.campaigns.preview import FREE_TEXT_WARNING, contact_values, preview_message
 from app.drip.campaigns.template_picker import split_key, step_catalog, template_key
@@ -30,6 +31,8 @@ from app.drip.campaigns.window_report import (
 
 __all__ = [
     "FREE_TEXT_WARNING",
+    "Forecast",
+    "StepForecast",
     "StepWindow",
     "TemplateMessage",
     "WindowConfirmationNeeded",
@@ -45,6 +48,7 @@ __all__ = [
     "enroll_contacts",
     "enrollment_counts",
     "ensure_editable",
+    "forecast",
     "live_steps",
     "move_step",
     "preview_message",

@@ -90,7 +90,7 @@ def apply_campaign_fields(campaign: DripCampaign, fields: dict) -> None:
         values["name"] = name
     if "description" in fields:
         _description(fields["description"], values, errors)
-    for flag in ("stop_on_reply", "allow_reenrollment", "track_links"):
+    for flag in ("stop_on_reply", "allow_reenrollment", "track_links", "frequency_cap_exempt"):
         if flag in fields:
             if not isinstance(fields[flag], bool):
                 errors[flag] = "true or false."

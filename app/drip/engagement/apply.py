@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.drip.engagement import replies
 from app.drip.engagement import statuses as message_status
+from app.drip.engagement.costs import price_logs
 from app.drip.engagement.keywords import (
     REASON_KEYWORD,
     REASON_USER_PREFERENCES,
@@ -41,6 +42,7 @@ APPLIED = "applied"  # a new status applied to a known message
 SETTLED = "settled"  # ... to an ambiguous send, found by its callback data
 DUPLICATE = "duplicate"  # seen before: nothing changed
 UNKNOWN = "unknown"  # a status of a message that is not ours: ignored
+RETIRED = "retired"  # a late status of an earlier try of a retried message: kept, not applied
 IGNORED = "ignored"  # a status Drip does not track (e.g. "deleted")
 REPLY = "reply"  # a known contact's message (replies marked, stop on reply applied)
 OPTED_OUT = "opted_out"  # an opt-out keyword: unsubscribed everywhere, not a reply
@@ -66,14 +68,15 @@ def apply_status(
         return IGNORED
     at = as_utc(update.timestamp)
     log, settling = _find_log(session, organization_id, update)
-    if log is None:
-        return UNKNOWN
     failure = Failure.from_errors(update.errors) if update.status == "failed" else None
+    if log is None:
+        return _retired(session, organization_id, update, at, failure)
     if not message_status.record_event(session, log, update.wamid, update.status, at, failure):
         return DUPLICATE
     if settling:
         message_status.settle(session, log, update.wamid, now or utcnow())
     message_status.merge(log, update.status, at, failure)
+    price_logs(session, organization_id, [(log, update)])
     if failure is not None:
         message_status.apply_failure(session, log, failure, at)
     session.flush()
@@ -111,15 +114,17 @@ def apply_statuses(
         ],
         ("organization_id", "wamid", "status"),
     )
-    outcomes = {}
+    outcomes, priced = {}, []
     for update_, failure in rows:
         if (organization_id, update_.wamid, update_.status) not in recorded:
             continue
         log, at = logs[update_.wamid], as_utc(update_.timestamp)
         message_status.merge(log, update_.status, at, failure)
+        priced.append((log, update_))
         if failure is not None:
             message_status.apply_failure(session, log, failure, at)
         outcomes[(update_.wamid, update_.status)] = APPLIED
+    price_logs(session, organization_id, priced)  # one rate-card load for the batch
     session.flush()
     results = []
     for update_ in updates:
@@ -137,6 +142,8 @@ def _find_log(session: Session, organization_id: int, update: StatusUpdate):
     log = message_status.log_for_wamid(session, organization_id, update.wamid)
     if log is not None:
         return log, False
+    if message_status.retired_log_id(session, organization_id, update.wamid) is not None:
+        return None, False  # an earlier try of a log retried since (131049): never settles it
     log_id = parse_callback_data(update.callback_data)
     log = message_status.unsettled_log(session, organization_id, log_id)
     if log is not None:
@@ -146,6 +153,18 @@ def _find_log(session: Session, organization_id: int, update: StatusUpdate):
     # Settled meanwhile (another status of the message, or the processor's late answer): the
     # lock wait above ended after that commit, which this lookup sees.
     return message_status.log_for_wamid(session, organization_id, update.wamid), False
+
+
+def _retired(session: Session, organization_id: int, update: StatusUpdate, at, failure) -> str:
+    """A status of a wamid its log no longer has (tried again after 131049): kept as an event
+    of that log, never applied to it. UNKNOWN for a wamid that is not ours."""
+    log_id = message_status.retired_log_id(session, organization_id, update.wamid)
+    if log_id is None:
+        return UNKNOWN
+    recorded = message_status.record_retired(
+        session, organization_id, log_id, update.wamid, update.status, at, failure
+    )
+    return RETIRED if recorded else DUPLICATE
 
 
 def apply_inbound(session: Session, organization_id: int, event: InboundMessageEvent) -> str:

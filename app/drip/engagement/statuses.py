@@ -133,6 +133,45 @@ def record_event(
     return insert_once(session, WhatsAppStatusEvent, values, unique) is not None
 
 
+def retired_log_id(session: Session, organization_id: int, wamid: str) -> int | None:
+    """The log that once had this wamid and no longer has it (a message Meta held back for
+    the per-user marketing cap, 131049, tried again under a new wamid; app.drip.sending.
+    marketing_cap), found by the events kept for it; None for a wamid never seen."""
+    return session.scalar(
+        select(WhatsAppStatusEvent.message_log_id)
+        .where(
+            WhatsAppStatusEvent.organization_id == organization_id,
+            WhatsAppStatusEvent.wamid == wamid,
+            WhatsAppStatusEvent.message_log_id.is_not(None),
+        )
+        .limit(1)
+    )
+
+
+def record_retired(
+    session: Session,
+    organization_id: int,
+    log_id: int,
+    wamid: str,
+    status: str,
+    at: datetime,
+    failure: Failure | None,
+) -> bool:
+    """Keep a late status of a retired wamid as an event of its log (once), without applying
+    it: the log has moved on to its next try. False for a repeat."""
+    values = {
+        "organization_id": organization_id,
+        "message_log_id": log_id,
+        "wamid": wamid,
+        "status": status,
+        "occurred_at": at,
+        "error_code": failure.code if failure else None,
+        "error_title": failure.title if failure else None,
+    }
+    unique = ("organization_id", "wamid", "status")
+    return insert_once(session, WhatsAppStatusEvent, values, unique) is not None
+
+
 def settle(session: Session, log: DripMessageLog, wamid: str, now: datetime) -> None:
     """Give an ambiguous send its wamid, and wake its enrollment if it still waits on that step
     (parked by the processor), so the next processing pass moves it on."""

@@ -15,7 +15,7 @@ from app.drip.sending.account_health import (
     clear_account_failure,
     note_account_health,
 )
-from app.drip.sending.health import PROCESSING_JOB, queue_health
+from app.drip.sending.health import PROCESSING_JOB, LimitUse, queue_health
 from app.drip.sending.housekeeping import (
     BATCH,
     delete_old_job_runs,
@@ -23,14 +23,23 @@ from app.drip.sending.housekeeping import (
     fail_stale_logs,
     refresh_campaign_counters,
 )
+from app.drip.sending.limit_settings import (
+    MESSAGING_TIERS,
+    UNSET,
+    update_sending_limits,
+)
+from app.drip.sending.marketing_cap import schedule_retries as schedule_marketing_cap_retries
 from app.drip.sending.outcomes import record
 from app.drip.sending.processor import Claim, Outgoing, claim
 
 __all__ = [
     "BATCH",
+    "MESSAGING_TIERS",
     "PROCESSING_JOB",
+    "UNSET",
     "AccountTrouble",
     "Claim",
+    "LimitUse",
     "Outgoing",
     "TestMessage",
     "TestOutcome",
@@ -46,6 +55,8 @@ __all__ = [
     "refresh_campaign_counters",
     "regenerate_verify_token",
     "save_account",
+    "schedule_marketing_cap_retries",
     "send_test_message",
+    "update_sending_limits",
     "use_sandbox_again",
 ]

@@ -31,6 +31,10 @@ class Advancer:
     def retry(self, enrollment_id: int, at: datetime) -> None:
         self._changes["retry"].append({"b_id": enrollment_id, "b_next": at})
 
+    def wait(self, enrollment_id: int, until: datetime, reason: str) -> None:
+        """Stay at the step until `until`, for a sending rule's reason (the "why waiting")."""
+        self._changes["wait"].append({"b_id": enrollment_id, "b_next": until, "b_why": reason})
+
     def fail(self, enrollment_id: int, reason: str, status: str = "failed") -> None:
         self._changes[f"end:{status}"].append({"b_id": enrollment_id, "b_reason": reason})
 
@@ -52,11 +56,13 @@ class Advancer:
                 "next_send_at": bindparam("b_next"),
                 "retry_count": _TABLE.c.retry_count + 1,
             },
+            "wait": {"next_send_at": bindparam("b_next"), "wait_reason": bindparam("b_why")},
             "advance": {
                 "current_step_id": bindparam("b_step"),
                 "next_send_at": bindparam("b_next"),
                 "last_sent_at": bindparam("b_sent"),
                 "retry_count": 0,
+                "wait_reason": None,  # the step went out: nothing holds it back any more
             },
             "complete": {
                 "status": "completed",
@@ -64,6 +70,7 @@ class Advancer:
                 "next_send_at": None,
                 "last_sent_at": bindparam("b_sent"),
                 "retry_count": 0,
+                "wait_reason": None,
             },
         }
         for kind, params in self._changes.items():

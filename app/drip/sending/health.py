@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.drip.sending.gates import used_slots
 from app.drip.templates import Hold, organization_holds
 from app.models import DripCampaign, DripEnrollment, DripMessageLog, JobRun, WhatsAppAccount
 
@@ -41,6 +42,20 @@ class PausedSending:
 
 
 @dataclass(frozen=True)
+class LimitUse:
+    """The account's messaging limit: unique people reached outside their window in the
+    moving 24 hours, and when the oldest of them leaves it (the next free slot, when full)."""
+
+    limit: int
+    used: int
+    next_slot: datetime | None
+
+    @property
+    def full(self) -> bool:
+        return self.used >= self.limit
+
+
+@dataclass(frozen=True)
 class QueueHealth:
     last_pass: PassSummary | None
     due_now: int
@@ -49,6 +64,7 @@ class QueueHealth:
     paused: PausedSending | None
     # Enrollments waiting on a template that cannot be sent, by template: not "due now".
     held: list[Hold] = field(default_factory=list)
+    limit: LimitUse | None = None  # None: no messaging limit set
 
     @property
     def failed_last_day(self) -> int:
@@ -67,7 +83,20 @@ def queue_health(session: Session, organization_id: int, now: datetime) -> Queue
         failures_by_code=failures_by_code(session, organization_id, now - FAILURE_WINDOW, now),
         paused=paused_sending(session, organization_id),
         held=organization_holds(session, organization_id),
+        limit=limit_use(session, organization_id, now),
     )
+
+
+def limit_use(session: Session, organization_id: int, now: datetime) -> LimitUse | None:
+    limit = session.scalar(
+        select(WhatsAppAccount.messaging_limit).where(
+            WhatsAppAccount.organization_id == organization_id
+        )
+    )
+    if limit is None:
+        return None
+    used, next_slot = used_slots(session, organization_id, now)
+    return LimitUse(limit, used, next_slot)
 
 
 def last_pass(session: Session) -> PassSummary | None:

@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, case, func, update
 from sqlalchemy.orm import Session
 
 from app.drip.engagement import mark_undeliverable, opt_out_contact
+from app.drip.sending import marketing_cap
 from app.drip.sending.advance import Advancer
 from app.drip.sending.processor import PARK, Outgoing
 from app.drip.sending.refusals import HELD_NOTE, TemplateRefusals, is_template_refusal
@@ -48,7 +49,9 @@ def record(
     advancer = Advancer(session, now)
     refusals = TemplateRefusals(session, now)
     sent, failed, retries, pending = [], [], [], []
-    for message, outcome in results:
+    # 131049 (Meta's per-user marketing cap): retried a day later while tries are left.
+    capped = [(m, o) for m, o in results if marketing_cap.is_cap_error(o)]
+    for message, outcome in [r for r in results if not marketing_cap.is_cap_error(r[1])]:
         if isinstance(outcome, SendResult):
             sent.append({"b_id": message.log_id, "b_wamid": outcome.wamid})
             continue
@@ -83,6 +86,7 @@ def record(
             failed.append({**_error_row(message, error, retry_at=None), "b_message": reason})
             _end_enrollment(session, advancer, message, code, now)
             counts.failed += 1
+    _marketing_cap(session, advancer, capped, attempts, now, counts, retries, failed)
     if sent:
         session.execute(
             update(_LOGS)
@@ -122,6 +126,30 @@ def record(
     counts.completed = advancer.flush()["completed"]
     counts.held = refusals.flush()
     return counts
+
+
+_HELD = marketing_cap.RETRYING_REASON
+
+
+def _marketing_cap(session, advancer, capped, attempts, now, counts, retries, failed) -> None:
+    """131049 send errors: the log waits a day (in the send window) at its step while tries
+    are left (app.drip.sending.marketing_cap), else it fails as any permanent error."""
+    if not capped:
+        return
+    allowed = marketing_cap.allowed_retries(session, {m.organization_id for m, _ in capped})
+    targets = marketing_cap.send_targets(session, [m.enrollment_id for m, _ in capped])
+    times = marketing_cap.RetryTimes(session, now)
+    for message, error in capped:
+        if marketing_cap.retries_left(attempts[message.log_id], allowed[message.organization_id]):
+            campaign_id, zone = targets[message.enrollment_id]
+            at = times.at(campaign_id, now, zone)
+            retries.append({**_error_row(message, error, retry_at=at), "b_message": _HELD})
+            advancer.wait(message.enrollment_id, at, marketing_cap.WAIT_REASON)
+            counts.retried += 1
+        else:
+            failed.append(_error_row(message, error, retry_at=None))
+            _end_enrollment(session, advancer, message, error.code, now)
+            counts.failed += 1
 
 
 def _error_row(message: Outgoing, error: SendError, retry_at: datetime | None) -> dict:

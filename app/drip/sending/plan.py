@@ -34,6 +34,9 @@ class Plan:
     kind: str  # text | template
     template: WhatsAppTemplate | None = None
     fallback: bool = False
+    # Sent while the contact's 24-hour window is closed: the contact counts against the
+    # account's messaging limit (drip_message_logs.outside_window).
+    outside: bool = False
 
     @property
     def category(self) -> str:
@@ -78,7 +81,8 @@ def decide(session: Session, rows, now: datetime) -> Decisions:
             decisions.holds[template.id if template is not None else None].append(row.id)
             continue
         fallback = step.message_type != "template"
-        decisions.plans[row.id] = Plan("template", template, fallback=fallback)
+        outside = fallback or not window_open(row.last_inbound_at, now)
+        decisions.plans[row.id] = Plan("template", template, fallback=fallback, outside=outside)
     return decisions
 
 

@@ -28,8 +28,9 @@ from app.drip.enrollment import (
     end_enrollments,
 )
 from app.drip.sending.advance import Advancer
+from app.drip.sending.gates import gate
 from app.drip.sending.plan import Decisions, Plan, decide
-from app.drip.sql import id_in
+from app.drip.sql import as_utc, id_in
 from app.models import (
     Contact,
     DripCampaign,
@@ -81,6 +82,7 @@ class Claim:
     parked: int = 0  # waiting for an ambiguous send to settle
     held: int = 0  # the step's template cannot be sent: held at the step, nothing sent
     outside_window: int = 0  # free text outside the 24-hour window, no fallback: ended
+    deferred: int = 0  # over the messaging limit or the frequency cap: waits, nothing sent
 
 
 def claim(
@@ -109,16 +111,28 @@ def claim(
     if not rows:
         return result
     existing = _existing_logs(session, rows)
+    rows = _not_before_retry(session, rows, existing, now, result)
+    if not rows:
+        return result
     sending = [row for row in rows if _sends(existing.get((row.id, row.current_step_id)))]
     decisions = decide(session, sending, now)
     rows = _hold_or_end(session, rows, decisions, now, result)
+    sending = [row for row in rows if row.id in decisions.plans and _sends(_log_of(existing, row))]
+    deferred = gate(session, sending, decisions.plans, now) if sending else set()
+    if deferred:
+        result.deferred = len(deferred)
+        rows = [row for row in rows if row.id not in deferred]
     if not rows:
         return result
     ids = [row.id for row in rows]
     session.execute(
         update(DripEnrollment)
         .where(id_in(session, DripEnrollment.id, ids))
-        .values(next_send_at=now + LEASE, last_step_id=DripEnrollment.current_step_id)
+        .values(
+            next_send_at=now + LEASE,
+            last_step_id=DripEnrollment.current_step_id,
+            wait_reason=None,
+        )
         .execution_options(synchronize_session=False)
     )
     fresh, resend = [], []
@@ -139,6 +153,32 @@ def claim(
     logs = _insert_logs(session, fresh, now) + _mark_resend(session, resend)
     result.outgoing = _render(session, logs, decisions, link_base_url)
     return result
+
+
+def _not_before_retry(session: Session, rows, existing: dict, now: datetime, result: Claim):
+    """A message waiting for a retry is not sent before its retry_at, whatever made its
+    enrollment due (an edit of the step's timing or of the send window reschedules it): it
+    waits until then, keeping its reason (a 131049 retry is at least a day after the last
+    try)."""
+    later = {}
+    for row in rows:
+        log = _log_of(existing, row)
+        if log is not None and log.status == "pending" and log.retry_at is not None:
+            retry_at = as_utc(log.retry_at)
+            if retry_at > now:
+                later[row.id] = retry_at
+    if not later:
+        return rows
+    advancer = Advancer(session, now)
+    for enrollment_id, retry_at in later.items():
+        advancer.park(enrollment_id, retry_at)
+    advancer.flush()
+    result.parked += len(later)
+    return [row for row in rows if row.id not in later]
+
+
+def _log_of(existing: dict, row):
+    return existing.get((row.id, row.current_step_id))
 
 
 def _sends(log) -> bool:
@@ -173,6 +213,8 @@ def _due_query(now: datetime, batch_size: int):
             DripEnrollment.current_step_id,
             Contact.opted_out_at,
             Contact.last_inbound_at,
+            DripCampaign.frequency_cap_exempt,
+            WhatsAppAccount.messaging_limit,
         )
         .join(DripCampaign, DripCampaign.id == DripEnrollment.campaign_id)
         .join(Contact, Contact.id == DripEnrollment.contact_id)
@@ -319,7 +361,8 @@ def _render(
             )
             if step.campaign_id in tracking:
                 tracked.append(message)
-        written[(variant[0] if variant else None, message.category, message.template_name)].append(
+        variant_id = variant[0] if variant else None
+        written[(variant_id, message.category, message.template_name, plan.outside)].append(
             message.log_id
         )
         outgoing.append(message)
@@ -332,8 +375,8 @@ def _render(
         for message, body in zip(tracked, bodies, strict=True):
             message.body = body
     table = DripMessageLog.__table__
-    for (variant_id, category, template_name), ids in written.items():
-        values = {"category": category, "template_name": template_name}
+    for (variant_id, category, template_name, outside), ids in written.items():
+        values = {"category": category, "template_name": template_name, "outside_window": outside}
         if variant_id is not None:
             values["variant_id"] = variant_id
         session.execute(update(table).where(id_in(session, table.c.id, ids)).values(**values))

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import whatsapp
-from app.drip import engagement
+from app.drip import accounts, engagement
 from app.drip.sql import as_utc, insert_once
 from app.drip.templates.holds import release_holds
 from app.models import WebhookEvent, WhatsAppAccount, WhatsAppTemplate, utcnow
@@ -189,10 +189,13 @@ def apply_delivery(
     routes: dict[str, int] | None = None,
     waba_routes: dict[str, list[int]] | None = None,
 ) -> dict:
-    """Apply a recorded delivery: its template updates, then (engagement.apply_batch) its
-    statuses, messages and opt-outs, marking it applied. No commit: one transaction."""
+    """Apply a recorded delivery: its template updates and the messaging limit it reports,
+    then (engagement.apply_batch) its statuses, messages and opt-outs, marking it applied. No
+    commit: one transaction."""
     now = now or utcnow()
     applied = apply_template_updates(session, batch, organization_id, waba_routes, now)
+    if batch.limits:
+        accounts.apply_limit_updates(session, batch.limits, organization_id, waba_routes)
     counts = engagement.apply_batch(session, event_id, organization_id, batch, now, routes=routes)
     return {**counts, "templates": applied}
 
