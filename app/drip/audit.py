@@ -116,6 +116,24 @@ def snapshot(subject: DripCampaign | DripCampaignStep) -> dict:
     return {name: _json_value(getattr(subject, name)) for name in fields}
 
 
+def record_for_organization(
+    session: Session, actor: Actor, organization_id: int, action: str, **details
+) -> AuditEvent:
+    """An event about the organization itself (its settings, its WhatsApp account), no
+    campaign; added to the session, the caller commits."""
+    event = AuditEvent(
+        organization_id=organization_id,
+        user_id=actor.user_id,
+        api_key_id=actor.api_key_id,
+        actor=actor.label[:254],
+        campaign_id=None,
+        action=action,
+        details=details,
+    )
+    session.add(event)
+    return event
+
+
 def record(
     session: Session,
     actor: Actor,

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from app.drip import accounts, templates
+from app.drip import accounts, audit, templates
 from app.drip.audit import Actor
 from app.drip.contacts import phone_field
 from app.drip.errors import ValidationError
 from app.drip.sending.account_health import clear_account_failure
-from app.models import AuditEvent, Organization, WhatsAppAccount
+from app.models import Organization, WhatsAppAccount
 from app.whatsapp import Provider, SendError
 
 SAVED = "whatsapp_account.saved"
@@ -168,14 +168,4 @@ def _account(session: Session, organization_id: int) -> WhatsAppAccount:
 
 def _record(session: Session, actor: Actor, organization_id: int, action: str, **details):
     """An organization's event (no campaign), in the caller's transaction."""
-    session.add(
-        AuditEvent(
-            organization_id=organization_id,
-            user_id=actor.user_id,
-            api_key_id=actor.api_key_id,
-            actor=actor.label[:254],
-            campaign_id=None,
-            action=action,
-            details=details,
-        )
-    )
+    audit.record_for_organization(session, actor, organization_id, action, **details)

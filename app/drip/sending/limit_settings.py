@@ -7,9 +7,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.drip import audit
 from app.drip.audit import Actor
 from app.drip.errors import ValidationError
-from app.models import AuditEvent, Organization, WhatsAppAccount
+from app.models import Organization, WhatsAppAccount
 
 UNSET = object()
 MESSAGING_LIMIT_MAX = 1_000_000_000
@@ -73,16 +74,8 @@ def update_sending_limits(
             changes[name] = [getattr(row, name), value]
             setattr(row, name, value)
     if changes:
-        session.add(
-            AuditEvent(
-                organization_id=organization_id,
-                user_id=actor.user_id,
-                api_key_id=actor.api_key_id,
-                actor=actor.label[:254],
-                campaign_id=None,
-                action="settings.sending_limits_changed",
-                details={"changes": changes},
-            )
+        audit.record_for_organization(
+            session, actor, organization_id, "settings.sending_limits_changed", changes=changes
         )
     session.flush()
     return org
