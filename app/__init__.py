@@ -30,6 +30,7 @@ from app.web import (
     ab_tests,
     analytics,
     auth_views,
+    banner,
     campaigns,
     contacts,
     enrollments,
@@ -99,6 +100,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.before_request(auth.require_login)
     csrf.init_app(app)
     roles.register(app)  # after the login guard: 403 for a member on admin-only views
+    banner.register(app)
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

@@ -12,7 +12,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from wtforms import IntegerField, PasswordField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -330,25 +329,6 @@ def use_sandbox_again():
     db.session.commit()
     flash("The WhatsApp account is removed: messages go to the sandbox again.", "info")
     return redirect(url_for("settings.index"))
-
-
-@bp.app_context_processor
-def whatsapp_banner():
-    """`account_trouble()` for base.html: the account's failure or pause, looked up at most
-    once per request and only when a signed-in page asks."""
-    return {"account_trouble": _account_trouble}
-
-
-def _account_trouble():
-    if not current_user.is_authenticated or g.get("organization_id") is None:
-        return None
-    if "account_trouble" not in g:
-        try:
-            g.account_trouble = sending.account_trouble(db.session, g.organization_id)
-        except SQLAlchemyError:  # an error page after a failed transaction still renders
-            log.warning("account banner lookup failed", exc_info=True)
-            g.account_trouble = None
-    return g.account_trouble
 
 
 # --- Prices: the rate card in use (issue 17) ------------------------------------------------

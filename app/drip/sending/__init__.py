@@ -29,8 +29,9 @@ from app.drip.sending.limit_settings import (
     update_sending_limits,
 )
 from app.drip.sending.marketing_cap import schedule_retries as schedule_marketing_cap_retries
+from app.drip.sending.messages import Outgoing
 from app.drip.sending.outcomes import record
-from app.drip.sending.processor import Claim, Outgoing, claim
+from app.drip.sending.processor import Claim, claim
 
 __all__ = [
     "BATCH",

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.drip.sending.processor import Outgoing
+from app.drip.sending.messages import Outgoing
 from app.models import WhatsAppAccount
 from app.whatsapp import ErrorKind, SendError, SendResult
 

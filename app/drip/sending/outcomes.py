@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from app.drip.engagement import mark_undeliverable, opt_out_contact
 from app.drip.sending import marketing_cap
 from app.drip.sending.advance import Advancer
-from app.drip.sending.processor import PARK, Outgoing
+from app.drip.sending.messages import Outgoing
+from app.drip.sending.processor import PARK
 from app.drip.sending.refusals import HELD_NOTE, TemplateRefusals, is_template_refusal
 from app.models import DripMessageLog, WhatsAppAccount
 from app.whatsapp import ErrorKind, SendError, SendResult, gave_up_reason

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.drip import templates
-from app.drip.sending.processor import Outgoing
+from app.drip.sending.messages import Outgoing
 from app.drip.sql import as_utc, id_in
 from app.models import DripEnrollment, WhatsAppTemplate
 from app.whatsapp import SendError
