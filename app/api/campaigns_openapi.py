@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from app.api.forecast_openapi import FORECAST_PATHS
 from app.api.openapi import (
     CAMPAIGN_ID,
     DATETIME,
-    MESSAGE_TEXT,
     NULLABLE_INTEGER,
     NULLABLE_STRING,
     PAGING_PARAMETERS,
@@ -15,6 +15,7 @@ from app.api.openapi import (
     path_id,
     trimmed_text,
 )
+from app.api.steps_openapi import STEP, STEP_INPUT
 from app.drip import limits
 
 STEP_ID = path_id("stepId")
@@ -25,85 +26,6 @@ NULLABLE_CLOCK_TIME = {
     "nullable": True,
 }
 
-TEMPLATE_PARAMETERS = {
-    "type": "array",
-    "description": "one text per parameter of the catalog template, in its order ({{1}}, {{2}} "
-    "... or the names of a named template); each may use {{first_name|there}}, {{last_name}}, "
-    "{{phone}}, {{attributes.KEY}} or be literal text",
-    "items": {"type": "string", "maxLength": limits.TEMPLATE_PARAMETER_MAX},
-    "maxItems": limits.TEMPLATE_PARAMETERS_MAX,
-}
-FALLBACK_TEMPLATE = {
-    "type": "object",
-    "description": "a text step's template for contacts whose 24-hour window is closed at send "
-    "time: a usable catalog template with body parameters only (no header media, no button "
-    "parameters); null removes it",
-    "required": ["name"],
-    "properties": {
-        "name": {"type": "string", "pattern": "^[a-z0-9_]{1,512}$"},
-        "language": {"type": "string", "pattern": "^[a-z]{2,3}(_[A-Z]{2})?$", "example": "en_US"},
-        "parameters": TEMPLATE_PARAMETERS,
-    },
-}
-TEMPLATE = {
-    "type": "object",
-    "description": "a template of the organization's catalog (GET /api/templates), not "
-    "REJECTED, DISABLED or deleted (PAUSED and PENDING are accepted: the step holds until "
-    "Meta approves it), with exactly its parameters; otherwise 422 naming template.name, "
-    "template.language, template.parameters, template.header or template.buttons",
-    "required": ["name"],
-    "properties": {
-        **FALLBACK_TEMPLATE["properties"],
-        "header": {
-            "type": "string",
-            "nullable": True,
-            "maxLength": limits.TEMPLATE_HEADER_MAX,
-            "description": "the header's parameter: an https link for an IMAGE, VIDEO or "
-            "DOCUMENT header, the text for a TEXT header with a variable; null otherwise",
-        },
-        "buttons": {
-            "type": "array",
-            "description": "one text per URL button whose url has a variable, in button order",
-            "items": {"type": "string", "maxLength": limits.TEMPLATE_PARAMETER_MAX},
-            "maxItems": limits.TEMPLATE_BUTTONS_MAX,
-        },
-    },
-}
-STEP_INPUT = {
-    "type": "object",
-    "description": "a text step has messageContent, a template step a template: never both",
-    "properties": {
-        "name": trimmed_text(limits.NAME_MAX),
-        "delayAmount": {"type": "integer", "minimum": 0},
-        "delayUnit": {"type": "string", "enum": ["minutes", "hours", "days"]},
-        "messageType": {"type": "string", "enum": ["text", "template"]},
-        "messageContent": MESSAGE_TEXT,
-        "template": TEMPLATE,
-        "fallbackTemplate": {**FALLBACK_TEMPLATE, "nullable": True},
-        "position": {"type": "integer", "minimum": 1},
-    },
-    "example": {
-        "name": "Day 2 tips",
-        "delayAmount": 1,
-        "delayUnit": "days",
-        "messageContent": "Hi {{first_name|there}}, here are three tips for your first week.",
-    },
-}
-STEP = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"},
-        "campaignId": {"type": "integer"},
-        "position": {"type": "integer"},
-        "name": {"type": "string"},
-        "delayAmount": {"type": "integer"},
-        "delayUnit": {"type": "string"},
-        "messageType": {"type": "string"},
-        "messageContent": NULLABLE_STRING,
-        "template": {**TEMPLATE, "nullable": True},
-        "fallbackTemplate": {**FALLBACK_TEMPLATE, "nullable": True},
-    },
-}
 WINDOW = {
     "type": "object",
     "properties": {
@@ -423,103 +345,5 @@ OPENAPI = {
         )
     },
 }
-
-
-FORECAST_STEP = {
-    "type": "object",
-    "properties": {
-        "stepId": {"type": "integer"},
-        "position": {"type": "integer"},
-        "messageType": {"type": "string", "enum": ["text", "template"]},
-        "category": {
-            **NULLABLE_STRING,
-            "description": "a template step's catalog category (null: not in the catalog); "
-            "SERVICE for a text step (free text inside the window)",
-        },
-        "fallbackCategory": {
-            **NULLABLE_STRING,
-            "description": "a text step's fallback template's category, sent outside the window",
-        },
-        "messages": {"type": "integer", "description": "messages sent (stopped ones not)"},
-        "insideWindow": {"type": "integer"},
-        "outsideWindow": {"type": "integer"},
-        "stopped": {
-            "type": "integer",
-            "description": "free text outside the window without a fallback: not sent",
-        },
-        "billable": {"type": "integer"},
-        "cost": {"type": "number"},
-        "unpriced": {
-            "type": "integer",
-            "description": "billable messages the rate card has no price for (not in cost)",
-        },
-    },
-}
-FORECAST = {
-    "type": "object",
-    "description": "an estimate and an upper bound: everyone is assumed to reach every step "
-    "(only the stop a closed window forces ends a contact's way); send times are the next send "
-    "(or now plus the first step's delay) plus the delays, the send window not counted",
-    "properties": {
-        "audience": {"type": "integer"},
-        "newEnrollment": {"type": "boolean"},
-        "upperBound": {"type": "boolean"},
-        "steps": {"type": "array", "items": FORECAST_STEP},
-        "messages": {"type": "integer"},
-        "billable": {"type": "integer"},
-        "totalCost": {"type": "number"},
-        "currency": NULLABLE_STRING,
-        "rateCardDate": {"type": "string", "format": "date", "nullable": True},
-        "rateCardSource": {"type": "string", "enum": ["organization", "default"]},
-        "rateCardSample": {"type": "boolean"},
-        "messagingLimit": {
-            **NULLABLE_INTEGER,
-            "description": "unique people reached outside their window per moving 24 hours; "
-            "null: unlimited or not known",
-        },
-        "firstStepOutsideWindow": {"type": "integer"},
-        "daysForFirstStep": {
-            **NULLABLE_INTEGER,
-            "description": "ceil(firstStepOutsideWindow / messagingLimit), at least 1 when "
-            "anything is sent, 0 when nothing is; null without a limit",
-        },
-    },
-}
-OPENAPI["/api/drip-campaigns/{id}/forecast"] = {
-    "get": operation(
-        "Forecast messages, billable messages and cost before sending",
-        data_response(FORECAST),
-        401,
-        404,
-        422,
-        parameters=[
-            CAMPAIGN_ID,
-            {
-                "name": "tag",
-                "in": "query",
-                "description": "forecast enrolling everyone with this tag now",
-                "schema": {"type": "string", "maxLength": limits.TAG_MAX},
-            },
-            {
-                "name": "contactIds",
-                "in": "query",
-                "description": "forecast enrolling these contacts now (not with tag)",
-                "style": "form",
-                "explode": False,
-                "schema": {
-                    "type": "array",
-                    "items": {"type": "integer"},
-                    "minItems": 1,
-                    "maxItems": limits.ENROLL_IDS_MAX,
-                },
-            },
-        ],
-        description="Without tag or contactIds: the campaign's live (active and paused) "
-        "enrollments, each from its current step. With one: the contacts an enrollment would "
-        "add now (opted-out contacts and those already in the campaign left out), from the "
-        "first step. Per step: messages, how many inside or outside the contact's 24-hour "
-        "window at the estimated send time, how many Meta bills (marketing and authentication "
-        "always, utility outside the window, service never) and their cost by the contact's "
-        "market on the organization's rate card.",
-    )
-}
+# The forecast has a module of its own (its shape is long); its path joins the campaign API.
+OPENAPI.update(FORECAST_PATHS)

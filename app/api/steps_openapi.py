@@ -1,0 +1,87 @@
+"""OpenAPI shapes of a campaign step (its text, its catalog template with parameters, header
+and buttons, a text step's fallback template), for app/api/campaigns_openapi.py."""
+
+from __future__ import annotations
+
+from app.api.openapi import MESSAGE_TEXT, NULLABLE_STRING, trimmed_text
+from app.drip import limits
+
+TEMPLATE_PARAMETERS = {
+    "type": "array",
+    "description": "one text per parameter of the catalog template, in its order ({{1}}, {{2}} "
+    "... or the names of a named template); each may use {{first_name|there}}, {{last_name}}, "
+    "{{phone}}, {{attributes.KEY}} or be literal text",
+    "items": {"type": "string", "maxLength": limits.TEMPLATE_PARAMETER_MAX},
+    "maxItems": limits.TEMPLATE_PARAMETERS_MAX,
+}
+FALLBACK_TEMPLATE = {
+    "type": "object",
+    "description": "a text step's template for contacts whose 24-hour window is closed at send "
+    "time: a usable catalog template with body parameters only (no header media, no button "
+    "parameters); null removes it",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z0-9_]{1,512}$"},
+        "language": {"type": "string", "pattern": "^[a-z]{2,3}(_[A-Z]{2})?$", "example": "en_US"},
+        "parameters": TEMPLATE_PARAMETERS,
+    },
+}
+TEMPLATE = {
+    "type": "object",
+    "description": "a template of the organization's catalog (GET /api/templates), not "
+    "REJECTED, DISABLED or deleted (PAUSED and PENDING are accepted: the step holds until "
+    "Meta approves it), with exactly its parameters; otherwise 422 naming template.name, "
+    "template.language, template.parameters, template.header or template.buttons",
+    "required": ["name"],
+    "properties": {
+        **FALLBACK_TEMPLATE["properties"],
+        "header": {
+            "type": "string",
+            "nullable": True,
+            "maxLength": limits.TEMPLATE_HEADER_MAX,
+            "description": "the header's parameter: an https link for an IMAGE, VIDEO or "
+            "DOCUMENT header, the text for a TEXT header with a variable; null otherwise",
+        },
+        "buttons": {
+            "type": "array",
+            "description": "one text per URL button whose url has a variable, in button order",
+            "items": {"type": "string", "maxLength": limits.TEMPLATE_PARAMETER_MAX},
+            "maxItems": limits.TEMPLATE_BUTTONS_MAX,
+        },
+    },
+}
+STEP_INPUT = {
+    "type": "object",
+    "description": "a text step has messageContent, a template step a template: never both",
+    "properties": {
+        "name": trimmed_text(limits.NAME_MAX),
+        "delayAmount": {"type": "integer", "minimum": 0},
+        "delayUnit": {"type": "string", "enum": ["minutes", "hours", "days"]},
+        "messageType": {"type": "string", "enum": ["text", "template"]},
+        "messageContent": MESSAGE_TEXT,
+        "template": TEMPLATE,
+        "fallbackTemplate": {**FALLBACK_TEMPLATE, "nullable": True},
+        "position": {"type": "integer", "minimum": 1},
+    },
+    "example": {
+        "name": "Day 2 tips",
+        "delayAmount": 1,
+        "delayUnit": "days",
+        "messageContent": "Hi {{first_name|there}}, here are three tips for your first week.",
+    },
+}
+STEP = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "campaignId": {"type": "integer"},
+        "position": {"type": "integer"},
+        "name": {"type": "string"},
+        "delayAmount": {"type": "integer"},
+        "delayUnit": {"type": "string"},
+        "messageType": {"type": "string"},
+        "messageContent": NULLABLE_STRING,
+        "template": {**TEMPLATE, "nullable": True},
+        "fallbackTemplate": {**FALLBACK_TEMPLATE, "nullable": True},
+    },
+}
