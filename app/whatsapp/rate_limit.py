@@ -6,6 +6,12 @@ second, and a request delayed a little on its way (a busy worker) does not pile 
 next second's. With Redis the timeline is shared by all workers (one small Lua script);
 without Redis (embedded mode, one process) a local timeline does the same.
 
+A worker takes its slots from the shared timeline a few at a time (a lease of LEASE_SECONDS
+worth) and hands them to its sending threads itself: one Redis round trip per lease instead of
+one per send (measured: 0.11 ms of CPU per round trip, and every sending thread queued on one
+Redis connection pool), with the same spacing of slots on the timeline. At rates under about 100
+per second a lease is a single slot, as before.
+
 When Redis cannot be reached, the limiter paces on the local timeline and asks Redis again
 REDIS_RETRY_SECONDS later: sending slows to one process's pace per process instead of
 stopping (several workers may then exceed the rate together; Meta answers 130429, which is
@@ -18,6 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -30,14 +37,30 @@ HEADROOM = 0.95
 # While Redis is unreachable, the local timeline is used and Redis asked again this often.
 REDIS_RETRY_SECONDS = 2.0
 
-# KEYS[1] timeline; ARGV: now, interval (seconds). Returns the slot as a string.
-_TAKE_SLOT = """
+# A lease: this many seconds of slots taken from the shared timeline in one round trip.
+LEASE_SECONDS = 0.02
+# A leased slot further than this in the past is not used (the worker fell behind its lease):
+# the rest is dropped and a fresh lease taken from now, so a late worker never bursts old slots
+# on top of other workers' current ones. At most this many seconds' worth of sends start late.
+STALE_SECONDS = 0.005
+
+# KEYS[1] timeline; ARGV: now, interval (seconds), count. Takes `count` consecutive slots and
+# returns the first as a string.
+_TAKE_SLOTS = """
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 local now = tonumber(ARGV[1])
 local slot = math.max(tat, now)
-redis.call('SET', KEYS[1], string.format('%.6f', slot + tonumber(ARGV[2])), 'PX', 60000)
+local after = slot + tonumber(ARGV[2]) * tonumber(ARGV[3])
+redis.call('SET', KEYS[1], string.format('%.6f', after), 'PX', 60000)
 return string.format('%.6f', slot)
 """
+
+
+@dataclass
+class _Lease:
+    next: float  # the next unused slot
+    left: int  # slots left
+    interval: float
 
 
 class RateLimiter:
@@ -57,7 +80,9 @@ class RateLimiter:
         self.prefix = prefix
         self._lock = threading.Lock()
         self._timelines: dict[str, float] = {}
-        self._script = redis.register_script(_TAKE_SLOT) if redis is not None else None
+        self._leases: dict[str, _Lease] = {}
+        self._script = redis.register_script(_TAKE_SLOTS) if redis is not None else None
+        self.round_trips = 0  # leases taken (from Redis or the local timeline)
         self._redis_down_until = 0.0  # clock time before which Redis is not asked again
 
     def acquire(self, key: str, rate: int) -> float:
@@ -65,24 +90,42 @@ class RateLimiter:
         if rate <= 0:
             return self.clock()
         interval = 1.0 / max(rate * HEADROOM, 1e-9)
-        now = self.clock()
-        slot = self._take(key, now, interval)
+        # The lock is held through a lease's round trip: the threads that would otherwise each
+        # take a lease of their own wait for this one and share it.
+        with self._lock:
+            now = self.clock()
+            lease = self._leases.get(key)
+            if (
+                lease is None
+                or lease.left == 0
+                or lease.interval != interval
+                or lease.next < now - STALE_SECONDS
+            ):
+                count = max(1, int(LEASE_SECONDS / interval))
+                lease = _Lease(self._take(key, now, interval, count), count, interval)
+                self._leases[key] = lease
+            slot = lease.next
+            lease.next += interval
+            lease.left -= 1
         if slot > now:
             self.sleep(slot - now)
         return slot
 
-    def _take(self, key: str, now: float, interval: float) -> float:
+    def _take(self, key: str, now: float, interval: float, count: int) -> float:
+        """The first of `count` consecutive slots on the key's timeline."""
+        self.round_trips += 1
         if self._script is not None and now >= self._redis_down_until:
             try:
                 return float(
-                    self._script(keys=[f"{self.prefix}:{key}"], args=[repr(now), repr(interval)])
+                    self._script(
+                        keys=[f"{self.prefix}:{key}"], args=[repr(now), repr(interval), count]
+                    )
                 )
             except RedisError as exc:
                 # Raised, it would fail the send before it starts and, through the pass, lose
                 # the outcomes of the sends around it: degrade to this process's pace instead.
                 self._redis_down_until = now + REDIS_RETRY_SECONDS
                 log.warning("rate limiter: Redis unavailable (%s); pacing in this process", exc)
-        with self._lock:
-            slot = max(self._timelines.get(key, 0.0), now)
-            self._timelines[key] = slot + interval
-            return slot
+        slot = max(self._timelines.get(key, 0.0), now)
+        self._timelines[key] = slot + interval * count
+        return slot

@@ -33,6 +33,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--idle-passes", type=int, default=2)
+    parser.add_argument(
+        "--time-budget", type=float, default=5, help="seconds per pass (the app's default: 25)"
+    )
     parser.add_argument("--read-timeout", type=float, default=None, help="WHATSAPP_READ_TIMEOUT")
     parser.add_argument("--control", default=None, help="file with the offset, or 'stop'")
     args = parser.parse_args()
@@ -46,7 +49,9 @@ def main() -> None:
             controlled(Path(args.control), args, totals)
         else:
             until_idle(args.offset, args, totals)
-    totals["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    totals["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
+    totals["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 2)
     print(json.dumps(totals), flush=True)
 
 
@@ -54,7 +59,7 @@ def until_idle(offset: float, args, totals: dict[str, int]) -> None:
     idle = 0
     while idle < args.idle_passes:
         now = utcnow() + timedelta(seconds=offset)
-        stats = run_processing_pass(now, batch_size=args.batch, time_budget=5)
+        stats = run_processing_pass(now, batch_size=args.batch, time_budget=args.time_budget)
         for key, value in stats.items():
             totals[key] = totals.get(key, 0) + value
         idle = idle + 1 if stats["claimed"] == 0 else 0

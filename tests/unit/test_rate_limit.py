@@ -76,3 +76,57 @@ def test_limiters_in_many_threads_share_the_redis_counter(redis_client):
     assert max(per_second.values()) <= 40
     starts.sort()
     assert min(b - a for a, b in itertools.pairwise(starts)) >= 1 / (40 * 0.95) - 1e-5
+
+
+def test_a_worker_leases_slots_a_few_at_a_time_and_workers_never_share_one(redis_client):
+    """At 1,000/s each Redis round trip takes a lease of ~20 ms of slots; two workers
+    alternating on one clock get disjoint slots, evenly spaced on the shared timeline."""
+    prefix = f"test-lease-{os.getpid()}"
+    clock = FakeClock()
+    limiters = [RateLimiter(redis_client, clock=clock, sleep=clock.sleep, prefix=prefix)]
+    limiters.append(RateLimiter(redis_client, clock=clock, sleep=lambda s: None, prefix=prefix))
+    slots = [limiters[i % 2].acquire("777", 1000) for i in range(400)]
+    assert len(set(slots)) == 400
+    ordered = sorted(slots)
+    assert min(b - a for a, b in itertools.pairwise(ordered)) >= 1 / 950 - 1e-5
+    assert max(Counter(int(s) for s in slots).values()) <= 1000
+    round_trips = sum(limiter.round_trips for limiter in limiters)
+    assert round_trips <= 400 / 10  # one per send before leases
+
+
+def test_a_lease_left_behind_is_dropped_not_burst():
+    """A worker that fell behind its lease (a long pause) takes a fresh one from now instead of
+    sending its old slots at once."""
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock, sleep=clock.sleep)
+    first = limiter.acquire("888", 1000)
+    clock.now += 1.0
+    later = [limiter.acquire("888", 1000) for _ in range(5)]
+    assert later[0] >= clock.now - 5 / 950 and later[0] > first + 0.99
+    assert all(b - a >= 1 / 950 - 1e-9 for a, b in itertools.pairwise(later))
+    assert limiter.round_trips == 2
+
+
+def test_leased_sends_in_many_threads_stay_under_a_high_rate(redis_client):
+    """Two workers of 8 threads each at 1,000/s for real: never over the rate in a second."""
+    prefix = f"test-lease-threads-{os.getpid()}"
+    limiters = [RateLimiter(redis_client, prefix=prefix) for _ in range(2)]
+    starts: list[float] = []
+    lock = threading.Lock()
+
+    def send(limiter):
+        for _ in range(100):
+            slot = limiter.acquire("999", 1000)
+            with lock:
+                starts.append(slot)
+
+    threads = [threading.Thread(target=send, args=(limiters[i % 2],)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(starts)) == 1600
+    assert max(Counter(int(t) for t in starts).values()) <= 1000
+    starts.sort()
+    assert min(b - a for a, b in itertools.pairwise(starts)) >= 1 / 950 - 1e-5
+    assert sum(limiter.round_trips for limiter in limiters) < 1600 / 5

@@ -6,14 +6,23 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import BigInteger, DateTime, String, select, update
 from sqlalchemy.orm import Session
 
 from app.drip.enrollment import Scheduler
-from app.drip.sql import id_in
+from app.drip.sql import Rows, id_in
 from app.models import Contact, DripCampaign, DripCampaignStep, DripEnrollment, DripMessageLog
 
 _TABLE = DripEnrollment.__table__
+# The values a change carries, by name (app.drip.sql.Rows).
+_TYPES = {
+    "b_id": BigInteger(),
+    "b_next": DateTime(timezone=True),
+    "b_step": BigInteger(),
+    "b_sent": DateTime(timezone=True),
+    "b_why": String(),
+    "b_reason": String(),
+}
 
 
 class Advancer:
@@ -50,48 +59,48 @@ class Advancer:
         counts = {"completed": 0, "advanced": 0}
         if self._moves:
             counts.update(self._resolve_moves())
-        statements = {
-            "park": {"next_send_at": bindparam("b_next")},
-            "retry": {
-                "next_send_at": bindparam("b_next"),
-                "retry_count": _TABLE.c.retry_count + 1,
-            },
-            "wait": {"next_send_at": bindparam("b_next"), "wait_reason": bindparam("b_why")},
-            "advance": {
-                "current_step_id": bindparam("b_step"),
-                "next_send_at": bindparam("b_next"),
-                "last_sent_at": bindparam("b_sent"),
-                "retry_count": 0,
-                "wait_reason": None,  # the step went out: nothing holds it back any more
-            },
-            "complete": {
-                "status": "completed",
-                "completed_at": self.now,
-                "next_send_at": None,
-                "last_sent_at": bindparam("b_sent"),
-                "retry_count": 0,
-                "wait_reason": None,
-            },
-        }
-        for kind, params in self._changes.items():
-            if kind.startswith("end:"):
-                values = {
-                    "status": kind[4:],
-                    "stop_reason": bindparam("b_reason"),
-                    "stopped_at": self.now,
-                    "next_send_at": None,
-                }
-            else:
-                values = statements[kind]
-            self.session.execute(
+        for kind, rows in self._changes.items():
+            batch = Rows(self.session, rows, {name: _TYPES[name] for name in rows[0]})
+            batch.execute(
                 update(_TABLE)
-                .where(_TABLE.c.id == bindparam("b_id"), _TABLE.c.status == "active")
-                .values(updated_at=self.now, **values),
-                params,
+                .where(_TABLE.c.id == batch.c.b_id, _TABLE.c.status == "active")
+                .values(updated_at=self.now, **self._values(kind, batch.c))
             )
         self._changes.clear()
         self._moves.clear()
         return counts
+
+    def _values(self, kind: str, c) -> dict:
+        """The columns a kind of change sets; `c` holds each row's values."""
+        if kind.startswith("end:"):
+            return {
+                "status": kind[4:],
+                "stop_reason": c.b_reason,
+                "stopped_at": self.now,
+                "next_send_at": None,
+            }
+        if kind == "park":
+            return {"next_send_at": c.b_next}
+        if kind == "retry":
+            return {"next_send_at": c.b_next, "retry_count": _TABLE.c.retry_count + 1}
+        if kind == "wait":
+            return {"next_send_at": c.b_next, "wait_reason": c.b_why}
+        if kind == "advance":
+            return {
+                "current_step_id": c.b_step,
+                "next_send_at": c.b_next,
+                "last_sent_at": c.b_sent,
+                "retry_count": 0,
+                "wait_reason": None,  # the step went out: nothing holds it back any more
+            }
+        return {  # complete
+            "status": "completed",
+            "completed_at": self.now,
+            "next_send_at": None,
+            "last_sent_at": c.b_sent,
+            "retry_count": 0,
+            "wait_reason": None,
+        }
 
     def _resolve_moves(self) -> dict[str, int]:
         ids = [enrollment_id for enrollment_id, _, _ in self._moves]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, text, tuple_, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app.drip.sending.budget import (
@@ -171,23 +171,23 @@ def _frequency_cap(session: Session, rows, now: datetime) -> dict[int, tuple[dat
         return {}
     longest = max(days for _, days in caps.values())
     history = defaultdict(list)
-    for contact_id, created_at in session.execute(
-        select(_LOG.contact_id, _LOG.created_at)
+    # The claimed step's own log (a retry) is not counted against itself: left out here rather
+    # than in SQL, where a NOT IN of a batch's pairs cost more to build than the query to run.
+    claimed = {(r.id, r.current_step_id) for r in rows}
+    for contact_id, created_at, enrollment_id, step_id in session.execute(
+        select(_LOG.contact_id, _LOG.created_at, _LOG.enrollment_id, _LOG.step_id)
         .join(DripCampaign, DripCampaign.id == _LOG.campaign_id)
         .where(
             id_in(session, _LOG.contact_id, {r.contact_id for r in rows}),
             _LOG.created_at > now - timedelta(days=longest),
             _LOG.category == MARKETING,
             _LOG.status != "failed",
-            # The claimed step's own log (a retry) is not counted against itself.
-            tuple_(_LOG.enrollment_id, _LOG.step_id).not_in(
-                [(r.id, r.current_step_id) for r in rows]
-            ),
             DripCampaign.frequency_cap_exempt.is_(False),
         )
         .order_by(_LOG.created_at)
     ):
-        history[contact_id].append(created_at)
+        if (enrollment_id, step_id) not in claimed:
+            history[contact_id].append(created_at)
     deferred = {}
     for row in rows:
         messages, days = caps[row.organization_id]

@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, case, func, update
+from sqlalchemy import BigInteger, DateTime, String, case, func, update
 from sqlalchemy.orm import Session
 
 from app.drip.engagement import mark_undeliverable, opt_out_contact
@@ -17,6 +17,7 @@ from app.drip.sending.advance import Advancer
 from app.drip.sending.messages import Outgoing
 from app.drip.sending.processor import PARK
 from app.drip.sending.refusals import HELD_NOTE, TemplateRefusals, is_template_refusal
+from app.drip.sql import Rows
 from app.models import DripMessageLog, WhatsAppAccount
 from app.whatsapp import ErrorKind, SendError, SendResult, gave_up_reason
 
@@ -24,6 +25,13 @@ _LOGS = DripMessageLog.__table__
 # Permanent errors that say something about the contact, not only this message.
 UNSUBSCRIBE_CODES = {"131050"}
 UNDELIVERABLE_CODES = {"131026"}
+# An error row's values (_error_row), as app.drip.sql.Rows types them.
+_ERROR_TYPES = {
+    "b_id": BigInteger(),
+    "b_code": String(),
+    "b_message": String(),
+    "b_retry": DateTime(timezone=True),
+}
 
 
 @dataclass
@@ -89,11 +97,12 @@ def record(
             counts.failed += 1
     _marketing_cap(session, advancer, capped, attempts, now, counts, retries, failed)
     if sent:
-        session.execute(
+        batch = Rows(session, sent, {"b_id": BigInteger(), "b_wamid": String()})
+        batch.execute(
             update(_LOGS)
-            .where(_LOGS.c.id == bindparam("b_id"))
+            .where(_LOGS.c.id == batch.c.b_id)
             .values(
-                wamid=bindparam("b_wamid"),
+                wamid=batch.c.b_wamid,
                 # A fast status webhook may have settled the log already: never move it back.
                 status=case((_LOGS.c.status == "pending", "sent"), else_=_LOGS.c.status),
                 sent_at=func.coalesce(_LOGS.c.sent_at, now),
@@ -101,28 +110,29 @@ def record(
                 error_code=None,
                 error_message=None,
                 updated_at=now,
-            ),
-            sent,
+            )
         )
         for message, outcome in results:
             if isinstance(outcome, SendResult):
                 advancer.sent(message.enrollment_id, message.step_id, now)
         counts.sent = len(sent)
-    for rows, values in (
-        (pending + retries, {"retry_at": bindparam("b_retry")}),
-        (failed, {"status": "failed", "failed_at": now, "retry_at": None}),
-    ):
+    for rows, waiting in ((pending + retries, True), (failed, False)):
         if rows:
-            session.execute(
+            batch = Rows(session, rows, _ERROR_TYPES)
+            values = (
+                {"retry_at": batch.c.b_retry}
+                if waiting
+                else {"status": "failed", "failed_at": now, "retry_at": None}
+            )
+            batch.execute(
                 update(_LOGS)
-                .where(_LOGS.c.id == bindparam("b_id"))
+                .where(_LOGS.c.id == batch.c.b_id)
                 .values(
-                    error_code=bindparam("b_code"),
-                    error_message=bindparam("b_message"),
+                    error_code=batch.c.b_code,
+                    error_message=batch.c.b_message,
                     updated_at=now,
                     **values,
-                ),
-                rows,
+                )
             )
     counts.completed = advancer.flush()["completed"]
     counts.held = refusals.flush()
