@@ -3,7 +3,7 @@ the sandbox provider, webhook parsing and its events, error classification, rate
 It imports nothing else of the app."""
 
 from app.whatsapp.client import HOST_NOT_ALLOWED, CloudApiClient
-from app.whatsapp.errors import ErrorKind, SendError, gave_up_reason
+from app.whatsapp.errors import ErrorKind, SendError, describe_code, gave_up_reason
 from app.whatsapp.events import InboundMessageEvent, LimitUpdate, StatusUpdate, TemplateUpdate
 from app.whatsapp.hosts import META_API_BASE_URL, AllowedHosts
 from app.whatsapp.messaging_limits import UNKNOWN_LIMIT, messaging_limit_of
@@ -47,6 +47,7 @@ __all__ = [
     "WebhookFormatError",
     "business_account_ids",
     "decode_delivery",
+    "describe_code",
     "gave_up_reason",
     "messaging_limit_of",
     "parse_delivery",

@@ -127,6 +127,28 @@ def reason_for(code: object, http_status: int | None = None, detail: str | None 
     return f"WhatsApp refused the message ({label}{said})"
 
 
+# Codes Drip stores that are not Meta's (app.drip.sending): what they mean.
+_DRIP_CODES = {
+    "stale": "No answer about this message for too long: it was given up without resending",
+    "ambiguous": AMBIGUOUS_REASON,
+    "retry": "A temporary problem before the message was sent; it was retried",
+}
+
+
+def describe_code(code: object) -> str:
+    """A stored error code (Meta's number, an HTTP status, or one of Drip's words) in words,
+    for pages and exports that show codes: "131049" is not words."""
+    if code is None or code == "":
+        return "no error code"
+    text = str(code).strip()
+    if text in _DRIP_CODES:
+        return _DRIP_CODES[text]
+    number = code_number(text)
+    if number is not None and 100 <= number <= 599 and number not in _REASONS:
+        return reason_for(None, number)  # an HTTP status without Meta's code
+    return reason_for(text)
+
+
 class SendError(Exception):
     """A failed send: what kind it is, Meta's code and words, and a reason for a person."""
 

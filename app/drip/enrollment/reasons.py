@@ -9,6 +9,7 @@ from app.drip.enrollment.endings import (
     STOP_REASON_OUTSIDE_WINDOW,
     STOP_REASON_REPLIED,
 )
+from app.whatsapp import describe_code
 
 STOP_REASON_TEXT = {
     "manual": "stopped by hand",
@@ -22,8 +23,18 @@ STOP_REASON_TEXT = {
 }
 
 
+SEND_FAILED = "send_failed"
+
+
 def stop_reason_text(reason: str | None) -> str | None:
-    """The stop reason in words (None for none)."""
+    """The stop reason in words (None for none). A failed send's reason carries Meta's code
+    ("send_failed:131026"): shown as what the code means."""
     if reason is None:
         return None
-    return STOP_REASON_TEXT.get(reason, reason)
+    if reason in STOP_REASON_TEXT:
+        return STOP_REASON_TEXT[reason]
+    if reason == SEND_FAILED:
+        return "a message could not be sent"
+    if reason.startswith(f"{SEND_FAILED}:"):
+        return f"a message could not be sent: {describe_code(reason.split(':', 1)[1])}"
+    return reason
