@@ -63,6 +63,18 @@ def new():
     return render_template("contacts/form.html", form=form, contact=None), status
 
 
+@bp.route("/<int:contact_id>")
+def show(contact_id: int):
+    """One contact: who they are and, below, what happened to them."""
+    org_id = current_org_id()
+    contact = contacts.get_contact(db.session, org_id, contact_id)
+    return render_template(
+        "contacts/show.html",
+        contact=contact,
+        tags=contacts.contact_tags(db.session, org_id, contact.id),
+    )
+
+
 @bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
 def edit(contact_id: int):
     org_id = current_org_id()
