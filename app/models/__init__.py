@@ -6,6 +6,7 @@ from app.models.audit import AuditEvent, LoginAttempt
 from app.models.base import Base, utcnow
 from app.models.campaigns import DripCampaign, DripCampaignStep
 from app.models.contacts import Contact, ContactImport, ContactTag, Tag
+from app.models.conversions import DripConversion, DripEvent
 from app.models.enrollments import DripEnrollment, DripMessageLog
 from app.models.events import (
     InboundMessage,
@@ -32,8 +33,10 @@ __all__ = [
     "DripActivityRollup",
     "DripCampaign",
     "DripCampaignStep",
+    "DripConversion",
     "DripEnrollment",
     "DripEnrollmentRollup",
+    "DripEvent",
     "DripMessageLog",
     "DripVariantAssignment",
     "InboundMessage",

@@ -53,6 +53,10 @@ class DripAbTest(IdMixin, CreatedMixin, Base):
     winning_metric: Mapped[str] = mapped_column(String(32), default="read_rate")
     confidence_threshold: Mapped[float] = mapped_column(Float, default=0.95)
     min_sample_size: Mapped[int] = mapped_column(Integer, default=100)
+    # The sends per arm the always-valid test is tuned for (None: the default tuning), and the
+    # days after which a running test ends "no difference found" (None: no end).
+    planned_sample_size: Mapped[int | None] = mapped_column(Integer)
+    max_duration_days: Mapped[int | None] = mapped_column(Integer)
     # Hours after a send before its outcome counts for the auto-winner decision.
     outcome_window_hours: Mapped[int] = mapped_column(Integer, default=72)
     # Allocation edits on a running test start a new analysis phase.

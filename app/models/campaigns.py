@@ -42,6 +42,14 @@ class DripCampaign(IdMixin, CreatedMixin, Base):
     frequency_cap_exempt: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # The goal (issue 19): an event name reached within goal_within_days of enrolling; with
+    # exit_on_goal the enrollment ends "converted". holdout_percent of new enrollments, picked
+    # by a hash salted with holdout_salt (sticky per contact), are never messaged.
+    goal_event: Mapped[str | None] = mapped_column(String(100))
+    goal_within_days: Mapped[int | None] = mapped_column(Integer)
+    exit_on_goal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    holdout_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    holdout_salt: Mapped[str | None] = mapped_column(String(32))
     # Send window; no start/end means any time of day. "contact" = the contact's own zone.
     window_start: Mapped[time | None] = mapped_column(Time)
     window_end: Mapped[time | None] = mapped_column(Time)
