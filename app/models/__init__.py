@@ -6,7 +6,7 @@ from app.models.audit import AuditEvent, LoginAttempt
 from app.models.base import Base, utcnow
 from app.models.campaigns import DripCampaign, DripCampaignStep
 from app.models.contacts import Contact, ContactImport, ContactTag, Tag
-from app.models.conversions import DripConversion, DripEvent
+from app.models.conversions import DripConversion, DripEvent, DripHoldout
 from app.models.enrollments import DripEnrollment, DripMessageLog
 from app.models.events import (
     InboundMessage,
@@ -37,6 +37,7 @@ __all__ = [
     "DripEnrollment",
     "DripEnrollmentRollup",
     "DripEvent",
+    "DripHoldout",
     "DripMessageLog",
     "DripVariantAssignment",
     "InboundMessage",

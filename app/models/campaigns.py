@@ -44,7 +44,8 @@ class DripCampaign(IdMixin, CreatedMixin, Base):
     )
     # The goal (issue 19): an event name reached within goal_within_days of enrolling; with
     # exit_on_goal the enrollment ends "converted". holdout_percent of new enrollments, picked
-    # by a hash salted with holdout_salt (sticky per contact), are never messaged.
+    # by a hash salted with holdout_salt (sticky per contact), are never messaged (kept in
+    # drip_holdouts instead of drip_enrollments).
     goal_event: Mapped[str | None] = mapped_column(String(100))
     goal_within_days: Mapped[int | None] = mapped_column(Integer)
     exit_on_goal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

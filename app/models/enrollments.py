@@ -14,7 +14,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -75,8 +74,6 @@ class DripEnrollment(IdMixin, Base):
     # Why next_send_at was pushed back by a sending rule (messaging_limit, frequency_cap,
     # marketing_cap): shown as "why waiting"; cleared when the message goes out.
     wait_reason: Mapped[str | None] = mapped_column(String(32))
-    # In the campaign's holdout (issue 19): enrolled, never messaged, its conversions counted.
-    holdout: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     held_at: Mapped[datetime | None]
     # No foreign key: SQLite cannot add one to this table without rebuilding it, which the
     # rollup triggers forbid. Template rows are never deleted while the organization lives.
