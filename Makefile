@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install install-dev chromium run test lint format
+.PHONY: install install-dev chromium node-tools run test lint format
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,19 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
 
+# The browser tests' axe-core (accessibility checks), pinned by package-lock.json: `npm ci`
+# installs exactly that. Node and npm come from Debian when missing, as Chromium does.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "installing Debian's nodejs and npm"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >/dev/null; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-tools: node_modules/.installed
+
 # lint-imports: import-linter, with the contracts in pyproject.toml.
-test: install-dev chromium
+test: install-dev chromium node-tools
 	$(BIN)/ruff check .
 	PYTHONPATH=. $(BIN)/lint-imports
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -n 2

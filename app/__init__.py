@@ -11,10 +11,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import auth, cli, errors, roles, security, tasks
 from app.api import ab_tests as api_ab_tests
 from app.api import analytics as api_analytics
+from app.api import audience as api_audience
 from app.api import campaigns as api_campaigns
 from app.api import contacts as api_contacts
 from app.api import cron as api_cron
 from app.api import enrollments as api_enrollments
+from app.api import events as api_events
 from app.api import keys as api_keys
 from app.api import openapi
 from app.api import rate_card as api_rate_card
@@ -33,10 +35,12 @@ from app.web import (
     banner,
     campaigns,
     contacts,
+    enroll_review,
     enrollments,
     links,
     message_templates,
     pages,
+    profile,
     settings,
 )
 
@@ -51,7 +55,9 @@ HTML_BLUEPRINTS = tuple(
         contacts,
         message_templates,
         enrollments,
+        enroll_review,
         settings,
+        profile,
         links,
         analytics,
         ab_tests,
@@ -67,6 +73,8 @@ API_MODULES = (
     api_analytics,
     api_ab_tests,
     api_enrollments,
+    api_events,
+    api_audience,
     api_templates,
     api_rate_card,
     api_settings,

@@ -53,19 +53,31 @@ VARIANT = {
         "ciHigh": NULLABLE_PERCENT,
     },
 }
+NO_SENDS = "; null when the variant or the control has no sends (see note)"
 COMPARISON = {
     "type": "object",
+    "description": "A variant against the control. When either has no sends there is nothing "
+    'to compare: every number and significant are null and note is "no sends yet".',
     "properties": {
         "variantId": {"type": "integer"},
         "controlId": {"type": "integer"},
-        "lift": {**NULLABLE_NUMBER, "description": "relative lift over the control, percent"},
-        "absoluteLift": {**NULLABLE_NUMBER, "description": "percentage points"},
+        "lift": {
+            **NULLABLE_NUMBER,
+            "description": "relative lift over the control, percent; also null when the "
+            "control's rate is 0",
+        },
+        "absoluteLift": {**NULLABLE_NUMBER, "description": "percentage points" + NO_SENDS},
         "zScore": NULLABLE_NUMBER,
-        "pValue": NUMBER,
-        "adjustedPValue": {**NUMBER, "description": "Holm across the comparisons"},
-        "sequentialPValue": {**NUMBER, "description": "always-valid (mixture SPRT)"},
-        "adjustedSequentialPValue": NUMBER,
-        "significant": {"type": "boolean"},
+        "pValue": {**NULLABLE_NUMBER, "description": "two-proportion z-test" + NO_SENDS},
+        "adjustedPValue": {**NULLABLE_NUMBER, "description": "Holm across the comparisons"},
+        "sequentialPValue": {**NULLABLE_NUMBER, "description": "always-valid (mixture SPRT)"},
+        "adjustedSequentialPValue": NULLABLE_NUMBER,
+        "significant": {
+            "type": "boolean",
+            "nullable": True,
+            "description": "null when an arm has no sends",
+        },
+        "note": {**NULLABLE_STRING, "description": '"no sends yet", or null'},
     },
 }
 DECISION = {
@@ -77,6 +89,58 @@ DECISION = {
         },
         "reason": {"type": "string"},
         "winnerId": NULLABLE_INTEGER,
+    },
+}
+NULLABLE_COUNT = {"type": "integer", "nullable": True}
+TEST_DECISION = {
+    "type": "object",
+    "description": "The auto-winner's decision and, while the test runs or is paused, when it "
+    "can decide: the sends it needs per variant (every variant needs minSampleSize sends past "
+    "the outcome window; once that is met without a significant difference, the planned size "
+    "the sequential test is tuned for), the step's recent pace and the campaign's remaining "
+    "audience (active enrollments not yet past the step). The outlook fields are null for "
+    "draft and completed tests.",
+    "properties": {
+        **DECISION["properties"],
+        "sendsNeeded": {
+            **NULLABLE_COUNT,
+            "description": "more sends per variant (the variant furthest behind); 0 when no "
+            "more are needed or none would help",
+        },
+        "sendsSoFar": {**NULLABLE_COUNT, "description": "sends of the variant furthest behind"},
+        "sendsTarget": {**NULLABLE_COUNT, "description": "sends per variant aimed at"},
+        "sendsPerDay": {
+            **NULLABLE_NUMBER,
+            "description": "the step's sends a day over the last 7 days (or since its first "
+            "send in them, at least a day)",
+        },
+        "expectedAt": {
+            **NULLABLE_UTC_DATETIME,
+            "description": "when the decision is likely at that pace, the outcome window "
+            "included; null when no date can be given",
+        },
+        "reachable": {
+            "type": "boolean",
+            "nullable": True,
+            "description": "false when the step can never get there: fewer contacts left to "
+            "reach it than the sends needed, or no sends in 7 days and the campaign not active",
+        },
+        "note": {
+            **NULLABLE_STRING,
+            "description": "all of the above in words, dates on the organization's clock",
+        },
+    },
+}
+HEADLINE = {
+    "type": "object",
+    "nullable": True,
+    "description": "The variant the verdict sentence quotes and its lift: the same value as "
+    "its entry in statistics.comparisons (every send of the phase). null when the sentence "
+    "quotes no lift.",
+    "properties": {
+        "variantId": {"type": "integer"},
+        "controlId": {"type": "integer"},
+        "lift": {**NULLABLE_NUMBER, "description": "percent"},
     },
 }
 STATISTICS = {
@@ -131,8 +195,9 @@ TEST = {
         "startedAt": NULLABLE_UTC_DATETIME,
         "endedAt": NULLABLE_UTC_DATETIME,
         "decidedBy": {**NULLABLE_STRING, "description": "auto or manual"},
-        "decision": DECISION,
+        "decision": TEST_DECISION,
         "verdict": {"type": "string"},
+        "headline": HEADLINE,
         "variants": {"type": "array", "items": VARIANT},
         "statistics": STATISTICS,
         "decisionSnapshot": {"type": "object", "nullable": True},

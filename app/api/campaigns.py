@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, request
-from sqlalchemy import func, select
 
 from app.api.campaigns_openapi import OPENAPI  # noqa: F401 - collected by create_app
 from app.api.respond import json_body, ok, paged, paging_args, text_arg
@@ -11,11 +10,10 @@ from app.auth import current_actor, current_org_id
 from app.drip import campaigns, templates
 from app.drip.campaigns import preview_message
 from app.drip.errors import NotFound, ValidationError
-from app.drip.scope import get_scoped, scoped
+from app.drip.scope import get_scoped
 from app.envelope import api_field_name, error_response
 from app.extensions import db
 from app.models import DripCampaign, DripCampaignStep
-from app.models.campaigns import CAMPAIGN_STATUSES
 
 bp = Blueprint("api_campaigns", __name__, url_prefix="/api/drip-campaigns")
 
@@ -196,25 +194,22 @@ def _one(campaign: DripCampaign):
 
 @bp.get("")
 def list_campaigns():
+    """?q= (part of the name) and ?status=, paged, newest first."""
     page, per_page = paging_args()
-    query = scoped(DripCampaign, current_org_id())
-    status = request.args.get("status")
-    if status:
-        if status not in CAMPAIGN_STATUSES:
-            raise ValidationError("Unknown status.", {"status": ", ".join(CAMPAIGN_STATUSES)})
-        query = query.where(DripCampaign.status == status)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(
-        query.order_by(DripCampaign.created_at.desc(), DripCampaign.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    ids = [c.id for c in rows]
+    result = campaigns.list_campaigns(
+        db.session,
+        current_org_id(),
+        q=text_arg("q"),
+        status=request.args.get("status"),
+        page=page,
+        per_page=per_page,
+    )
+    ids = [c.id for c in result.rows]
     counts = campaigns.enrollment_counts(db.session, ids)
     holds = templates.campaign_holds(db.session, current_org_id(), ids)
     return paged(
-        [serialize_campaign(c, counts[c.id], holds=holds[c.id]) for c in rows],
-        total,
+        [serialize_campaign(c, counts[c.id], holds=holds[c.id]) for c in result.rows],
+        result.total,
         page,
         per_page,
     )
@@ -232,6 +227,14 @@ def create_campaign():
 @bp.get("/<int:id>")
 def get_campaign(id: int):
     return ok(_one(_campaign(id)))
+
+
+@bp.post("/<int:id>/duplicate")
+def duplicate_campaign(id: int):
+    """A draft copy with the settings and live steps; no enrollments, A/B tests or history."""
+    copy = campaigns.duplicate_campaign(db.session, current_actor(), _campaign(id))
+    db.session.commit()
+    return ok(_one(copy), status=201)
 
 
 @bp.patch("/<int:id>")

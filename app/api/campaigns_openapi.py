@@ -15,8 +15,9 @@ from app.api.openapi import (
     path_id,
     trimmed_text,
 )
-from app.api.steps_openapi import STEP, STEP_INPUT
+from app.api.steps_openapi import PREVIEW, PREVIEW_INPUT, STEP, STEP_INPUT
 from app.drip import limits
+from app.models.campaigns import CAMPAIGN_STATUSES
 
 STEP_ID = path_id("stepId")
 # A time of day, "HH:MM" on a 24-hour clock.
@@ -142,58 +143,30 @@ CAMPAIGN = {
         "holds": {"type": "array", "items": HOLD},
     },
 }
-PREVIEW = {
-    "type": "object",
-    "properties": {
-        "text": NULLABLE_STRING,
-        "template": {
-            "type": "object",
-            "nullable": True,
-            "description": "a template step's parts as WhatsApp shows them: header (text), "
-            "media {format, link}, body, footer, buttons [{type, text, url}]",
-        },
-        "fallback": {
-            **NULLABLE_STRING,
-            "description": "a text step's fallback template, rendered",
-        },
-        "errors": {"type": "object", "additionalProperties": {"type": "string"}},
-        "contact": {"type": "object"},
-        "warning": NULLABLE_STRING,
-    },
-}
-
-
-# The preview renders whatever the editor holds: problems with the step's fields come back in
-# the answer's `errors` (200), as the editor shows them, so those fields are not constrained here.
-PREVIEW_INPUT = {
-    "type": "object",
-    "description": "the fields of a step (see adding a step); their problems are answered in "
-    "errors, not as a 422",
-    "properties": {
-        **{
-            name: {"description": f"as {name} of a step"}
-            for name in STEP_INPUT["properties"]
-            if name != "position"
-        },
-        "contactId": {
-            **NULLABLE_INTEGER,
-            "description": "render for this contact; null: a sample contact",
-        },
-    },
-    "example": {"messageContent": "Hi {{first_name|there}}!", "contactId": 1},
-}
 
 
 OPENAPI = {
     "/api/drip-campaigns": {
         "get": operation(
-            "List campaigns (?status=)",
+            "List campaigns (?q=, ?status=), newest first",
             list_response(CAMPAIGN),
             401,
             422,
             parameters=[
                 *PAGING_PARAMETERS,
-                {"name": "status", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "q",
+                    "in": "query",
+                    "description": "part of the name, any case (at most "
+                    f"{limits.SEARCH_TEXT_MAX} characters)",
+                    "schema": {"type": "string", "maxLength": limits.SEARCH_TEXT_MAX},
+                },
+                {
+                    "name": "status",
+                    "in": "query",
+                    "description": "one of " + ", ".join(CAMPAIGN_STATUSES),
+                    "schema": {"type": "string"},
+                },
             ],
         ),
         "post": operation(
@@ -232,6 +205,18 @@ OPENAPI = {
             409,
             parameters=[CAMPAIGN_ID],
         ),
+    },
+    "/api/drip-campaigns/{id}/duplicate": {
+        "post": operation(
+            "Duplicate a campaign as a draft",
+            data_response(CAMPAIGN, 201),
+            401,
+            404,
+            parameters=[CAMPAIGN_ID],
+            description='A new draft named "Copy of <name>" with the campaign\'s settings and '
+            "its live steps (their messages, templates and fallback templates). Enrollments, A/B "
+            "tests, counters and the activity log are not copied.",
+        )
     },
     "/api/drip-campaigns/{id}/status": {
         "post": operation(

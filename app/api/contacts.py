@@ -1,10 +1,12 @@
-"""JSON API: contacts (list, create, one contact, edit, delete) and the CSV import."""
+"""JSON API: contacts (list, create, one contact, edit, delete, timeline) and the CSV
+import."""
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 
-from flask import Blueprint, g, request, url_for
+from flask import Blueprint, Response, g, request, url_for
 from flask_login import current_user
 
 from app.api.contacts_openapi import OPENAPI
@@ -15,6 +17,7 @@ from app.drip.errors import DripError, ValidationError
 from app.envelope import camel_case
 from app.extensions import db
 from app.models import Contact, ContactImport
+from app.reports import write_csv
 from app.tasks import enqueue, run_contact_import
 
 bp = Blueprint("api_contacts", __name__, url_prefix="/api")
@@ -58,17 +61,64 @@ def serialize_import(imp: ContactImport) -> dict:
         "id": imp.id,
         "filename": imp.filename,
         "status": imp.status,
+        "awaitingMapping": contacts.awaits_mapping(imp),
         "totalRows": imp.total_rows,
         "processedRows": imp.processed_rows,
         "created": imp.created_count,
         "updated": imp.updated_count,
         "errorCount": imp.error_count,
-        "errors": imp.errors or [],
+        **import_report(imp),
         "lastError": imp.last_error,
         "createdAt": imp.created_at,
         "startedAt": imp.started_at,
         "finishedAt": imp.finished_at,
     }
+
+
+def import_report(imp: ContactImport) -> dict:
+    """The rows an import refused, those it took with a warning, the repeated contacts (the
+    last row wins), and the column mapping it ran with."""
+    report = contacts.import_report(imp)
+    return {
+        "errors": [{"row": e["row"], "message": e.get("message", "")} for e in report.errors],
+        "warnings": [
+            {"row": e["row"], "message": e.get("message", "")}
+            for e in sorted([*report.warnings, *report.duplicates], key=lambda e: e["row"])
+        ],
+        "duplicates": [
+            {
+                "field": camel_case(group["field"]),
+                "value": group["key"],
+                "rows": group["rows"],
+                "winningRow": group["winningRow"],
+            }
+            for group in report.repeated
+        ],
+        "duplicateRule": contacts.DUPLICATE_POLICY,
+        "mapping": report.mapping,
+        "failedRowsUrl": url_for("api_contacts.import_failed_rows", import_id=imp.id),
+    }
+
+
+def mapping_arg() -> dict | None:
+    """The optional `mapping` form field: JSON {column name: target}."""
+    raw = request.form.get("mapping")
+    if raw is None or not raw.strip():
+        return None
+    if len(raw) > contacts.MAPPING_TEXT_MAX:
+        message = f"mapping: at most {contacts.MAPPING_TEXT_MAX:,} characters of JSON."
+        raise ValidationError(message, {"mapping": message})
+    try:
+        mapping = json.loads(raw)
+    except ValueError:
+        mapping = None
+    if not isinstance(mapping, dict):
+        message = (
+            'mapping: a JSON object of column name to field, such as {"Phone Number": '
+            '"phone", "Plan": "attribute:plan", "Notes": "ignore"}.'
+        )
+        raise ValidationError(message, {"mapping": message})
+    return mapping
 
 
 @contextmanager
@@ -141,6 +191,26 @@ def get_contact(contact_id: int):
     return ok(_one(contacts.get_contact(db.session, current_org_id(), contact_id)))
 
 
+@bp.get("/contacts/<int:contact_id>/timeline")
+def contact_timeline(contact_id: int):
+    contacts.get_contact(db.session, current_org_id(), contact_id)  # 404 before 422
+    page, per_page = paging_args()
+    result = contacts.contact_timeline(db.session, current_org_id(), contact_id, page, per_page)
+    return paged([serialize_entry(e) for e in result.entries], result.total, page, per_page)
+
+
+def serialize_entry(entry: contacts.TimelineEntry) -> dict:
+    return {
+        "at": entry.at,
+        "kind": entry.kind,
+        "campaignId": entry.campaign_id,
+        "stepId": entry.step_id,
+        "text": entry.text,
+        "status": entry.status,
+        "details": entry.details,
+    }
+
+
 @bp.patch("/contacts/<int:contact_id>")
 def update_contact(contact_id: int):
     contacts.get_contact(db.session, current_org_id(), contact_id)  # 404 before 400
@@ -165,8 +235,14 @@ def import_contacts():
         message = "Send the CSV as multipart/form-data in the field 'file'."
         raise ValidationError(message, {"file": message})
     user_id = None if g.api_key is not None else current_user.id
+    mapping = mapping_arg()
     imp = contacts.create_import(
-        db.session, current_org_id(), upload.filename, upload.read(), user_id=user_id
+        db.session,
+        current_org_id(),
+        upload.filename,
+        upload.read(),
+        user_id=user_id,
+        mapping=mapping,
     )
     db.session.commit()
     import_id = imp.id
@@ -188,7 +264,7 @@ def import_contacts():
             "created": imp.created_count,
             "updated": imp.updated_count,
             "errorCount": imp.error_count,
-            "errors": imp.errors or [],
+            **import_report(imp),
         }
     )
 
@@ -196,3 +272,17 @@ def import_contacts():
 @bp.get("/contacts/imports/<int:import_id>")
 def get_import(import_id: int):
     return ok(serialize_import(contacts.get_import(db.session, current_org_id(), import_id)))
+
+
+@bp.get("/contacts/imports/<int:import_id>/failed-rows")
+def import_failed_rows(import_id: int):
+    """The refused rows and the rows with a warning as CSV (formula cells neutralised)."""
+    filename, header, rows = contacts.failed_rows_table(db.session, current_org_id(), import_id)
+    return Response(
+        write_csv(header, rows),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )

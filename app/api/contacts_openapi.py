@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.api.openapi import (
     DATETIME,
     NULLABLE_DATETIME,
+    NULLABLE_INTEGER,
     NULLABLE_STRING,
     PAGING_PARAMETERS,
     data_response,
@@ -15,7 +16,14 @@ from app.api.openapi import (
     trimmed_text,
 )
 from app.drip import limits
-from app.drip.contacts import WHATSAPP_USER_ID_MAX
+from app.drip.contacts import (
+    HEADER_COLUMNS_MAX,
+    HEADER_NAME_MAX,
+    KNOWN_COLUMNS,
+    MAPPING_TEXT_MAX,
+    TIMELINE_KINDS,
+    WHATSAPP_USER_ID_MAX,
+)
 
 ATTRIBUTES = {
     "type": "object",
@@ -84,6 +92,40 @@ CONTACT_INPUT_PROPERTIES = {
     },
     "optedOut": {"type": "boolean", "description": "opt the contact out (true) or back in"},
 }
+TIMELINE_ENTRY = {
+    "type": "object",
+    "properties": {
+        "at": {**DATETIME, "description": "UTC; entries are newest first"},
+        "kind": {
+            "type": "string",
+            "enum": list(TIMELINE_KINDS),
+            "description": "enrolled, stopped, completed: an enrollment in a campaign; "
+            "message: a step's message as it was claimed for sending; status: the message "
+            "sent, delivered, read or failed at that time; reply: a message from the contact; "
+            "click: a tracked link followed; opt_out: the contact opted out",
+        },
+        "campaignId": NULLABLE_INTEGER,
+        "stepId": NULLABLE_INTEGER,
+        "text": {
+            **NULLABLE_STRING,
+            "description": "in words: the reply's text, a message's template name or its "
+            "step's text as written, a failure's error, a stop reason, the clicked URL",
+        },
+        "status": {
+            **NULLABLE_STRING,
+            "description": "message: its status now; status: the one reached at `at`; "
+            "stopped: stopped, unsubscribed or failed; completed: completed",
+        },
+        "details": {
+            "type": "object",
+            "description": "by kind: campaignName, stepName, stepPosition; enrollmentId, "
+            "enrollmentStatus, stopReason (the code; text has its words); messageLogId, "
+            "templateName, category; errorCode, error (the code in words), errorMessage "
+            "(Meta's); messageType; url; reason (an opt-out's)",
+            "additionalProperties": True,
+        },
+    },
+}
 CONTACT_ID = path_id("contactId")
 IMPORT_ID = path_id("importId")
 ROW_ERRORS = {
@@ -92,6 +134,46 @@ ROW_ERRORS = {
     "items": {
         "type": "object",
         "properties": {"row": {"type": "integer"}, "message": {"type": "string"}},
+    },
+}
+MAPPING_TARGETS = (
+    "one of " + ", ".join(KNOWN_COLUMNS) + ", attribute:<name> (kept as that attribute) or ignore"
+)
+IMPORT_REPORT = {
+    "errors": ROW_ERRORS,
+    "warnings": {
+        "type": "array",
+        "description": "rows imported with a warning (a time zone that is not one: imported "
+        "without it, so the contact follows the organization's zone), and rows repeating an "
+        "earlier row's contact; the first 1,000 rows reported in all",
+        "items": ROW_ERRORS["items"],
+    },
+    "duplicates": {
+        "type": "array",
+        "description": "contacts on several rows: the last row wins (its cells replace the "
+        "earlier rows' values, its blank cells keep them, tags add up)",
+        "items": {
+            "type": "object",
+            "properties": {
+                "field": {"type": "string", "enum": ["phone", "whatsappUserId"]},
+                "value": {"type": "string"},
+                "rows": {"type": "array", "items": {"type": "integer"}},
+                "winningRow": {"type": "integer", "description": "the last of rows"},
+            },
+        },
+    },
+    "duplicateRule": {"type": "string", "description": "the rule for repeated contacts, in words"},
+    "mapping": {
+        "type": "object",
+        "nullable": True,
+        "description": "the column mapping the import runs with: column name -> "
+        + MAPPING_TARGETS
+        + "; null while an import uploaded from the page waits for its columns",
+        "additionalProperties": {"type": "string"},
+    },
+    "failedRowsUrl": {
+        "type": "string",
+        "description": "GET it: the refused rows and the rows with a warning as CSV",
     },
 }
 IMPORT_RESULT = {
@@ -103,7 +185,7 @@ IMPORT_RESULT = {
         "created": {"type": "integer"},
         "updated": {"type": "integer"},
         "errorCount": {"type": "integer"},
-        "errors": ROW_ERRORS,
+        **IMPORT_REPORT,
     },
 }
 IMPORT_QUEUED = {
@@ -120,12 +202,16 @@ IMPORT = {
         "id": {"type": "integer"},
         "filename": {"type": "string"},
         "status": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+        "awaitingMapping": {
+            "type": "boolean",
+            "description": "uploaded from the page; runs once its columns are mapped there",
+        },
         "totalRows": {"type": "integer"},
         "processedRows": {"type": "integer"},
         "created": {"type": "integer"},
         "updated": {"type": "integer"},
         "errorCount": {"type": "integer"},
-        "errors": ROW_ERRORS,
+        **IMPORT_REPORT,
         "lastError": NULLABLE_STRING,
         "createdAt": DATETIME,
         "startedAt": NULLABLE_DATETIME,
@@ -221,6 +307,14 @@ OPENAPI = {
             },
         },
     },
+    "/api/contacts/{contactId}/timeline": {
+        "get": {
+            "summary": "What happened to a contact, newest first: enrollments, messages and "
+            "their statuses, replies, clicks, the opt-out",
+            "parameters": [CONTACT_ID, *PAGING_PARAMETERS],
+            "responses": {**list_response(TIMELINE_ENTRY), **error_responses(401, 404, 422)},
+        }
+    },
     "/api/contacts/import": {
         "post": {
             "summary": "Import contacts from a CSV file; existing phones are updated",
@@ -230,7 +324,13 @@ OPENAPI = {
                 "optionally first_name, last_name, timezone, tags "
                 "(';'-separated); other columns become attributes. Up to 5,000 rows are "
                 "imported at once (200); larger files run in the background (202, poll "
-                "statusUrl). Bad rows are reported with their row number; good rows go in."
+                "statusUrl). Bad rows are reported with their row number; good rows go in. "
+                "Columns are matched to fields by name, ignoring case, spaces and "
+                "punctuation, with common names understood ('Phone Number' is phone, 'First "
+                "Name' first_name, 'Surname' last_name); `mapping` says it for any column. A "
+                "phone repeated in the file is one contact: the last row wins (warnings and "
+                "duplicates list them). A time zone that is not one imports the row without "
+                "it, with a warning."
             ),
             "requestBody": {
                 "required": True,
@@ -239,7 +339,25 @@ OPENAPI = {
                         "schema": {
                             "type": "object",
                             "required": ["file"],
-                            "properties": {"file": {"type": "string", "format": "binary"}},
+                            "properties": {
+                                "file": {"type": "string", "format": "binary"},
+                                "mapping": {
+                                    "type": "string",
+                                    "maxLength": MAPPING_TEXT_MAX,
+                                    "description": "optional JSON object: column name (as in "
+                                    "the header row) -> "
+                                    + MAPPING_TARGETS
+                                    + f". Columns left out are matched by name. At most "
+                                    f"{HEADER_COLUMNS_MAX} columns of at most "
+                                    f"{HEADER_NAME_MAX} characters; attribute names at most "
+                                    f"{limits.ATTRIBUTE_KEY_MAX}. A mapping that cannot run "
+                                    "(an unknown column or target, a field mapped twice, no "
+                                    "phone and no whatsapp_user_id) is a 422 and nothing is "
+                                    "imported.",
+                                    "example": '{"Phone Number": "phone", "Plan": '
+                                    '"attribute:plan", "Notes": "ignore"}',
+                                },
+                            },
                         }
                     }
                 },
@@ -256,6 +374,22 @@ OPENAPI = {
             "summary": "Progress and row errors of a CSV import",
             "parameters": [IMPORT_ID],
             "responses": {**data_response(IMPORT), **error_responses(401, 404)},
+        }
+    },
+    "/api/contacts/imports/{importId}/failed-rows": {
+        "get": {
+            "summary": "The rows an import refused or took with a warning, as CSV",
+            "description": "The file's columns as uploaded, then `row` (its number; row 1 is "
+            "the header) and `error` (a warning starts with 'Warning:'). Cells a spreadsheet "
+            "would run as a formula start with a quote. The first 1,000 reported rows.",
+            "parameters": [IMPORT_ID],
+            "responses": {
+                "200": {
+                    "description": "CSV",
+                    "content": {"text/csv": {"schema": {"type": "string"}}},
+                },
+                **error_responses(401, 404),
+            },
         }
     },
 }

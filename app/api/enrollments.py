@@ -1,29 +1,20 @@
-"""JSON API: a campaign's enrollments (list, enroll) and pause / resume / stop of one."""
+"""JSON API: a campaign's enrollments (list, enroll), pause / resume / stop of one, and of many
+at once (chosen ids or all matching a filter)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, request
 
-from app.api.openapi import (
-    CAMPAIGN_ID,
-    NULLABLE_INTEGER,
-    NULLABLE_STRING,
-    NULLABLE_UTC_DATETIME,
-    PAGING_PARAMETERS,
-    UTC_DATETIME,
-    data_response,
-    error_responses,
-    list_response,
-    path_id,
-    request_body,
-)
+from app.api.enrollments_openapi import OPENAPI
 from app.api.respond import BadJson, json_body, ok, paged, paging_args
 from app.auth import current_actor, current_org_id
-from app.drip import campaigns, enrollment, limits
+from app.drip import campaigns, enrollment
 from app.drip.scope import get_scoped
+from app.drip.zones import resolve_zone
 from app.extensions import db
 from app.models import DripCampaign, DripEnrollment
-from app.models.enrollments import ENROLLMENT_STATUSES
+
+__all__ = ["OPENAPI", "bp"]
 
 bp = Blueprint("api_enrollments", __name__, url_prefix="/api")
 
@@ -48,13 +39,33 @@ def serialize_enrollment(row: DripEnrollment) -> dict:
 
 
 def serialize_row(row: enrollment.EnrollmentRow) -> dict:
+    e = row.enrollment
+    local = None
+    if e.next_send_at is not None:
+        local = e.next_send_at.astimezone(resolve_zone(row.contact_zone)).isoformat()
     return {
-        **serialize_enrollment(row.enrollment),
+        **serialize_enrollment(e),
+        "waitingFor": row.waiting.code if row.waiting else None,
+        "waitReasonText": row.waiting.text if row.waiting else None,
+        "contactTimezone": row.contact_zone,
+        "nextSendAtContactTime": local,
         "contactName": row.contact_name,
         "contactPhone": row.contact_phone,
         "currentStepName": row.step_name,
         "currentStepPosition": row.step_position,
     }
+
+
+def list_filter(args) -> enrollment.EnrollmentFilter:
+    return enrollment.enrollment_filter(
+        args.get("status"), args.get("q"), args.get("step"), args.get("reason")
+    )
+
+
+def one_row(org_id: int, campaign_id: int, enrollment_id: int) -> dict:
+    where = enrollment.EnrollmentFilter(ids=(enrollment_id,))
+    rows, _ = enrollment.list_enrollments(db.session, org_id, campaign_id, where=where)
+    return serialize_row(rows[0])
 
 
 def enroll_target(body: dict) -> dict:
@@ -87,7 +98,12 @@ def list_campaign_enrollments(id: int):
     get_scoped(db.session, DripCampaign, current_org_id(), id)
     page, per_page = paging_args()
     rows, total = enrollment.list_enrollments(
-        db.session, current_org_id(), id, request.args.get("status") or None, page, per_page
+        db.session,
+        current_org_id(),
+        id,
+        page=page,
+        per_page=per_page,
+        where=list_filter(request.args),
     )
     return paged([serialize_row(r) for r in rows], total, page, per_page)
 
@@ -114,144 +130,61 @@ def change_enrollment(id: int, enrollment_id: int):
     action = json_body().get("action")
     if not isinstance(action, str):
         raise BadJson("action must be a string.", {"action": "pause, resume or stop."})
-    row = campaigns.change_enrollment(db.session, current_actor(), campaign, enrollment_id, action)
+    campaigns.change_enrollment(db.session, current_actor(), campaign, enrollment_id, action)
     db.session.commit()
-    return ok(serialize_enrollment(row))
+    return ok(one_row(org_id, id, enrollment_id))
 
 
-STATUS = {"type": "string", "enum": list(ENROLLMENT_STATUSES)}
-ENROLLMENT = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"},
-        "contactId": {"type": "integer"},
-        "status": STATUS,
-        "currentStepId": {
-            **NULLABLE_INTEGER,
-            "description": "the step this enrollment waits for (the next one to send)",
-        },
-        "nextSendAt": {**NULLABLE_UTC_DATETIME, "description": "UTC; null when paused or finished"},
-        "lastSentAt": {**NULLABLE_UTC_DATETIME, "description": "when the previous step went out"},
-        "enrolledAt": UTC_DATETIME,
-        "pausedAt": NULLABLE_UTC_DATETIME,
-        "waitReason": {
-            **NULLABLE_STRING,
-            "description": "why the step waits past its time: messaging_limit (the account's "
-            "limit of people reached outside their window), frequency_cap (the organization's "
-            "marketing cap per contact) or marketing_cap (Meta's per-user cap, 131049); null "
-            "otherwise",
-        },
-        "completedAt": NULLABLE_UTC_DATETIME,
-        "stoppedAt": NULLABLE_UTC_DATETIME,
-        "stopReason": NULLABLE_STRING,
-        "stopReasonText": {**NULLABLE_STRING, "description": "the stop reason in words"},
-    },
-}
-ENROLLMENT_ROW = {
-    "allOf": [
-        ENROLLMENT,
+@bp.post("/drip-campaigns/<int:id>/enrollments/bulk")
+def bulk_change(id: int):
+    campaign = get_scoped(db.session, DripCampaign, current_org_id(), id)
+    body = json_body()
+    action = body.get("action")
+    if not isinstance(action, str):
+        raise BadJson("action must be a string.", {"action": "pause, resume or stop."})
+    ids, where = bulk_target(body)
+    result = campaigns.bulk_change_enrollments(
+        db.session, current_actor(), campaign, action, ids=ids, where=where
+    )
+    db.session.commit()
+    return ok(
         {
-            "type": "object",
-            "properties": {
-                "contactName": {"type": "string"},
-                "contactPhone": {"type": "string"},
-                "currentStepName": NULLABLE_STRING,
-                "currentStepPosition": NULLABLE_INTEGER,
-            },
-        },
-    ]
-}
-ENROLL_RESULT = {
-    "type": "object",
-    "properties": {
-        "enrolled": {"type": "integer"},
-        "skipped": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "contactId": {"type": "integer"},
-                    "reason": {"type": "string", "enum": list(enrollment.SKIP_REASONS)},
-                },
-            },
-        },
-    },
-}
-ENROLL_BODY = {
-    "type": "object",
-    "description": "exactly one of contactIds, tag, search",
-    "properties": {
-        "contactIds": {
-            "type": "array",
-            "items": {"type": "integer"},
-            "minItems": 1,
-            "maxItems": limits.ENROLL_IDS_MAX,
-            "description": f"at most {limits.ENROLL_IDS_MAX:,} ids at once: enroll a larger "
-            "audience with a tag or a search",
-        },
-        "tag": {
-            "type": "string",
-            "maxLength": limits.TAG_MAX,
-            "description": "everyone with this tag",
-        },
-        "search": {
-            "type": "object",
-            "description": "everyone matching the contact search (text, tag or both)",
-            "properties": {
-                "q": {"type": "string", "maxLength": limits.SEARCH_TEXT_MAX},
-                "tag": {"type": "string", "maxLength": limits.TAG_MAX},
-            },
-        },
-    },
-    "example": {"contactIds": [1, 2]},
-}
-ENROLLMENT_ID = path_id("enrollmentId")
-OPENAPI = {
-    "/api/drip-campaigns/{id}/enrollments": {
-        "get": {
-            "summary": "List a campaign's enrollments, newest first",
-            "parameters": [
-                CAMPAIGN_ID,
-                {
-                    "name": "status",
-                    "in": "query",
-                    "description": "only enrollments in this status (empty: all)",
-                    "allowEmptyValue": True,
-                    "schema": STATUS,
-                },
-                *PAGING_PARAMETERS,
-            ],
-            "responses": {**list_response(ENROLLMENT_ROW), **error_responses(401, 404, 422)},
-        },
-        "post": {
-            "summary": "Enroll contacts: chosen ids, everyone with a tag, or a search",
-            "description": "Contacts not enrolled are listed with a reason: not_found, "
-            "opted_out, already_active, already_paused, already_completed (the campaign "
-            "does not allow re-enrollment). An archived campaign answers 422.",
-            "parameters": [CAMPAIGN_ID],
-            "requestBody": request_body(ENROLL_BODY),
-            "responses": {**data_response(ENROLL_RESULT), **error_responses(400, 401, 404, 422)},
-        },
-    },
-    "/api/drip-campaigns/{id}/enrollments/{enrollmentId}": {
-        "patch": {
-            "summary": "Pause, resume or stop one enrollment",
-            "description": "A paused enrollment keeps its step; on resume a step that became "
-            "due meanwhile goes out in the next send window. 409 when the enrollment is "
-            "finished.",
-            "parameters": [CAMPAIGN_ID, ENROLLMENT_ID],
-            "requestBody": request_body(
-                {
-                    "type": "object",
-                    "required": ["action"],
-                    "properties": {"action": {"type": "string", "enum": list(enrollment.ACTIONS)}},
-                    "example": {"action": "pause"},
-                }
-            ),
-            "responses": {
-                **data_response(ENROLLMENT),
-                **error_responses(400, 401, 404, 409, 422),
-            },
+            "action": result.action,
+            "matched": result.matched,
+            "changed": result.changed,
+            "skipped": result.skipped,
+            "notFound": result.not_found,
         }
-    },
-}
+    )
+
+
+def bulk_target(body: dict):
+    """(ids, filter) of a bulk body; 400 for a value of the wrong type. Exactly one of the
+    two, and the number of ids, are rules checked by bulk_action() (422)."""
+    ids = where = None
+    if body.get("enrollmentIds") is not None:
+        ids = body["enrollmentIds"]
+        if not isinstance(ids, list) or any(
+            isinstance(i, bool) or not isinstance(i, int) for i in ids
+        ):
+            raise BadJson(
+                "enrollmentIds must be a list of integers.", {"enrollmentIds": "Integers."}
+            )
+        # No id is that large (the database would refuse the number: a 500): 0 matches none.
+        ids = [i if 0 < i < 2**63 else 0 for i in ids]
+    if body.get("filter") is not None:
+        given = body["filter"]
+        if not isinstance(given, dict) or any(
+            not isinstance(given.get(k), str | None) for k in ("status", "q", "reason")
+        ):
+            raise BadJson(
+                "filter must be an object {status, q, step, reason}.",
+                {"filter": "{status, q, step, reason}"},
+            )
+        step = given.get("step")
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int | str)):
+            raise BadJson("filter.step must be a step id.", {"filter": "step: an integer."})
+        where = enrollment.enrollment_filter(
+            given.get("status"), given.get("q"), step, given.get("reason")
+        )
+    return ids, where

@@ -3,7 +3,7 @@ and buttons, a text step's fallback template), for app/api/campaigns_openapi.py.
 
 from __future__ import annotations
 
-from app.api.openapi import MESSAGE_TEXT, NULLABLE_STRING, trimmed_text
+from app.api.openapi import MESSAGE_TEXT, NULLABLE_INTEGER, NULLABLE_STRING, trimmed_text
 from app.drip import limits
 
 TEMPLATE_PARAMETERS = {
@@ -84,4 +84,81 @@ STEP = {
         "template": {**TEMPLATE, "nullable": True},
         "fallbackTemplate": {**FALLBACK_TEMPLATE, "nullable": True},
     },
+}
+
+
+PREVIEW = {
+    "type": "object",
+    "properties": {
+        "text": NULLABLE_STRING,
+        "template": {
+            "type": "object",
+            "nullable": True,
+            "description": "a template step's parts as WhatsApp shows them: header (text), "
+            "media {format, link}, body, footer, buttons [{type, text, url}]",
+        },
+        "fallback": {
+            **NULLABLE_STRING,
+            "description": "a text step's fallback template, rendered",
+        },
+        "errors": {"type": "object", "additionalProperties": {"type": "string"}},
+        "contact": {"type": "object"},
+        "warning": NULLABLE_STRING,
+        "length": {
+            "type": "object",
+            "description": "a text step's length in characters: as typed, as this contact "
+            "reads it, and with the longest value of each variable among the contacts (or its "
+            "fallback, if longer); limit is WhatsApp's. Null numbers for a template step.",
+            "properties": {
+                "typed": NULLABLE_INTEGER,
+                "characters": NULLABLE_INTEGER,
+                "longest": NULLABLE_INTEGER,
+                "limit": {"type": "integer"},
+            },
+        },
+        "audience": {
+            "type": "object",
+            "description": "whom the counts are over: scope enrolled (the campaign's waiting "
+            "enrollments, when it has some) or all (the contacts who have not opted out)",
+            "properties": {
+                "scope": {"type": "string", "enum": ["enrolled", "all"]},
+                "total": {"type": "integer"},
+            },
+        },
+        "missing": {
+            "type": "array",
+            "description": "variables the message uses that some of those contacts lack",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "variable": {"type": "string"},
+                    "missing": {"type": "integer"},
+                    "total": {"type": "integer"},
+                    "fallback": NULLABLE_STRING,
+                    "text": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+# The preview renders whatever the editor holds: problems with the step's fields come back in
+# the answer's `errors` (200), as the editor shows them, so those fields are not constrained here.
+PREVIEW_INPUT = {
+    "type": "object",
+    "description": "the fields of a step (see adding a step); their problems are answered in "
+    "errors, not as a 422",
+    "properties": {
+        **{
+            name: {"description": f"as {name} of a step"}
+            for name in STEP_INPUT["properties"]
+            if name != "position"
+        },
+        "contactId": {
+            **NULLABLE_INTEGER,
+            "description": "render for this contact; null: a sample contact",
+        },
+    },
+    "example": {"messageContent": "Hi {{first_name|there}}!", "contactId": 1},
 }

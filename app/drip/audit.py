@@ -72,6 +72,11 @@ ENROLLMENT_ACTIONS = {
     "resume": "enrollment.resumed",
     "stop": "enrollment.stopped",
 }
+BULK_ENROLLMENT_ACTIONS = {
+    "pause": "enrollments.paused",
+    "resume": "enrollments.resumed",
+    "stop": "enrollments.stopped",
+}
 DESCRIPTIONS = {
     "campaign.created": "created the campaign",
     "campaign.activated": "activated the campaign",
@@ -84,6 +89,9 @@ DESCRIPTIONS = {
     "enrollment.paused": "paused enrollment #{enrollmentId} (contact #{contactId})",
     "enrollment.resumed": "resumed enrollment #{enrollmentId} (contact #{contactId})",
     "enrollment.stopped": "stopped enrollment #{enrollmentId} (contact #{contactId})",
+    "enrollments.paused": "paused {changed} enrollments at once",
+    "enrollments.resumed": "resumed {changed} enrollments at once",
+    "enrollments.stopped": "stopped {changed} enrollments at once",
     # A/B tests (record_ab_test): the tests' and variants' names are in the details.
     "ab_test.created": "created A/B test “{testName}”",
     "ab_test.started": "started A/B test “{testName}”",

@@ -35,6 +35,8 @@ ATTRIBUTE_VALUE_MAX = 1_000
 ENROLL_IDS_MAX = 10_000
 # The text of an enroll search ({q, tag}): the contact search compares it with names.
 SEARCH_TEXT_MAX = 200
+# Enrollments chosen by id for one bulk pause / resume / stop: more go by a filter.
+BULK_IDS_MAX = 1_000
 
 # A template step's body parameters ({{1}} ... {{10}}), each at most this long. There is no
 # template catalog yet to say how many a template takes, so this is the ceiling for all.

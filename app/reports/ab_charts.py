@@ -4,8 +4,8 @@ app.reports.charts: no graph objects on a page render; go.Figure(figure) validat
 
 - rates: the winning metric's rate per variant as bars, the confidence interval (Wilson, at
   the test's confidence) as error bars;
-- timeline: the cumulative rate per variant over the days of the current phase (UTC days, as
-  the report counts them).
+- timeline: the cumulative rate per variant over the days of the current phase (days on the
+  report's timelineZone, as it counts them).
 
 Hover text is formatted here, as in app.reports.charts, so the page and the server image agree.
 """
@@ -126,7 +126,8 @@ def timeline_figure(report: dict) -> FigureDict:
     current phase (a day without a send of the variant keeps its last value; before its
     first send there is no point)."""
     metric = report.get("winningMetric") or "read_rate"
-    title = f"Cumulative {metric_label(metric).lower()} per variant (days in UTC)"
+    zone = literal(report.get("timelineZone") or "UTC")
+    title = f"Cumulative {metric_label(metric).lower()} per variant (days in {zone})"
     series = report.get("timeline") or []
     if not any(s.get("points") for s in series):
         return empty_figure(title, "No messages of this test were sent yet.")
@@ -158,7 +159,7 @@ def timeline_figure(report: dict) -> FigureDict:
         )
     fig = styled({"data": lines, "layout": {}}, title, height=380)
     layout = fig["layout"]
-    layout["xaxis"].update(title={"text": "Day sent (UTC)"}, **_day_axis(series))
+    layout["xaxis"].update(title={"text": f"Day sent ({zone})"}, **_day_axis(series))
     layout["yaxis"].update(
         title={"text": f"{metric_label(metric)} so far"}, ticksuffix="%", rangemode="tozero"
     )

@@ -3,11 +3,13 @@ comparison with the control; the same rows as CSV for spreadsheets, and the numb
 the page shows them in.
 
 Rows are built from app.drip.ab.running.report: the CSV keeps its numbers unrounded (empty
-where there is none, e.g. the control's comparison); rounding is the page's.
+where there is none, e.g. the control's comparison, or a comparison with an arm that has no
+sends, whose note then says "no sends yet"); rounding is the page's.
 """
 
 from __future__ import annotations
 
+from app.drip import ab
 from app.reports.csv_writer import write_csv
 
 # (CSV column, row key): the table's numbers, in the page's order.
@@ -37,6 +39,7 @@ COLUMNS = (
     ("sequential_p_value", "sequentialPValue"),
     ("adjusted_sequential_p_value", "adjustedSequentialPValue"),
     ("significant", "significant"),
+    ("note", "note"),
 )
 COMPARISON_KEYS = (
     "lift",
@@ -47,6 +50,7 @@ COMPARISON_KEYS = (
     "sequentialPValue",
     "adjustedSequentialPValue",
     "significant",
+    "note",
 )
 
 
@@ -84,6 +88,7 @@ DECISIONS = {
     "srm": "Blocked: sample ratio mismatch",
     "no_difference": "No significant difference yet",
     "too_few_variants": "Needs a variant besides the control",
+    "zero_control": "No lift to measure: the control has no successes yet",
 }
 
 
@@ -117,8 +122,8 @@ def z_score(value: float | None) -> str:
 
 
 def lift(value: float | None) -> str:
-    """A relative lift in percent, signed, one decimal: "+12.5%"."""
-    return "—" if value is None else f"{value:+,.1f}%"
+    """A relative lift in percent, signed, one decimal: "+12.5%" (the headline's format)."""
+    return ab.lift_text(value)
 
 
 def points(value: float | None) -> str:

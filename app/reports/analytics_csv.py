@@ -47,7 +47,8 @@ def _funnel(data: dict):
                 step["dropOffRate"],
                 *(step["dropOffReasons"][r] for r in DROP_OFF_REASONS),
                 # Waiting for a retry of a message Meta held back (131049): apart from
-                # "waiting", so the drop-off columns add up to drop_off_count.
+                # "waiting". Neither is drop-off (issue 18): replied, unsubscribed, failed
+                # and stopped add up to drop_off_count.
                 step["dropOffReasons"].get("marketingCap", 0),
                 codes,
                 step.get("cost"),

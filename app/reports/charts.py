@@ -9,8 +9,9 @@ browser and the server-side export show the same words.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 
+from app.reports.partial_day import partial_day, today_band
 from app.reports.style import (
     COLOURS,
     FONT,
@@ -30,13 +31,19 @@ FUNNEL_METRICS = (
     ("read", "Read", "readCount"),
     ("replied", "Replied", "repliedCount"),
 )
+# key, label, legend group: contacts who dropped off, then those still on their way (not
+# drop-off: drawn hatched in a group of their own, so a fresh campaign does not read as a loss)
 REASONS = (
-    ("replied", "Replied"),
-    ("unsubscribed", "Unsubscribed"),
-    ("failed", "Failed"),
-    ("stopped", "Stopped"),
-    ("waiting", "Still waiting"),
-    ("marketingCap", "Held back by Meta's marketing cap (retrying)"),
+    ("replied", "Replied and stopped", "dropped"),
+    ("unsubscribed", "Unsubscribed", "dropped"),
+    ("failed", "Ended by a failed send", "dropped"),
+    ("stopped", "Stopped", "dropped"),
+    ("waiting", "Still waiting (on their way)", "waiting"),
+    ("marketingCap", "Waiting for a retry (Meta's marketing cap)", "waiting"),
+)
+REASON_GROUPS = {"dropped": "Dropped off", "waiting": "Not drop-off: still waiting"}
+MATURING_NOTE = (
+    "<br><i>Still maturing: too young for everyone to have reached this yet, not a drop</i>"
 )
 # key, label, shown at first (the rest start hidden, one legend click away)
 SERIES = (
@@ -96,7 +103,7 @@ def _funnel_grid() -> dict:
         "yaxis2": {"anchor": "x2", "domain": [0.0, 0.336]},
         "annotations": [
             _subplot_title("Contacts per step", 1.0),
-            _subplot_title("Drop-off after each step, by reason", 0.336),
+            _subplot_title("After each step: dropped off by reason, and still waiting", 0.336),
         ],
     }
 
@@ -151,13 +158,18 @@ def _add_drop_offs(fig: FigureDict, data: dict, steps: list[dict], labels: list[
         columns.insert(0, ("Before the first step", before))
     x = [label for label, _ in columns]
     bases = [0] * len(columns)
-    for key, name in REASONS:
+    for key, name, group in REASONS:
         values = [(entry.get("dropOffReasons") or {}).get(key) or 0 for _, entry in columns]
+        whole, of = ("dropOffCount", "drop-offs") if group == "dropped" else ("waitingCount", "")
         hover = [
             f"<b>{label}</b><br>{name}: {count(value)}"
-            + _share(value, entry.get("dropOffCount") or 0, "drop-offs")
+            + (_share(value, entry.get(whole) or 0, of) if of else "")
             for (label, entry), value in zip(columns, values, strict=True)
         ]
+        marker = {"color": COLOURS[key]}
+        if group == "waiting":
+            # Hatched as well as lighter: told apart without relying on colour.
+            marker["pattern"] = {"shape": "/", "fgcolor": "#7d8a93", "size": 6, "solidity": 0.25}
         fig["data"].append(
             {
                 "type": "bar",
@@ -166,9 +178,9 @@ def _add_drop_offs(fig: FigureDict, data: dict, steps: list[dict], labels: list[
                 "y": values,
                 "base": list(bases),
                 "offsetgroup": "reasons",
-                "marker": {"color": COLOURS[key]},
-                "legendgroup": "reasons",
-                "legendgrouptitle": {"text": "Drop-off reason"},
+                "marker": marker,
+                "legendgroup": group,
+                "legendgrouptitle": {"text": REASON_GROUPS[group]},
                 **_hover(hover),
                 "xaxis": "x2",
                 "yaxis": "y2",
@@ -176,16 +188,19 @@ def _add_drop_offs(fig: FigureDict, data: dict, steps: list[dict], labels: list[
         )
         bases = [b + v for b, v in zip(bases, values, strict=True)]
     for (label, entry), top in zip(columns, bases, strict=True):
-        text = count(entry.get("dropOffCount") or 0)
+        text = f"{count(entry.get('dropOffCount') or 0)} dropped"
         if entry.get("dropOffRate") is not None:
             text += f" · {rate(entry['dropOffRate'])}"
+        if entry.get("waitingCount"):
+            text += f"<br>{count(entry['waitingCount'])} waiting"
         fig["layout"]["annotations"].append(
             {
                 "x": label,
                 "y": top,
                 "text": text,
                 "showarrow": False,
-                "yshift": 10,
+                "yanchor": "bottom",
+                "yshift": 2,
                 "xref": "x2",
                 "yref": "y2",
                 "font": dict(FONT),
@@ -202,35 +217,57 @@ def cohort_figure(data: dict) -> FigureDict:
     if not cohorts or not steps:
         return empty_figure(title, "No enrollments in this range yet.")
     columns = [step_label(s) for s in steps] + ["Completed"]
-    z, text, hover = [], [], []
+    grids = {"grown": ([], []), "maturing": ([], [])}  # (z, text) of each trace
+    hover = []
     for cohort in cohorts:
         rates = [*cohort.get("reachedRates", []), cohort.get("completionRate")]
         counts = [*cohort.get("reached", []), cohort.get("completed")]
+        young = [*cohort.get("reachedMaturing", []), cohort.get("completionMaturing")]
+        young = [bool(m) for m in young] + [False] * (len(rates) - len(young))
         head = f"<b>{literal(cohort['label'])}</b> · {count(cohort.get('size'))} enrolled"
-        z.append(rates)
-        text.append([rate(r) for r in rates])
+        for name, wanted in (("grown", False), ("maturing", True)):
+            z, text = grids[name]
+            z.append([r if m == wanted else None for r, m in zip(rates, young, strict=True)])
+            label = " · maturing" if wanted else ""
+            text.append(
+                [rate(r) + label if m == wanted else "" for r, m in zip(rates, young, strict=True)]
+            )
         hover.append(
             [
-                f"{head}<br>{column}: {count(n)} ({rate(r)})"
-                for column, n, r in zip(columns, counts, rates, strict=True)
+                f"{head}<br>{column}: {count(n)} ({rate(r)})" + (MATURING_NOTE if m else "")
+                for column, n, r, m in zip(columns, counts, rates, young, strict=True)
             ]
         )
-    heatmap = {
+    common = {
         "type": "heatmap",
-        "z": z,
         "x": columns,
         "y": [literal(c["label"]) for c in cohorts],
         "zmin": 0,
         "zmax": 100,
-        "colorscale": [list(stop) for stop in HEAT_SCALE],
-        "text": text,
         "texttemplate": "%{text}",
         "xgap": 2,
         "ygap": 2,
-        "colorbar": {"title": {"text": "% of cohort"}, "ticksuffix": "%"},
         **_hover(hover),
     }
-    fig = styled({"data": [heatmap], "layout": {}}, title, height=max(320, 34 * len(cohorts) + 170))
+    grown = {
+        **common,
+        "name": "Cohort share",
+        "z": grids["grown"][0],
+        "text": grids["grown"][1],
+        "colorscale": [list(stop) for stop in HEAT_SCALE],
+        "colorbar": {"title": {"text": "% of cohort"}, "ticksuffix": "%"},
+    }
+    # Young cohorts in grey, off the colour scale: their share is not a drop yet.
+    maturing = {
+        **common,
+        "name": "Still maturing",
+        "z": grids["maturing"][0],
+        "text": grids["maturing"][1],
+        "colorscale": [[0.0, "#f4f5f6"], [1.0, "#c3cad0"]],
+        "showscale": False,
+    }
+    heatmap = [grown, maturing] if any(c.get("maturing") for c in cohorts) else [grown]
+    fig = styled({"data": heatmap, "layout": {}}, title, height=max(320, 34 * len(cohorts) + 170))
     layout = fig["layout"]
     layout["xaxis"].update(title={"text": "Step reached"}, side="bottom", showgrid=False)
     # The oldest cohort on top, as in a table.
@@ -253,26 +290,46 @@ def timeseries_figure(data: dict) -> FigureDict:
     if not days:
         return empty_figure(title, "No days in this range.")
     x = [_iso(day["date"]) for day in days]
-    lines = [
-        {
+    partial = _iso(data.get("partialDay")) or None
+    cut = x.index(partial) if partial in x else len(x)
+    lines = []
+    for key, name, shown in SERIES:
+        values = [day.get(key) or 0 for day in days]
+        common = {
             "type": "scatter",
-            "x": list(x),
-            "y": [day.get(key) or 0 for day in days],
-            "name": name,
-            "mode": "lines+markers" if len(days) <= 62 else "lines",
+            "legendgroup": key,
             "line": {"color": COLOURS[key], "width": 2},
-            "marker": {"size": 5},
             "visible": True if shown else "legendonly",
-            "hovertemplate": f"{name}: %{{y:,}}<extra></extra>",
         }
-        for key, name, shown in SERIES
-    ]
+        lines.append(
+            {
+                **common,
+                "x": list(x),
+                # Today and after: not a finished day, drawn apart below.
+                "y": [v if i < cut else None for i, v in enumerate(values)],
+                "name": name,
+                "mode": "lines+markers" if len(days) <= 62 else "lines",
+                "marker": {"size": 5},
+                "hovertemplate": f"{name}: %{{y:,}}<extra></extra>",
+            }
+        )
+        if cut < len(x):
+            lines += partial_day(common, name, x, values, cut)
     fig = styled({"data": lines, "layout": {}}, title, height=420, hovermode="x unified")
     layout = fig["layout"]
     layout["xaxis"].update(title={"text": f"Day ({zone})"}, type="date", hoverformat="%a %d %b %Y")
+    if len(x) < 7:
+        # A young campaign's few days: whole days on the axis, not the hours between them.
+        layout["xaxis"].update(
+            dtick=86_400_000,
+            tickformat="%d %b",
+            range=[f"{date.fromisoformat(x[0]) - timedelta(days=1)} 12:00", f"{x[-1]} 12:00"],
+        )
     layout["yaxis"].update(
         title={"text": "Contacts or messages"}, tickformat=",", rangemode="tozero"
     )
+    if cut < len(x):
+        today_band(layout, partial)
     return fig
 
 

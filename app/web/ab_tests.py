@@ -8,7 +8,7 @@ app.web.ab_test_actions; both render the results page through render_test_page.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import (
@@ -44,7 +44,7 @@ from app.reports import (
 from app.web.ab_forms import NewTestForm, VariantForm, edit_form
 from app.web.actions import commit_or_report
 from app.web.chart_download import image_response
-from app.web.forms import EmptyForm, org_zone
+from app.web.forms import EmptyForm, viewer_zone
 
 bp = Blueprint("ab_tests", __name__)
 
@@ -53,8 +53,9 @@ MAX_PAGE = 100_000  # keeps the offset a small integer whatever ?page= says
 
 
 def helpers() -> dict:
-    """What the templates format numbers and times with."""
-    zone = org_zone()
+    """What the templates format numbers and times with (times on the viewer's clock, as the
+    results' days and dates are)."""
+    zone = viewer_zone()
 
     def local(value) -> str:
         if value is None:
@@ -62,10 +63,18 @@ def helpers() -> dict:
         shown = value.astimezone(zone)
         return f"{shown:%Y-%m-%d %H:%M} {shown.tzname()}"
 
+    def local_day(iso_text: str | None) -> str:
+        """An API time (ISO 8601) as the viewer's calendar day: "14 December 2030"."""
+        if not iso_text:
+            return "—"
+        shown = datetime.fromisoformat(iso_text).astimezone(zone)
+        return f"{shown.day} {shown:%B %Y}"
+
     return {
         "count": count,
         "rate": rate,
         "local": local,
+        "local_day": local_day,
         "zone": zone.key,
         "metric_label": metric_label,
         "decisions": reports.DECISIONS,
@@ -102,7 +111,7 @@ def _page() -> int:
 
 def summaries(tests: list[DripAbTest]) -> list[dict]:
     """What a list shows of each test: its report, campaign, step and leader."""
-    results = ab.results_for(db.session, tests, utcnow())
+    results = ab.results_for(db.session, tests, utcnow(), zone=viewer_zone())
     org_id = current_org_id()
     campaigns = {
         c.id: c
@@ -225,7 +234,7 @@ def render_test_page(
 ):
     """The results page; a failed POST passes its form (with errors) and a 422."""
     campaign, now = campaign_of(campaign_id), utcnow()
-    report = ab.report(db.session, current_org_id(), campaign_id, test_id, now)
+    report = ab.report(db.session, current_org_id(), campaign_id, test_id, now, viewer_zone())
     test = load_test(campaign_id, test_id)
     variants = ab.variants_of(db.session, test)
     left = ab.HUNDRED - sum((v.traffic_allocation for v in variants), Decimal(0))
@@ -267,7 +276,7 @@ def show(campaign_id: int, test_id: int):
 
 @bp.get("/campaigns/<int:campaign_id>/ab-tests/<int:test_id>/results.csv")
 def results_csv(campaign_id: int, test_id: int):
-    report = ab.report(db.session, current_org_id(), campaign_id, test_id, utcnow())
+    report = ab.report(db.session, current_org_id(), campaign_id, test_id, utcnow(), viewer_zone())
     return Response(
         reports.ab_results_to_csv(report),
         mimetype="text/csv",
@@ -280,7 +289,7 @@ def results_csv(campaign_id: int, test_id: int):
 
 @bp.get("/campaigns/<int:campaign_id>/ab-tests/<int:test_id>/charts/<chart>.<fmt>")
 def chart_image(campaign_id: int, test_id: int, chart: str, fmt: str):
-    report = ab.report(db.session, current_org_id(), campaign_id, test_id, utcnow())
+    report = ab.report(db.session, current_org_id(), campaign_id, test_id, utcnow(), viewer_zone())
     if chart not in AB_CHARTS or fmt not in reports.FORMATS:
         abort(404)
     figure = AB_CHARTS[chart](report)

@@ -21,6 +21,7 @@ from app.drip.scope import get_scoped
 from app.extensions import db
 from app.models import DripCampaign
 from app.web.chart_download import image_response
+from app.whatsapp import describe_code
 
 bp = Blueprint("analytics", __name__)
 
@@ -39,7 +40,23 @@ CSV_TYPES = {
 
 @bp.context_processor
 def _formatters() -> dict:
-    return {"count": reports.count, "rate": reports.rate, "duration": duration, "money": money}
+    return {
+        "count": reports.count,
+        "rate": reports.rate,
+        "duration": duration,
+        "money": money,
+        "code_words": code_words,
+    }
+
+
+# The rollups file a failure under its number, -1 for the stale rule, 0 for anything else:
+# no code at all, or one that is not a number (app.drip.analytics.activity.failures_by_code).
+UNFILED_CODE_WORDS = "No error code, or a code that is not a number"
+
+
+def code_words(code: str) -> str:
+    """A failedByCode key in words, for the failures table."""
+    return UNFILED_CODE_WORDS if code == "unknown" else describe_code(code)
 
 
 def money(amount, currency: str | None) -> str:

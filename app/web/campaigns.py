@@ -7,20 +7,29 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from app.auth import current_actor, current_org_id
 from app.drip import audit, campaigns, templates
 from app.drip.campaigns import FREE_TEXT_WARNING
-from app.drip.errors import NotFound
+from app.drip.errors import NotFound, ValidationError
 from app.drip.paging import page_count
 from app.drip.scope import get_scoped, scoped
 from app.drip.sending import queue_health
 from app.drip.zones import organization_zone
 from app.extensions import db
 from app.models import Contact, DripCampaign, DripCampaignStep, utcnow
+from app.models.campaigns import CAMPAIGN_STATUSES
 from app.web.actions import commit_or_report
+from app.web.campaign_flow import (
+    BADGE_OF_STATUS,
+    deleted_text,
+    restored_text,
+    step_boxes,
+    undo_offer,
+)
 from app.web.campaign_forms import CampaignForm, StepForm
 from app.web.forms import EmptyForm, local_time, page_arg, viewer_zone
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 ACTIVITY_SHOWN = 20  # on the campaign page; the activity page has them all
 ACTIVITY_PER_PAGE = 50
+CAMPAIGNS_PER_PAGE = 50
 ACTION_MESSAGES = {
     "activate": "Campaign activated: due steps go out on the next processing pass.",
     "pause": "Campaign paused: nothing is sent until you resume it.",
@@ -47,18 +56,39 @@ def _checked_action_form() -> None:
 
 @bp.route("/", strict_slashes=False)
 def index():
-    rows = db.session.scalars(
-        scoped(DripCampaign, current_org_id()).order_by(DripCampaign.created_at.desc())
-    ).all()
-    counts = campaigns.enrollment_counts(db.session, [c.id for c in rows])
+    """The campaigns, newest first: by part of the name (?q=) and status (?status=), paged."""
+    q, status = request.args.get("q", ""), request.args.get("status", "")
+    filters, problem = {"q": q.strip(), "status": status.strip()}, None
+    try:
+        result = campaigns.list_campaigns(
+            db.session,
+            current_org_id(),
+            q=q,
+            status=status,
+            page=page_arg(),
+            per_page=CAMPAIGNS_PER_PAGE,
+        )
+    except ValidationError as exc:  # a search too long, an unknown status: said, not a 500
+        problem = " ".join([exc.message, *exc.fields.values()])
+        result = campaigns.CampaignPage([], 0, 1, CAMPAIGNS_PER_PAGE)
     zone = viewer_zone()
     return render_template(
         "campaigns/index.html",
-        campaigns=rows,
-        counts=counts,
+        campaigns=result.rows,
+        result=result,
+        filters=filters,
+        active_filters={k: v for k, v in filters.items() if v},
+        statuses=CAMPAIGN_STATUSES,
+        problem=problem,
+        any_campaign=bool(result.total) or _has_campaigns(),
+        counts=campaigns.enrollment_counts(db.session, [c.id for c in result.rows]),
         health=queue_health(db.session, current_org_id(), utcnow()),
         local=lambda value: local_time(value, zone),
-    )
+    ), 422 if problem else 200
+
+
+def _has_campaigns() -> bool:
+    return db.session.scalars(scoped(DripCampaign, current_org_id()).limit(1)).first() is not None
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -94,6 +124,9 @@ def render_editor(campaign, settings_form=None, step_form=None, status=200):
         "campaigns/show.html",
         campaign=campaign,
         steps=campaigns.live_steps(db.session, campaign.id),
+        boxes=step_boxes(campaign),
+        undo=undo_offer(campaign) if campaign.status != "archived" else None,
+        template_badge=BADGE_OF_STATUS,
         counts=campaigns.enrollment_counts(db.session, [campaign.id])[campaign.id],
         settings_form=settings_form,
         step_form=with_catalog(step_form or StepForm(formdata=None), campaign),
@@ -297,17 +330,55 @@ def edit_step(id: int, step_id: int):
     ), status
 
 
+@bp.route("/<int:id>/duplicate", methods=["POST"])
+def duplicate(id: int):
+    _checked_action_form()
+    campaign = _campaign(id)
+    copies = []
+
+    def copy():
+        copies.append(campaigns.duplicate_campaign(db.session, current_actor(), campaign))
+
+    if not commit_or_report(copy):
+        return redirect(url_for("campaigns.show", id=id))
+    flash(
+        f"Duplicated “{campaign.name}”: this is a draft copy with its settings and steps, "
+        "without its contacts, history or A/B tests.",
+        "success",
+    )
+    return redirect(url_for("campaigns.show", id=copies[0].id))
+
+
 @bp.route("/<int:id>/steps/<int:step_id>/delete", methods=["POST"])
 def delete_step(id: int, step_id: int):
     _checked_action_form()
     campaign = _campaign(id)
     step = _step(campaign, step_id)
+    moved = []
 
     def remove():
-        campaigns.delete_step(db.session, current_actor(), campaign, step)
+        moved.append(campaigns.delete_step(db.session, current_actor(), campaign, step))
 
     if commit_or_report(remove):
-        flash("Step deleted. Contacts waiting for it move on to the next step.", "success")
+        flash(deleted_text(step.name, moved[0]), "success")
+    return redirect(url_for("campaigns.show", id=id) + "#steps")
+
+
+@bp.route("/<int:id>/steps/<int:step_id>/restore", methods=["POST"])
+def restore_step(id: int, step_id: int):
+    """The Undo of a step's deletion (for campaigns.UNDO_MINUTES)."""
+    _checked_action_form()
+    campaign = _campaign(id)
+    step = get_scoped(db.session, DripCampaignStep, current_org_id(), step_id)
+    if step.campaign_id != campaign.id:
+        raise NotFound(f"Step {step_id} not found in this campaign.")
+    undone = []
+
+    def restore():
+        undone.append(campaigns.restore_step(db.session, current_actor(), campaign, step))
+
+    if commit_or_report(restore):
+        flash(restored_text(undone[0]), "success")
     return redirect(url_for("campaigns.show", id=id) + "#steps")
 
 

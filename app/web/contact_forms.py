@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from app.drip.contacts import FieldError, split_tags
+from app.drip.contacts import FieldError, guess_target, split_tags
 from app.drip.errors import DripError, ValidationError
 
 
@@ -110,3 +112,61 @@ class ImportForm(FlaskForm):
         validators=[FileRequired("Choose a CSV file to import.")],
         description="UTF-8, with a header row.",
     )
+
+
+# What a column's select and attribute box may carry: longer is not a field or a name we
+# would accept (the domain says why), so it is cut before it reaches it.
+CHOICE_MAX = 40
+ATTRIBUTE_NAME_INPUT_MAX = 200
+ATTRIBUTE = "attribute"
+
+
+@dataclass
+class ColumnChoice:
+    index: int
+    label: str
+    target: str  # a field name, "attribute" or "ignore"
+    attribute: str  # the attribute's name when target is "attribute"
+
+
+@dataclass
+class ColumnChoices:
+    """The mapping page's controls, one select (column-<i>) and one attribute name box
+    (attribute-<i>) per column of the file, read into the mapping the domain checks."""
+
+    items: list[ColumnChoice]
+
+    @classmethod
+    def guessed(cls, columns: list[str]) -> ColumnChoices:
+        items = []
+        for index, label in enumerate(columns):
+            target = guess_target(label)
+            if target.startswith(ATTRIBUTE + ":"):
+                items.append(ColumnChoice(index, label, ATTRIBUTE, target.split(":", 1)[1]))
+            else:
+                items.append(ColumnChoice(index, label, target, label))
+        return cls(items)
+
+    @classmethod
+    def from_form(cls, columns: list[str], form) -> ColumnChoices:
+        return cls(
+            [
+                ColumnChoice(
+                    index,
+                    label,
+                    (form.get(f"column-{index}") or "ignore").strip()[:CHOICE_MAX],
+                    (form.get(f"attribute-{index}") or "").strip()[:ATTRIBUTE_NAME_INPUT_MAX],
+                )
+                for index, label in enumerate(columns)
+            ]
+        )
+
+    def mapping(self) -> dict[str, str]:
+        """{column name: target} as app.drip.contacts.set_mapping takes it."""
+        return {
+            item.label: (
+                f"{ATTRIBUTE}:{item.attribute}" if item.target == ATTRIBUTE else item.target
+            )
+            for item in self.items
+            if item.label
+        }

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.auth import current_org_id
 from app.drip import contacts
 from app.drip.contacts import list_tags
-from app.drip.errors import DripError
+from app.drip.errors import Conflict, DripError
 from app.extensions import db
+from app.reports import write_csv
 from app.tasks import enqueue, run_contact_import
-from app.web.contact_forms import ContactForm, ImportForm
-from app.web.forms import EmptyForm, page_arg
+from app.web.contact_forms import ColumnChoices, ContactForm, ImportForm
+from app.web.forms import EmptyForm, local_time, page_arg, viewer_zone
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 PER_PAGE = 50
+TIMELINE_PER_PAGE = 50
 # ?status= on the list page -> the opted_out filter.
 STATUS_FILTERS = {"": None, "subscribed": False, "opted_out": True}
 
@@ -68,10 +70,16 @@ def show(contact_id: int):
     """One contact: who they are and, below, what happened to them."""
     org_id = current_org_id()
     contact = contacts.get_contact(db.session, org_id, contact_id)
+    zone = viewer_zone()
     return render_template(
         "contacts/show.html",
         contact=contact,
         tags=contacts.contact_tags(db.session, org_id, contact.id),
+        timeline=contacts.contact_timeline(
+            db.session, org_id, contact.id, page_arg(), TIMELINE_PER_PAGE
+        ),
+        zone=zone,
+        local=lambda value: local_time(value, zone),
     )
 
 
@@ -131,12 +139,20 @@ def import_page():
             upload.filename,
             upload.read(),
             user_id=current_user.id,
+            ask_mapping=True,
         )
     except DripError as exc:
         db.session.rollback()
         form.file.errors = [exc.message]
         return _import_page(form, exc.status)
     db.session.commit()
+    if contacts.awaits_mapping(imp):
+        return redirect(url_for("contacts.import_columns", import_id=imp.id))
+    return _run_import(imp)
+
+
+def _run_import(imp):
+    """Run a small import now, queue a large one; then its status page."""
     import_id = imp.id
     if contacts.runs_in_background(imp):
         enqueue(run_contact_import, import_id)
@@ -147,13 +163,103 @@ def import_page():
 
 def _import_page(form: ImportForm, status: int):
     recent = contacts.recent_imports(db.session, current_org_id())
-    return render_template("contacts/import.html", form=form, imports=recent), status
+    zone = viewer_zone()
+    return render_template(
+        "contacts/import.html",
+        form=form,
+        imports=recent,
+        awaiting={imp.id for imp in recent if contacts.awaits_mapping(imp)},
+        local=lambda value: local_time(value, zone),
+    ), status
+
+
+@bp.route("/imports/<int:import_id>/columns", methods=["GET", "POST"])
+def import_columns(import_id: int):
+    """The column step of a file whose header is not exactly the documented names: each
+    column to a field, an attribute, or nothing; then the import runs."""
+    org_id = current_org_id()
+    imp = contacts.get_import(db.session, org_id, import_id)
+    if not contacts.awaits_mapping(imp):
+        return redirect(url_for("contacts.import_status", import_id=import_id))
+    columns = contacts.import_report(imp).columns
+    form = EmptyForm()
+    choices = ColumnChoices.guessed(columns)
+    problems: list[tuple[str | None, str]] = []
+    status = 200
+    if request.method == "POST":
+        choices = ColumnChoices.from_form(columns, request.form)
+        if not form.validate_on_submit():
+            problems = [(None, "Your form expired. Please try again.")]
+            status = 400
+        else:
+            try:
+                contacts.set_mapping(db.session, org_id, import_id, choices.mapping())
+            except DripError as exc:
+                db.session.rollback()
+                problems = getattr(exc, "problems", None) or [(None, exc.message)]
+                status = exc.status
+            else:
+                db.session.commit()
+                return _run_import(imp)
+    return render_template(
+        "contacts/import_columns.html",
+        imp=imp,
+        form=form,
+        choices=choices,
+        samples=contacts.sample_rows(db.session, org_id, import_id),
+        problems=problems,
+        column_problems={label: text for label, text in problems if label},
+        fields=contacts.FIELD_LABELS,
+        duplicate_rule=contacts.DUPLICATE_POLICY,
+    ), status
+
+
+@bp.route("/imports/<int:import_id>/cancel", methods=["POST"])
+def cancel_import(import_id: int):
+    contacts.get_import(db.session, current_org_id(), import_id)  # 404 for another organization's
+    if not EmptyForm().validate_on_submit():
+        flash("Your form expired. Please try again.", "error")
+        return redirect(url_for("contacts.import_columns", import_id=import_id))
+    try:
+        contacts.cancel_import(db.session, current_org_id(), import_id)
+    except Conflict as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("contacts.import_status", import_id=import_id))
+    db.session.commit()
+    flash("Import cancelled: the file is deleted.", "info")
+    return redirect(url_for("contacts.import_page"))
 
 
 @bp.route("/imports/<int:import_id>")
 def import_status(import_id: int):
     imp = contacts.get_import(db.session, current_org_id(), import_id)
-    return render_template("contacts/import_status.html", imp=imp, form=EmptyForm())
+    if contacts.awaits_mapping(imp):
+        return redirect(url_for("contacts.import_columns", import_id=import_id))
+    zone = viewer_zone()
+    return render_template(
+        "contacts/import_status.html",
+        imp=imp,
+        report=contacts.import_report(imp),
+        duplicate_rule=contacts.DUPLICATE_POLICY,
+        form=EmptyForm(),
+        local=lambda value: local_time(value, zone),
+    )
+
+
+@bp.route("/imports/<int:import_id>/failed-rows.csv")
+def import_failed_rows(import_id: int):
+    """The refused rows and those with a warning, as the file had them, plus row and error;
+    cells a spreadsheet would run as formulas are neutralised (app.reports.write_csv)."""
+    name, header, rows = contacts.failed_rows_table(db.session, current_org_id(), import_id)
+    return Response(
+        write_csv(header, rows),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @bp.route("/imports/<int:import_id>/retry", methods=["POST"])

@@ -16,11 +16,17 @@
     return;
   }
 
+  // No cloud link: plotly.js 3 adds a "Share chart..." button by default that posts the
+  // chart's data to cloud.plotly.com; an organization's numbers never leave Drip that way.
+  // (showLink, sendData and showEditInChartStudio were plotly.js 1-2's; 3 has none of them.)
+  const NO_CLOUD = { showSendToCloud: false, plotlyServerURL: "" };
+
   function config(filename) {
     return {
+      ...NO_CLOUD,
       responsive: true,
       displaylogo: false,
-      modeBarButtonsToRemove: ["lasso2d", "select2d"],
+      modeBarButtonsToRemove: ["lasso2d", "select2d", "sendChartToCloud"],
       toImageButtonOptions: { format: "png", filename: filename, scale: 2 },
       modeBarButtonsToAdd: [
         {

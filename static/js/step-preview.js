@@ -8,6 +8,10 @@
   const errorList = editor.querySelector("[data-preview-errors]");
   const fallbackOutput = editor.querySelector("[data-preview-fallback]");
   const contact = editor.querySelector("#preview-contact");
+  const counter = form.querySelector("[data-char-counter]");
+  const missingList = editor.querySelector("[data-preview-missing]");
+  const textarea = form.elements.message_content;
+  const number = (n) => n.toLocaleString("en-US");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   let timer = null;
   let latest = 0;
@@ -51,6 +55,49 @@
     return data;
   }
 
+  // At once as the marketer types, before the server's figures arrive: the length typed.
+  function countTyped() {
+    if (!counter || !textarea) return;
+    const limit = Number(counter.dataset.limit);
+    const typed = textarea.value.length;
+    counter.dataset.typed = String(typed);
+    if (typed > limit) {
+      counter.textContent = `${number(typed)} of ${number(limit)} characters: ${number(typed - limit)} too many. WhatsApp refuses a longer text; shorten it before saving.`;
+      counter.classList.add("over");
+    } else if (!counter.dataset.longest) {
+      counter.textContent = `${number(typed)} of ${number(limit)} characters.`;
+      counter.classList.remove("over");
+    }
+  }
+
+  // The server's figures: the length as this contact reads it and with the longest values.
+  function showLength(length) {
+    if (!counter || !length || length.typed === null) return;
+    const limit = length.limit;
+    counter.dataset.longest = String(length.longest);
+    const over = Math.max(length.typed, length.longest) > limit;
+    counter.classList.toggle("over", over);
+    let text = `${number(length.longest)} of ${number(limit)} characters with the longest values among your contacts`;
+    text += length.characters !== null ? ` (${number(length.characters)} for this preview).` : ".";
+    if (length.typed > limit) {
+      text = `${number(length.typed)} of ${number(limit)} characters as typed: ${number(length.typed - limit)} too many. WhatsApp refuses a longer text; shorten it before saving.`;
+    } else if (length.longest > limit) {
+      text += ` That is over WhatsApp's limit: the send to the contacts with the longest values would fail. Shorten the text or the variables.`;
+    }
+    counter.textContent = text;
+  }
+
+  function showMissing(missing) {
+    if (!missingList) return;
+    missingList.replaceChildren();
+    (missing || []).forEach((item) => {
+      const li = document.createElement("li");
+      li.textContent = item.text;
+      missingList.append(li);
+    });
+    missingList.hidden = !(missing && missing.length);
+  }
+
   async function refresh() {
     const ticket = ++latest;
     output.classList.add("loading");
@@ -74,6 +121,8 @@
         fallbackOutput.hidden = !result.fallback;
         fallbackOutput.textContent = result.fallback ? `Outside the 24-hour window:\n${result.fallback}` : "";
       }
+      showLength(result.length);
+      showMissing(result.missing);
       Object.values(result.errors).forEach((message) => {
         const item = document.createElement("li");
         item.textContent = message;
@@ -91,8 +140,9 @@
     timer = setTimeout(refresh, 250);
   }
 
-  form.addEventListener("input", schedule);
+  form.addEventListener("input", () => { countTyped(); schedule(); });
   form.addEventListener("change", () => { showType(); schedule(); });
   showType();
+  countTyped();
   if (value("message_content") || value("template")) refresh();
 })();

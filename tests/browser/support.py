@@ -32,6 +32,7 @@ from tests.support.window import wrote_to_us
 
 DESKTOP = {"width": 1280, "height": 800}
 WIDE = {"width": 1920, "height": 1080}
+PHONE = {"width": 390, "height": 844}
 # The machine may be shared (two xdist workers, each with its server and browser, on two
 # cores): a page that takes a second alone can take ten. Every wait is for a state, so long
 # limits cost nothing when things are fast.
@@ -151,6 +152,45 @@ def wait_for_charts(page) -> None:
         }""",
         timeout=ACTION_TIMEOUT_MS,
     )
+
+
+# axe-core from node_modules (package-lock.json pins it; `make node-tools` runs `npm ci`).
+AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_BLOCKING = ("serious", "critical")
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's WCAG 2.x A/AA violations on the page as it is now: {id, impact, help,
+    targets}. Evaluated through Playwright, not added as a <script> tag (add_script_tag): the
+    Content-Security-Policy refuses inline scripts, and evaluation is not subject to it."""
+    assert AXE_JS.exists(), f"no {AXE_JS.relative_to(ROOT)}: run `make node-tools` (npm ci)"
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_JS.read_text(encoding="utf-8") + "\n;undefined")
+    return page.evaluate(
+        """async () => {
+          const result = await axe.run(document, {
+            runOnly: {
+              type: "tag",
+              values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"],
+            },
+            resultTypes: ["violations"],
+          });
+          return result.violations.map((v) => ({
+            id: v.id, impact: v.impact, help: v.help,
+            targets: v.nodes.slice(0, 5).map((n) => n.target.join(" ")),
+          }));
+        }"""
+    )
+
+
+def assert_accessible(page, where: str = "") -> None:
+    """No serious or critical axe-core violation; the minor and moderate ones are printed."""
+    violations = axe_violations(page)
+    for v in violations:
+        if v["impact"] not in AXE_BLOCKING:
+            print(f"axe ({v['impact']}) {where or page.url}: {v['id']}: {v['help']} {v['targets']}")
+    blocking = [v for v in violations if v["impact"] in AXE_BLOCKING]
+    assert blocking == [], f"{where or page.url}: {blocking}"
 
 
 def png_size(data: bytes) -> tuple[int, int]:

@@ -193,10 +193,10 @@ def test_the_running_test_page_shows_verdict_charts_and_numbers(client_a, world)
 def test_the_completed_test_page_shows_the_stored_decision(client_a, world):
     html = page(client_a, ab(world["campaign"], world["completed"]))
     assert 'badge-test-completed">completed</span>' in html
-    assert "Variant 1 is read 200% more often than Control" in html
+    assert "Variant 1 is read 200.0% more often than Control" in html
     assert "winner declared automatically on" in html
     assert "Winner found" in html
-    assert 'class="winner-row"' in html
+    assert 'class="winner-row headline-row" data-headline="lift"' in html
     assert figures(html)["rates"]["data"][0]["x"] == ["Control (control)", "Variant 1 (winner)"]
     assert "Declare winner" not in html and "Save allocations" not in html
     assert "Delete test" in html  # completed tests can go
@@ -469,6 +469,7 @@ def test_the_results_csv_has_every_number_of_the_table(client_a, world):
         "sent", "delivered", "read", "replied", "clicked", "metric", "successes", "rate",
         "ci_low", "ci_high", "confidence", "lift", "absolute_lift", "z_score", "p_value",
         "adjusted_p_value", "sequential_p_value", "adjusted_sequential_p_value", "significant",
+        "note",
     ]  # fmt: skip
     control, variant = rows
     assert [int(r["variant_id"]) for r in rows] == world["running_variants"]

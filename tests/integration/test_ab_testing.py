@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, func, insert, select, update
@@ -39,6 +40,7 @@ from tests.support.accounts import send_through_fake
 from tests.support.window import wrote_to_us
 
 VARIANT_TEXT = "Hey {{first_name}}! 👋"
+UTC_ZONE = ZoneInfo("UTC")
 MATURE = timedelta(hours=73)
 
 
@@ -406,8 +408,16 @@ def test_the_auto_winner_declares_a_clear_difference_on_matured_sends(session, w
     assert session.get(DripCampaignStep, step.id).message_content == variant.message_content
     assert ab_testing.check_for_winners(session, NOW) == 0  # completed: not checked again
     shown = ab_report.test_dict(ab_results.test_results(session, test, NOW))
-    assert shown["verdict"].startswith("Variant 1 is read 200% more often than Control")
-    assert shown["verdict"].endswith("— winner declared automatically on 7 January 2030.")
+    # The winner's lift as the table shows it (every send, one decimal), then the decision.
+    assert shown["verdict"] == (
+        "Variant 1 is read 200.0% more often than Control — winner declared automatically "
+        "on 7 January 2030 (beats the control with >99.9% confidence)."
+    )
+    assert shown["headline"] == {
+        "variantId": variant.id,
+        "controlId": control.id,
+        "lift": pytest.approx(200.0),
+    }
     assert shown["decision"]["code"] == "winner" and shown["winnerId"] == variant.id
 
 
@@ -425,7 +435,7 @@ def test_the_report_has_a_daily_cumulative_timeline(session, world, org_b):
             (variant, 10, 10, NOW, timedelta(hours=1)),
         ],
     )
-    report = ab_testing.report(session, world["org"], campaign.id, test.id, NOW)
+    report = ab_testing.report(session, world["org"], campaign.id, test.id, NOW, UTC_ZONE)
     assert report["id"] == test.id and len(report["variants"]) == 2
     first, second = report["timeline"]
     assert (first["variantId"], second["variantId"]) == (control.id, variant.id)
@@ -434,7 +444,7 @@ def test_the_report_has_a_daily_cumulative_timeline(session, world, org_b):
     assert [(p["n"], p["successes"]) for p in second["points"]] == [(10, 5), (20, 15)]
     assert second["points"][1]["rate"] == pytest.approx(75.0)
     with pytest.raises(NotFound):
-        ab_testing.report(session, org_b.org_id, campaign.id, test.id, NOW)
+        ab_testing.report(session, org_b.org_id, campaign.id, test.id, NOW, UTC_ZONE)
 
 
 def test_no_winner_while_the_sends_are_younger_than_the_outcome_window(session, world):

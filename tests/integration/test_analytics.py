@@ -135,7 +135,13 @@ def test_funnel_counts_every_step_and_why_enrollments_stopped(clean_app, scenari
         "unsubscribed": 1,
         "failed": 3,
         "overallCompletionRate": 10.0,
-        "beforeFirstStep": {"dropOffCount": 2, "dropOffReasons": reasons(stopped=1, waiting=1)},
+        # Issue 18: contacts still waiting are not drop-off.
+        "waitingCount": 2,
+        "beforeFirstStep": {
+            "dropOffCount": 1,
+            "dropOffReasons": reasons(stopped=1, waiting=1),
+            "waitingCount": 1,
+        },
         "cost": None,  # issue 17: cost and currency; nothing is priced in this scenario
         "currency": None,
     }
@@ -151,11 +157,16 @@ def test_funnel_counts_every_step_and_why_enrollments_stopped(clean_app, scenari
             "repliedCount": 1,
             "clickedCount": 1,
             "failedCount": 2,
-            "conversionRate": 80.0,
-            "dropOffCount": 4,
-            "dropOffRate": 50.0,
+            # of the 9 enrollments settled before the first step (one still waits there)
+            "conversionRate": 8 * 100 / 9,
+            "dropOffCount": 3,
+            "dropOffRate": 3 * 100 / 7,  # over the 7 who reached it and no longer wait there
             "dropOffReasons": reasons(replied=1, failed=2, waiting=1),
+            "waitingCount": 1,
+            "waitingRate": 100 / 8,
+            "settledCount": 7,
             "failedByCode": {"131026": 1, "131049": 1},
+            "failedByCodeGap": 0,
         },
         {
             "stepId": s2,
@@ -167,11 +178,15 @@ def test_funnel_counts_every_step_and_why_enrollments_stopped(clean_app, scenari
             "repliedCount": 0,
             "clickedCount": 0,
             "failedCount": 1,
-            "conversionRate": 50.0,
+            "conversionRate": 4 * 100 / 7,
             "dropOffCount": 2,
             "dropOffRate": 50.0,
             "dropOffReasons": reasons(unsubscribed=1, failed=1),
+            "waitingCount": 0,
+            "waitingRate": 0.0,
+            "settledCount": 4,
             "failedByCode": {"131047": 1},
+            "failedByCodeGap": 0,
         },
         {
             "stepId": s3,
@@ -187,13 +202,18 @@ def test_funnel_counts_every_step_and_why_enrollments_stopped(clean_app, scenari
             "dropOffCount": 1,
             "dropOffRate": 50.0,
             "dropOffReasons": reasons(replied=1),
+            "waitingCount": 0,
+            "waitingRate": 0.0,
+            "settledCount": 2,
             "failedByCode": {},
+            "failedByCodeGap": 0,
         },
     ]
     for step, want in zip(result["steps"], expected, strict=True):
         assert step == {**want, **common, "name": f"Step {want['position']}"}
     dropped = sum(s["dropOffCount"] for s in result["steps"])
-    assert dropped + result["beforeFirstStep"]["dropOffCount"] + result["completed"] == 10
+    before = result["beforeFirstStep"]["dropOffCount"]
+    assert dropped + before + result["waitingCount"] + result["completed"] == 10
 
 
 def test_engagement_rates_and_delays(clean_app, scenario):
@@ -271,6 +291,10 @@ def test_week_cohorts(clean_app, scenario):
             "replyRate": 100 / 7,
             "reached": [5, 2, 1],
             "reachedRates": [5 * 100 / 7, 2 * 100 / 7, 100 / 7],
+            # issue 18: old enough for every step's delays: nothing still maturing
+            "reachedMaturing": [False, False, False],
+            "completionMaturing": False,
+            "maturing": False,
         },
         {
             "start": day(9),
@@ -287,6 +311,10 @@ def test_week_cohorts(clean_app, scenario):
             "replyRate": 20.0,
             "reached": [3, 2, 1],
             "reachedRates": [100.0, 2 * 100 / 3, 100 / 3],
+            # issue 18: old enough for every step's delays: nothing still maturing
+            "reachedMaturing": [False, False, False],
+            "completionMaturing": False,
+            "maturing": False,
         },
     ]
 

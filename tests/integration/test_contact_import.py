@@ -89,14 +89,17 @@ def test_import_creates_contacts_and_reports_bad_rows_by_number(clean_app, org_a
     response = upload(client, text, org_a.auth)
     assert response.status_code == 200, response.json
     data = response.json["data"]
-    assert (data["created"], data["updated"], data["errorCount"]) == (3, 0, 3)
+    assert (data["created"], data["updated"], data["errorCount"]) == (4, 0, 2)
     assert data["status"] == "done"
-    assert [e["row"] for e in data["errors"]] == [3, 5, 6]
+    assert [e["row"] for e in data["errors"]] == [3, 6]
     assert "phone" in data["errors"][0]["message"] and "12345" in data["errors"][0]["message"]
-    assert "Mars/Olympus" in data["errors"][1]["message"]
-    assert "missing" in data["errors"][2]["message"]
+    assert "missing" in data["errors"][1]["message"]
+    # A time zone that is not one: the row goes in without it, with a warning.
+    assert [w["row"] for w in data["warnings"]] == [5]
+    assert "Mars/Olympus" in data["warnings"][0]["message"]
     contacts = contacts_by_phone(clean_app)
-    assert set(contacts) == {"+12025550143", "+12025550144", "+442079460123"}
+    assert set(contacts) == {"+12025550143", "+12025550144", "+12025550145", "+442079460123"}
+    assert contacts["+12025550145"].timezone is None
     ada = contacts["+12025550143"]
     assert (ada.first_name, ada.last_name, ada.timezone) == ("Ada", "Lovelace", "Europe/London")
     assert ada.attributes == {"city": "London"}
@@ -378,6 +381,22 @@ def test_import_page_explains_the_columns_and_lists_no_imports_yet(client_a):
     assert "No imports yet" in html
 
 
+# The page's column step, as guessed for HEADER (city is not a documented column name).
+HEADER_COLUMNS = {
+    **{f"column-{i}": name for i, name in enumerate(HEADER.strip().split(",")[:5])},
+    "column-5": "attribute",
+    "attribute-5": "city",
+}
+
+
+def through_columns(client, response):
+    """The upload's answer, after the column step when the page asked for it."""
+    assert response.status_code == 302
+    if response.headers["Location"].endswith("/columns"):
+        response = client.post(response.headers["Location"], data=HEADER_COLUMNS)
+    return response
+
+
 def test_page_import_shows_counts_and_row_errors(clean_app, client_a):
     text = HEADER + "+12025550143,Ada,,,,\n" + "12345,,,,,\n"
     response = client_a.post(
@@ -385,6 +404,7 @@ def test_page_import_shows_counts_and_row_errors(clean_app, client_a):
         data={"file": (io.BytesIO(text.encode()), "people.csv")},
         content_type="multipart/form-data",
     )
+    response = through_columns(client_a, response)
     assert response.status_code == 302
     html = client_a.get(response.headers["Location"]).get_data(as_text=True)
     assert "Import of people.csv" in html
@@ -398,11 +418,11 @@ def test_page_import_shows_counts_and_row_errors(clean_app, client_a):
 def test_page_import_of_a_bad_file_shows_the_reason(clean_app, client_a):
     response = client_a.post(
         "/contacts/import",
-        data={"file": (io.BytesIO(b"name\nAda\n"), "people.csv")},
+        data={"file": (io.BytesIO(b"phone\n+12025550143\n\xff\n"), "people.csv")},
         content_type="multipart/form-data",
     )
     assert response.status_code == 422
-    assert "needs a &#39;phone&#39; column" in response.get_data(as_text=True)
+    assert "not UTF-8" in response.get_data(as_text=True)
     response = client_a.post("/contacts/import", data={}, content_type="multipart/form-data")
     assert response.status_code == 400
     assert "Choose a CSV file" in response.get_data(as_text=True)
@@ -415,6 +435,7 @@ def test_page_import_of_a_large_file_runs_in_the_background(clean_app, org_a, cl
         data={"file": (io.BytesIO(big_file(count).encode()), "big.csv")},
         content_type="multipart/form-data",
     )
+    response = through_columns(client_a, response)
     assert response.status_code == 302
     import_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
     html = client_a.get(response.headers["Location"]).get_data(as_text=True)

@@ -20,6 +20,7 @@ import pytest
 
 from app import reports
 from app.drip.analytics import TYPES
+from app.envelope import camel_case
 from app.extensions import db
 from app.models import (
     Contact,
@@ -150,7 +151,10 @@ def openapi_csv_paths(client) -> set[str]:
 
 
 def openapi_path(rule) -> str:
-    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+    """The rule's path as the OpenAPI document writes it ({importId} for <int:import_id>)."""
+    return re.sub(
+        r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: "{" + camel_case(m.group(1)) + "}", rule.rule
+    )
 
 
 def test_no_csv_cell_is_a_formula(clean_app, world, client_a, no_browser):
@@ -201,4 +205,4 @@ def test_a_formula_step_name_reads_as_text_in_the_funnel(clean_app, world, org_a
     )
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True), newline="")))
     assert [row["step"] for row in rows] == ["'" + name for name in FORMULAS[:3]]
-    assert rows[0]["drop_off_rate"] == "50.0"  # numbers are left as they are
+    assert rows[0]["drop_off_rate"] == str(3 * 100 / 7)  # numbers are left as they are

@@ -305,7 +305,8 @@ def test_the_page_pauses_resumes_and_stops(clean_app, client_a, world):
     with clean_app.app_context():
         assert db.session.get(DripEnrollment, enrollment_id).status == "stopped"
     html = client_a.get(page_url(world)).get_data(as_text=True)
-    assert 'value="stop"' not in html  # nothing left to do with a stopped enrollment
+    # Nothing left to do with a stopped enrollment: its row has no action form.
+    assert f'/enrollments/{enrollment_id}"' not in html
 
     again = client_a.post(
         page_url(world, enrollment_id), data={"action": "pause"}, follow_redirects=True

@@ -100,8 +100,13 @@ def test_a_full_file_of_odd_rows(clean_app, org_a):
     )
     assert response.status_code == 200, response.get_json()
     data = response.get_json()["data"]
-    assert (data["created"], data["errorCount"]) == (1, 4)
-    assert [e["row"] for e in data["errors"]] == [3, 4, 5, 6]
+    assert (data["created"], data["errorCount"]) == (2, 3)
+    assert [e["row"] for e in data["errors"]] == [3, 5, 6]
     assert data["errors"][0]["message"] == "first_name: contains a NUL character."
-    assert data["errors"][1]["message"].startswith("timezone: Unknown time zone")
-    assert data["errors"][2]["message"] == "note: contains a NUL character."
+    assert data["errors"][1]["message"] == "note: contains a NUL character."
+    # A time zone that is not one ("America" is a directory of zones): imported, with a word.
+    assert [w["row"] for w in data["warnings"]] == [4]
+    assert data["warnings"][0]["message"].startswith("timezone: 'America' is not a time zone")
+    # The NUL is dropped from the cells kept for the failed-rows download.
+    failed = clean_app.test_client().get(data["failedRowsUrl"], headers=org_a.auth)
+    assert failed.status_code == 200 and "\x00" not in failed.get_data(as_text=True)

@@ -336,6 +336,6 @@ def test_stop_reasons_in_words_on_the_page_and_in_the_api(clean_app, client_a, c
         cid = campaign.id
     words = "outside the 24-hour window: add a fallback template"
     html = client_a.get(f"/campaigns/{cid}/enrollments").get_data(as_text=True)
-    assert f'<span class="muted">{words}</span>' in html
+    assert f'<span class="muted stop-reason">{words}</span>' in html
     rows = client.get(f"/api/drip-campaigns/{cid}/enrollments", headers=org_a.auth).json["data"]
     assert (rows[0]["stopReason"], rows[0]["stopReasonText"]) == ("outside_window", words)

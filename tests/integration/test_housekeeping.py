@@ -392,7 +392,9 @@ def test_campaigns_page_shows_the_queue_health(clean_app, client_a, org_a, org_b
     # One pass serves every organization: its counts are not this organization's to see.
     assert "Last processing pass:" in html and "12,345" not in html and "345 failed" not in html
     assert "CET" in html or "CEST" in html  # the viewer's zone, named
-    assert '<code>131026</code></td><td class="num">2</td>' in html
+    # Each code with what it means (app.whatsapp.describe_code).
+    assert "<code>131026</code></td><td>The message could not be delivered:" in html
+    assert '</td><td class="num">2</td>' in html
 
 
 def test_a_paused_account_shows_a_banner_with_its_reason(clean_app, client_a, org_a, org_b):
@@ -403,6 +405,8 @@ def test_a_paused_account_shows_a_banner_with_its_reason(clean_app, client_a, or
     banner = html.split('id="sending-paused"', 1)[1].split("</div>", 1)[0]
     assert "Sending is paused" in banner
     assert "Access token expired (error 190)." in banner
+    # The code with its words (app.whatsapp.describe_code), never bare.
+    assert "(error 190: The WhatsApp access token has expired or is invalid" in banner
     assert "UTC" in banner  # the pause time, zone named
     # The banner is the first thing after the page heading.
     assert html.index('id="sending-paused"') < html.index('id="queue-health"')

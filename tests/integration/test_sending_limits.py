@@ -214,7 +214,7 @@ def test_wait_reason_in_the_enrollment_api_and_list(clean_app, org_id, fake, cli
     reasons = sorted(str(e["waitReason"]) for e in body["data"])
     assert reasons == ["None", "messaging_limit"]
     page = client_a.get(f"/campaigns/{waiting.campaign_id}/enrollments").get_data(as_text=True)
-    assert "waiting: messaging limit until" in page
+    assert "waiting for a free slot: the WhatsApp account&#39;s messaging limit" in page
 
 
 def test_patch_settings_sets_the_limits_for_admins_only_and_audits(clean_app, org_a, org_id):

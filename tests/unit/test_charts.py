@@ -19,7 +19,9 @@ from app.reports import style as chart_style
 
 
 def step(position, name, reached, sent, delivered, read, replied, reasons, **extra):
-    dropped = sum(reasons.values())
+    # Issue 18: contacts still waiting are not drop-off; the rate is over the settled ones.
+    waiting = reasons.get("waiting", 0)
+    dropped, settled = sum(reasons.values()) - waiting, reached - waiting
     return {
         "stepId": position * 10,
         "position": position,
@@ -33,8 +35,10 @@ def step(position, name, reached, sent, delivered, read, replied, reasons, **ext
         "failedCount": reasons.get("failed", 0),
         "conversionRate": extra.get("conversion", 100.0),
         "dropOffCount": dropped,
-        "dropOffRate": dropped * 100 / reached if reached else None,
+        "dropOffRate": dropped * 100 / settled if settled else None,
         "dropOffReasons": reasons,
+        "waitingCount": waiting,
+        "settledCount": settled,
         "failedByCode": {},
     }
 
@@ -143,8 +147,8 @@ def test_funnel_has_one_bar_per_metric_and_reason_with_the_step_values():
     names = [trace.name for trace in fig.data]
     assert names == [
         "Reached", "Sent", "Delivered", "Read", "Replied",
-        "Replied", "Unsubscribed", "Failed", "Stopped", "Still waiting",
-        "Held back by Meta's marketing cap (retrying)",
+        "Replied and stopped", "Unsubscribed", "Ended by a failed send", "Stopped",
+        "Still waiting (on their way)", "Waiting for a retry (Meta's marketing cap)",
     ]  # fmt: skip
     sent = fig.data[1]
     assert list(sent.x) == ["1. Welcome", "2. Tips &lt;b&gt;&amp;&lt;/b&gt; more"]
@@ -170,9 +174,16 @@ def test_funnel_drop_offs_stack_by_reason_including_before_the_first_step():
     assert list(waiting.base) == [150, 1_350, 0]
     assert list(capped.y) == [0, 0, 0]  # nobody waits for a 131049 retry here
     assert {t.offsetgroup for t in fig.data[5:]} == {"reasons"}
-    assert "Still waiting: 3,800 (100.0% of drop-offs)" in waiting.hovertext[2]
+    # Waiting is not drop-off: hatched in a legend group of its own, not a share of drop-offs.
+    assert waiting.hovertext[2].endswith("Still waiting (on their way): 3,800")
+    assert (waiting.legendgroup, replied.legendgroup) == ("waiting", "dropped")
+    assert waiting.marker.pattern.shape == "/" and not replied.marker.pattern.shape
     totals = [a.text for a in fig.layout.annotations if a.yref == "y2"]
-    assert totals == ["150", "2,350 · 19.0%", "3,800 · 38.0%"]
+    assert totals == [
+        "150 dropped",
+        f"1,350 dropped · {1_350 * 100 / 11_350:.1f}%<br>1,000 waiting",
+        "0 dropped · 0.0%<br>3,800 waiting",
+    ]
 
 
 def test_funnel_colours_mean_the_same_everywhere():
@@ -294,7 +305,10 @@ def test_the_funnel_grid_is_what_make_subplots_makes():
         cols=1,
         row_heights=[0.6, 0.4],
         vertical_spacing=0.16,
-        subplot_titles=("Contacts per step", "Drop-off after each step, by reason"),
+        subplot_titles=(
+            "Contacts per step",
+            "After each step: dropped off by reason, and still waiting",
+        ),
     ).to_dict()["layout"]
     figure = as_json(charts.funnel_figure(FUNNEL))
     layout = figure["layout"]
@@ -334,3 +348,37 @@ def test_number_formats():
     points = chart_style.sparkline_points([0, 5, 10], width=100, height=20).split()
     assert points == ["0.0,19.0", "50.0,10.0", "100.0,1.0"]
     assert chart_style.sparkline_points([0, 0]) == "0.0,27.0 120.0,27.0"
+
+
+def test_today_is_drawn_apart_as_a_dotted_segment_to_a_hollow_point():
+    """Issue 18: today's counts are so far, not a collapse."""
+    data = {**TIMESERIES, "partialDay": date(2030, 1, 3)}
+    fig = go.Figure(charts.timeseries_figure(data))
+    sent = [t for t in fig.data if t.legendgroup == "sent"]
+    solid, dotted, point = sent
+    assert list(solid.y) == [1_000, 2_000, None]
+    assert list(dotted.x) == ["2030-01-02", "2030-01-03"] and dotted.line.dash == "dot"
+    assert list(point.y) == [3_000] and point.marker.symbol == "circle-open"
+    assert not dotted.showlegend and not point.showlegend
+    assert "(today so far)" in point.hovertemplate
+    (band,) = fig.layout.shapes
+    assert (band.x0, band.x1) == ("2030-01-02 12:00", "2030-01-03 12:00")
+    assert any(a.text == "today, so far" for a in fig.layout.annotations)
+    whole = go.Figure(charts.timeseries_figure(TIMESERIES))  # a past range: nothing apart
+    assert len(whole.data) == len(charts.SERIES) and not whole.layout.shapes
+
+
+def test_young_cohorts_are_grey_and_off_the_colour_scale():
+    young = {
+        **COHORTS["cohorts"][0],
+        "reachedMaturing": [False, True],
+        "completionMaturing": True,
+        "maturing": True,
+    }
+    fig = go.Figure(charts.cohort_figure({**COHORTS, "cohorts": [young]}))
+    grown, maturing = fig.data
+    assert [list(r) for r in grown.z] == [[100.0, None, None]]
+    assert [list(r) for r in maturing.z] == [[None, 75.0, 50.0]]
+    assert maturing.text[0][1] == "75.0% · maturing" and grown.text[0][1] == ""
+    assert maturing.showscale is False
+    assert "Still maturing" in maturing.hovertext[0][2]

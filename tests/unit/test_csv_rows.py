@@ -58,7 +58,6 @@ def test_short_rows_are_fine():
         (["", "Ada"], "phone: missing"),
         (["12345", "Ada"], "phone: '12345' is not a valid phone number"),
         (["+12025550143", "x" * 121], "first_name: At most 120"),
-        (["+12025550143", "", "", "Mars/Olympus"], "timezone: Unknown time zone"),
         (["+12025550143", "", "", "", "x" * 65], "tags: Tag"),
         (["+12025550143", "", "", "", "", "", "extra"], "7 cells but the header has 6"),
     ],
@@ -92,3 +91,51 @@ def test_tags_and_attributes_checks():
         attributes({"nested": {"a": 1}})
     with pytest.raises(FieldError):
         attributes(["not", "an", "object"])
+
+
+def test_a_time_zone_that_is_not_one_is_a_warning_not_a_refused_row():
+    parsed = parse_row(
+        7,
+        ["+12025550143", "Ada", "", "Mars/Olympus"],
+        read_header(["phone", "first_name", "last_name", "timezone"]),
+        "US",
+        "Europe/Lisbon",
+    )
+    assert (parsed.phone, parsed.first_name, parsed.timezone) == ("+12025550143", "Ada", None)
+    (warning,) = parsed.warnings
+    assert "'Mars/Olympus' is not a time zone" in warning and "Europe/Lisbon" in warning
+
+
+def test_headers_are_guessed_and_a_mapping_overrides_the_guess():
+    columns = read_header(["Phone Number", "Given Name", "Surname", "Plan", "Notes"])
+    assert (columns.phone, columns.first_name, columns.last_name) == (0, 1, 2)
+    assert columns.attributes == ((3, "Plan"), (4, "Notes"))
+    columns = read_header(
+        ["Phone Number", "Given Name", "Surname", "Plan", "Notes"],
+        {"Plan": "attribute:tier", "Notes": "ignore", "Surname": "tags"},
+    )
+    assert (columns.tags, columns.last_name, columns.attributes) == (2, None, ((3, "tier"),))
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ({"Nope": "phone"}, "not in the header row: 'Nope'"),
+        ({"Plan": "birthday"}, "'Plan': map it to one of phone"),
+        ({"Plan": "phone"}, "appears twice"),
+        ({"Phone Number": "ignore"}, "needs a 'phone' column"),
+        ({"Plan": "attribute:" + "x" * 65}, "at most 64 characters"),
+        ({"Plan": "attribute: "}, "name the attribute"),
+        (["phone"], "a JSON object"),
+    ],
+)
+def test_a_mapping_that_cannot_run_says_why(mapping, message):
+    with pytest.raises(FieldError, match=message):
+        read_header(["Phone Number", "Plan"], mapping)
+
+
+def test_header_count_and_names_are_limited():
+    with pytest.raises(FieldError, match="at most 200"):
+        read_header(["phone", *(f"c{i}" for i in range(200))])
+    with pytest.raises(FieldError, match="at most 200 characters"):
+        read_header(["phone", "x" * 201])

@@ -157,14 +157,15 @@ def test_decide_picks_the_best_rate_and_needs_it_significant() -> None:
 @pytest.mark.parametrize(
     ("pairs", "code", "winner"),
     [
-        (((0, 100), (0, 100)), "no_difference", None),  # zero-success arms
+        (((0, 100), (0, 100)), "zero_control", None),  # zero-success arms
         (((100, 100), (100, 100)), "no_difference", None),  # all-success arms
         (((37, 100), (37, 100)), "no_difference", None),  # identical arms
         (((0, 0), (0, 0)), "no_difference", None),  # n = 0 with no minimum
         (((0, 0), (5, 10)), "no_difference", None),
-        (((0, 1), (1, 1)), "no_difference", None),  # tiny
-        (((0, 500), (60, 500)), "winner", 1),  # zero-success control: relative lift None
-        (((0, 2), (2, 2)), "no_difference", None),
+        (((0, 1), (1, 1)), "zero_control", None),  # tiny
+        # A zero-success control: nothing to be relative to, no claim (as GrowthBook: issue 19).
+        (((0, 500), (60, 500)), "zero_control", None),
+        (((0, 2), (2, 2)), "zero_control", None),
     ],
 )
 def test_decide_edges(pairs: tuple[tuple[int, int], ...], code: str, winner: int | None) -> None:
@@ -218,10 +219,13 @@ def test_analyse_matches_statsmodels_and_scipy() -> None:
             assert stats.ci_low == pytest.approx(max(low, 0), abs=1e-12)
             assert stats.ci_high == pytest.approx(min(high, 1), abs=1e-12)
         check_comparisons(variants, control, result)
-        total, weights = sum(v.assigned for v in variants), sum(v.allocation for v in variants)
+        # The SRM check is on the sends the decision analyses (issue 19), not the assigned.
+        total, weights = sum(v.n for v in variants), sum(v.allocation for v in variants)
+        if total == 0:
+            continue
         expected = [total * v.allocation / weights for v in variants]
         assert result.srm.p_value == pytest.approx(
-            chisquare([v.assigned for v in variants], f_exp=expected).pvalue, rel=1e-6, abs=1e-300
+            chisquare([v.n for v in variants], f_exp=expected).pvalue, rel=1e-6, abs=1e-300
         )
 
 
@@ -236,6 +240,10 @@ def check_comparisons(variants: list[VariantData], control: int, result) -> None
         if v.n == 0 or c.n == 0:
             assert comparison.z_score is None and comparison.absolute_lift is None
             assert comparison.p_value == 1.0
+            continue
+        if c.successes == 0:  # no claim against a zero-rate control
+            assert comparison.z_score is None and comparison.lift is None
+            assert comparison.p_value == comparison.sequential_p_value == 1.0
             continue
         absolute = v.successes / v.n - c.successes / c.n
         assert comparison.absolute_lift == pytest.approx(absolute, abs=1e-15)
@@ -314,17 +322,19 @@ def test_verdict_sentences() -> None:
         verdict(control, "click")
         == "Control gets clicks more often than every variant, >99.9% confidence."
     )
+    # A zero-rate control: no lift is claimed against 0% (issue 19; GrowthBook's rule).
+    zero = (
+        "The control has no successes yet (0%): there is nothing to measure a lift against,"
+        " so no winner is claimed."
+    )
     from_zero = analyse(data((0, 500), (60, 500)), 0.95, 100)
-    assert (
-        verdict(from_zero, "reply")
-        == "B gets replies at 12% against 0% for Control, >99.9% confidence."
-    )
+    assert verdict(from_zero, "reply") == zero
     same = analyse(data((0, 500), (0, 500)), 0.95, 100)
-    assert verdict(same, "reply") == (
-        "No clear winner yet: B gets replies as often as Control (0% confidence, 95% needed)."
-    )
+    assert verdict(same, "reply") == zero
     skewed = analyse(
-        [VariantData(1, "A", 6000, 100, 30, 50), VariantData(2, "B", 4000, 100, 30, 50)], 0.95, 100
+        [VariantData(1, "A", 100, 6000, 1800, 50), VariantData(2, "B", 100, 4000, 1200, 50)],
+        0.95,
+        100,
     )
     assert skewed.srm.mismatch and verdict(skewed, "read").startswith("Sample ratio mismatch (p = ")
     empty = analyse(data((0, 0), (0, 0)), 0.95, 0)
@@ -364,3 +374,31 @@ def test_peeking_every_pass_keeps_false_winners_under_alpha() -> None:
 def test_a_real_lift_is_found() -> None:
     _, sequential = run_streams(0.30, 0.36, streams=100, seed=7)
     assert sequential >= 0.8
+
+
+def test_srm_is_checked_on_the_sends_the_decision_analyses() -> None:
+    """Issue 19's reproduction: 1,000 / 1,000 assigned but 1,000 / 500 sent is a mismatch of
+    what is compared, and no winner is declared on it."""
+    result = analyse(
+        [VariantData(0, "C", 1000, 1000, 300, 50), VariantData(1, "B", 1000, 500, 190, 50)],
+        0.95,
+        100,
+    )
+    assert result.srm.mismatch and result.srm.p_value < 1e-10
+    assert result.decision.code == "srm" and result.decision.winner_index is None
+
+
+def test_the_verdict_speaks_of_the_arm_the_decision_looked_at() -> None:
+    """Three arms: C has the best observed rate (so the rule looks at C, not yet
+    significant), B the smallest p. The sentence is about C."""
+    arms_ = [(300, 2000), (420, 2000), (23, 100)]
+    result = analyse(
+        [VariantData(i, "Control B C".split()[i], n, n, s, n) for i, (s, n) in enumerate(arms_)],
+        0.95,
+        100,
+    )
+    assert result.decision.code == "no_difference"
+    best_p = min(result.comparisons, key=lambda c: c.adjusted_sequential_p_value)
+    assert result.variants[best_p.index].name == "B"  # the old sentence's arm
+    sentence = verdict(result, "read")
+    assert sentence.startswith("No clear winner yet: C is read "), sentence

@@ -10,10 +10,17 @@ from app.drip.ab.changes import (
     delete_variant,
     update_variant,
 )
+from app.drip.ab.headline import NO_SENDS, lift_text
+from app.drip.ab.intervals import LiftInterval, lift_interval
 from app.drip.ab.lifecycle import ACTIONS, DEFAULTS, declare_winner, get_test, list_tests, start
 from app.drip.ab.results import results_for, test_results
 from app.drip.ab.running import check_for_winners, report
-from app.drip.ab.sequential import analyse
+from app.drip.ab.sequential import (
+    DEFAULT_PLANNED_N,
+    analyse,
+    effective_n,
+    sequential_p_value,
+)
 from app.drip.ab.shapes import test_dict, variants_dict
 from app.drip.ab.stats import VariantData, two_proportion_z
 from app.drip.ab.variants import HUNDRED, check_startable, get_variant, shown_percent, variants_of
@@ -21,7 +28,10 @@ from app.drip.ab.variants import HUNDRED, check_startable, get_variant, shown_pe
 __all__ = [
     "ACTIONS",
     "DEFAULTS",
+    "DEFAULT_PLANNED_N",
     "HUNDRED",
+    "NO_SENDS",
+    "LiftInterval",
     "VariantData",
     "add_variant",
     "analyse",
@@ -33,11 +43,15 @@ __all__ = [
     "declare_winner",
     "delete_test",
     "delete_variant",
+    "effective_n",
     "get_test",
     "get_variant",
+    "lift_interval",
+    "lift_text",
     "list_tests",
     "report",
     "results_for",
+    "sequential_p_value",
     "shown_percent",
     "start",
     "test_dict",

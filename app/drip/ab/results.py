@@ -13,15 +13,17 @@ dictionaries of these results are app.drip.ab.shapes's.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from dataclasses import dataclass, fields, replace
+from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from app.drip.ab.eta import Eta, StepPace, estimate, step_paces
 from app.drip.ab.sequential import Analysis, Decision, analyse
 from app.drip.ab.stats import VariantData
 from app.drip.sql import epoch_seconds
+from app.drip.zones import organization_zone
 from app.models import DripAbTest, DripAbVariant, DripVariantAssignment
 
 # The assignment flag that is a success for each winning metric.
@@ -59,6 +61,7 @@ class TestResults:
     shown: Analysis
     matured: Analysis
     matured_before: datetime
+    eta: Eta | None = None  # None when not asked for (the auto-winner pass)
 
     @property
     def decision(self) -> Decision:
@@ -70,11 +73,21 @@ class TestResults:
 
 
 def results_for(
-    session: Session, tests: Sequence[DripAbTest], now: datetime
+    session: Session,
+    tests: Sequence[DripAbTest],
+    now: datetime,
+    *,
+    zone: tzinfo | None = None,
+    eta: bool = True,
 ) -> dict[int, TestResults]:
-    """Results of many tests in two queries (their variants, their counts)."""
+    """Results of many tests in two queries (their variants, their counts), and with eta
+    the sends a decision still needs (four more; dates on `zone`, else the organization's)."""
     if not tests:
         return {}
+    paces: dict[int, StepPace] | None = None
+    if eta:
+        paces = step_paces(session, tests, now)
+        zone = zone or organization_zone(session, tests[0].organization_id)
     ids = [t.id for t in tests]
     variants: dict[int, list[DripAbVariant]] = {i: [] for i in ids}
     for variant in session.scalars(
@@ -82,11 +95,26 @@ def results_for(
     ):
         variants[variant.test_id].append(variant)
     counts = phase_counts(session, ids, now)
-    return {t.id: _results(t, variants[t.id], counts.get(t.id, {}), now) for t in tests}
+    results = {t.id: _results(t, variants[t.id], counts.get(t.id, {}), now) for t in tests}
+    if paces is None:
+        return results
+    return {i: replace(r, eta=_eta(r, paces.get(i), now, zone)) for i, r in results.items()}
 
 
-def test_results(session: Session, test: DripAbTest, now: datetime) -> TestResults:
-    return results_for(session, [test], now)[test.id]
+def test_results(
+    session: Session, test: DripAbTest, now: datetime, zone: tzinfo | None = None
+) -> TestResults:
+    return results_for(session, [test], now, zone=zone)[test.id]
+
+
+def _eta(results: TestResults, pace: StepPace | None, now: datetime, zone: tzinfo) -> Eta:
+    empty = VariantCounts()
+    sends = [
+        (results.counts.get(v.id, empty).sent, float(v.traffic_allocation))
+        for v in results.variants
+    ]
+    matured = results.matured
+    return estimate(results.test, sends, matured.decision.code, matured.planned_n, pace, now, zone)
 
 
 def phase_counts(

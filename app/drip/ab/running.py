@@ -4,7 +4,8 @@ results pages read.
 - variants_for_batch / variant_for_send: the processor's hook (app.drip.ab.assignment);
 - check_for_winners: the recurring job's auto-winner pass;
 - report: everything a results page shows (the API's test, plus the daily timeline);
-- timeline: per variant, cumulative sends and successes per UTC day of the current phase.
+- timeline: per variant, cumulative sends and successes per local day (the viewer's or the
+  organization's zone) of the current phase.
 
 The lifecycle (create, variants, start, pause, declare, delete) is app.drip.ab.lifecycle and
 app.drip.ab.variants; counts and analyses app.drip.ab.results; dictionaries app.drip.ab.shapes.
@@ -14,9 +15,9 @@ here runs per status or reply.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
 
-from sqlalchemy import BigInteger, func, literal_column, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.drip import audit
@@ -24,13 +25,14 @@ from app.drip.ab import lifecycle as ab_lifecycle
 from app.drip.ab import results as ab_results
 from app.drip.ab import shapes as ab_report
 from app.drip.ab.assignment import variants_for_batch
+from app.drip.ab.days import day_number, day_of, offset_changes
 from app.drip.ab.variants import variants_of
-from app.drip.sql import epoch_seconds
+from app.drip.sql import as_utc, epoch_seconds
+from app.drip.zones import organization_zone
 from app.models import DripAbTest, DripCampaign, DripVariantAssignment
 
 __all__ = ["check_for_winners", "report", "timeline", "variant_for_send", "variants_for_batch"]
 
-DAY_SECONDS = 86_400
 AUTO_WINNER = audit.Actor("Drip (automatic decision)")
 
 
@@ -52,7 +54,7 @@ def check_for_winners(session: Session, now: datetime) -> int:
         .with_for_update(skip_locked=True, key_share=True)
     ).all()
     declared = 0
-    for results in ab_results.results_for(session, tests, now).values():
+    for results in ab_results.results_for(session, tests, now, eta=False).values():
         index = results.decision.winner_index
         if index is None:
             continue
@@ -73,27 +75,45 @@ def check_for_winners(session: Session, now: datetime) -> int:
 
 
 def report(
-    session: Session, organization_id: int, campaign_id: int, test_id: int, now: datetime
+    session: Session,
+    organization_id: int,
+    campaign_id: int,
+    test_id: int,
+    now: datetime,
+    zone: tzinfo | None = None,
 ) -> dict:
-    """A results page's data: the test as the API shows it plus "timeline"."""
+    """A results page's data: the test as the API shows it plus "timeline" (days on `zone`,
+    else the organization's) and "timelineZone"."""
+    zone = zone or organization_zone(session, organization_id)
     test = ab_lifecycle.get_test(session, organization_id, campaign_id, test_id)
-    results = ab_results.test_results(session, test, now)
-    return {**ab_report.test_dict(results), "timeline": timeline(session, test)}
+    results = ab_results.test_results(session, test, now, zone)
+    return {
+        **ab_report.test_dict(results),
+        "timeline": timeline(session, test, zone),
+        "timelineZone": getattr(zone, "key", str(zone)),
+    }
 
 
-def timeline(session: Session, test: DripAbTest) -> list[dict]:
-    """Per variant (id order), one point per UTC day with sends in the current phase:
-    cumulative sends (n) and successes of the winning metric up to that day, and the rate in
-    percent. A success counts on its send's day, so each point is the rate, as known now, of
-    the messages sent up to then. Every variant has a point on every day."""
+def timeline(session: Session, test: DripAbTest, zone: tzinfo) -> list[dict]:
+    """Per variant (id order), one point per local day (on `zone`) with sends in the current
+    phase: cumulative sends (n) and successes of the winning metric up to that day, and the
+    rate in percent. A success counts on its send's day, so each point is the rate, as known
+    now, of the messages sent up to then. Every variant has a point on every day."""
     a = DripVariantAssignment
-    flag = getattr(a, ab_results.METRIC_FLAGS[test.winning_metric])
-    day = epoch_seconds(a.sent_at) // literal_column(str(DAY_SECONDS), BigInteger())
-    rows = session.execute(
-        select(a.variant_id, day, func.count(), func.count(flag))
-        .where(a.test_id == test.id, a.phase == test.phase, a.sent_at.is_not(None))
-        .group_by(a.variant_id, day)
-    ).all()
+    phase = (a.test_id == test.id, a.phase == test.phase, a.sent_at.is_not(None))
+    first, last = session.execute(
+        select(func.min(a.sent_at), func.max(a.sent_at)).where(*phase)
+    ).one()
+    rows = []
+    if first is not None:
+        flag = getattr(a, ab_results.METRIC_FLAGS[test.winning_metric])
+        changes = offset_changes(zone, as_utc(first), as_utc(last))
+        day = day_number(epoch_seconds(a.sent_at), changes)
+        rows = session.execute(
+            select(a.variant_id, day, func.count(), func.count(flag))
+            .where(*phase)
+            .group_by(a.variant_id, day)
+        ).all()
     days = sorted({int(r[1]) for r in rows})
     daily = {(r[0], int(r[1])): (int(r[2]), int(r[3])) for r in rows}
     series = []
@@ -105,7 +125,7 @@ def timeline(session: Session, test: DripAbTest) -> list[dict]:
             n, successes = n + sent, successes + won
             points.append(
                 {
-                    "date": datetime.fromtimestamp(number * DAY_SECONDS, UTC).date().isoformat(),
+                    "date": day_of(number).isoformat(),
                     "n": n,
                     "successes": successes,
                     "rate": ab_report.percent(successes / n if n else None),

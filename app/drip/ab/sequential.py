@@ -138,6 +138,9 @@ def compare_all(
         z, p = two_proportion_z(control.successes, control.n, variant.successes, variant.n)
         n_eff = effective_n(control.n, variant.n)
         sequential = sequential_p_value(z, n_eff, planned_n, alpha)
+        if control_rate == 0:
+            # Nothing to be relative to (GrowthBook's BASELINE_VARIATION_ZERO): no claim.
+            z, p, sequential = None, 1.0, 1.0
         absolute = None if rate is None or control_rate is None else rate - control_rate
         lift = absolute / control_rate if absolute is not None and control_rate else None
         rows.append((index, lift, absolute, z, p, sequential))
@@ -164,17 +167,28 @@ def _blocked(
         return Decision(None, "waiting", reason)
     if srm_p is not None and srm_p < SRM_P_THRESHOLD:
         shown = f"p = {srm_p:.2g}" if srm_p > 0 else "p ≈ 0"
-        reason = f"sample ratio mismatch ({shown}): assignments do not follow the allocation"
+        reason = f"sample ratio mismatch ({shown}): the sends do not follow the allocation"
         return Decision(None, "srm", reason)
+    if variants[control_index].n > 0 and variants[control_index].successes == 0:
+        reason = (
+            "the control has no successes yet (0%): there is nothing to measure a lift"
+            " against, so no winner is claimed"
+        )
+        return Decision(None, "zero_control", reason)
     return None
 
 
-def _choose(comparisons: Sequence[Comparison], control_index: int) -> Decision:
-    # Best = highest observed rate among the challengers (ties: the first).
-    best = max(
+def best_challenger(comparisons: Sequence[Comparison]) -> Comparison:
+    """The arm the decision rule looks at: the highest observed rate among the challengers
+    (ties: the first). The verdict speaks of this one too."""
+    return max(
         comparisons,
         key=lambda c: (-math.inf if c.absolute_lift is None else c.absolute_lift, -c.index),
     )
+
+
+def _choose(comparisons: Sequence[Comparison], control_index: int) -> Decision:
+    best = best_challenger(comparisons)
     if best.significant and best.absolute_lift is not None and best.absolute_lift > 0:
         confidence = format_confidence(best.adjusted_sequential_p_value)
         return Decision(best.index, "winner", f"beats the control with {confidence} confidence")
@@ -217,7 +231,9 @@ def analyse(
         low, high = interval if interval is not None else (None, None)
         rate = proportion(v.successes, v.n)
         rows.append(VariantStats(v.key, v.name, v.n, v.successes, rate, low, high))
-    srm = sample_ratio_mismatch([v.assigned for v in variants], [v.allocation for v in variants])
+    # On the sends the decision analyses (not the contacts assigned): 1,000 / 1,000 assigned
+    # with 1,000 / 500 sent is a mismatch of what is compared.
+    srm = sample_ratio_mismatch([v.n for v in variants], [v.allocation for v in variants])
     tuning = planned_sample_size(min_sample_size, planned_n)
     decision = _blocked(variants, control_index, min_sample_size, srm.p_value)
     comparisons = ()
@@ -247,7 +263,7 @@ def verdict(analysis: Analysis, metric: str) -> str:
     """One plain sentence; metric is delivery/read/reply/click (or *_rate) or a verb phrase."""
     verb = METRIC_VERBS.get(metric.removesuffix("_rate"), metric)
     decision, comparisons = analysis.decision, analysis.comparisons
-    if decision.code in ("waiting", "srm", "too_few_variants"):
+    if decision.code in ("waiting", "srm", "too_few_variants", "zero_control"):
         return decision.reason[0].upper() + decision.reason[1:] + "."
     if any(c.absolute_lift is None for c in comparisons):
         return "No clear winner yet: a variant has no sends to compare."
@@ -258,7 +274,7 @@ def verdict(analysis: Analysis, metric: str) -> str:
     if decision.winner_index is not None:
         best = next(c for c in comparisons if c.index == decision.winner_index)
     else:
-        best = min(comparisons, key=lambda c: (c.adjusted_sequential_p_value, c.index))
+        best = best_challenger(comparisons)
     name = analysis.variants[best.index].name
     sure = format_confidence(best.adjusted_sequential_p_value)
     if decision.winner_index is not None:

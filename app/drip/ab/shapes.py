@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app.drip.ab import headline as ab_headline
+from app.drip.ab.eta import Eta
 from app.drip.ab.results import TestResults, VariantCounts
-from app.drip.ab.sequential import Analysis, Decision, verdict
+from app.drip.ab.sequential import Analysis, Decision
 
 
 def percent(fraction: float | None) -> float | None:
@@ -51,10 +53,26 @@ def variants_dict(results: TestResults) -> list[dict]:
     return rows
 
 
+COMPARED = (
+    "lift",
+    "absoluteLift",
+    "zScore",
+    "pValue",
+    "adjustedPValue",
+    "sequentialPValue",
+    "adjustedSequentialPValue",
+    "significant",
+)
+
+
 def _comparisons(results: TestResults, analysis: Analysis) -> list[dict]:
+    """Each variant against the control. When either has no sends there is nothing to
+    compare: every number and `significant` are null and `note` says why (stats.py's p = 1.0
+    and significant = false there are placeholders, not findings)."""
     ids = [v.id for v in results.variants]
-    return [
-        {
+    rows = []
+    for c in analysis.comparisons:
+        row = {
             "variantId": ids[c.index],
             "controlId": ids[c.control_index],
             "lift": percent(c.lift),
@@ -65,9 +83,12 @@ def _comparisons(results: TestResults, analysis: Analysis) -> list[dict]:
             "sequentialPValue": c.sequential_p_value,
             "adjustedSequentialPValue": c.adjusted_sequential_p_value,
             "significant": c.significant,
+            "note": None,
         }
-        for c in analysis.comparisons
-    ]
+        if not analysis.variants[c.index].n or not analysis.variants[c.control_index].n:
+            row.update(dict.fromkeys(COMPARED), note=ab_headline.NO_SENDS)
+        rows.append(row)
+    return rows
 
 
 def srm_dict(results: TestResults) -> dict:
@@ -119,9 +140,36 @@ def decision_dict(decision: Decision, winner: int | None) -> dict:
     return {"code": decision.code, "reason": decision.reason, "winnerId": winner}
 
 
+def eta_dict(eta: Eta | None) -> dict:
+    """The decision's outlook: more sends per variant it needs, the sends so far of the
+    variant furthest behind, the likely date at the step's recent pace, whether the step can
+    get there, and all that in words."""
+    if eta is None:
+        return dict.fromkeys(
+            (
+                "sendsNeeded",
+                "sendsSoFar",
+                "sendsTarget",
+                "sendsPerDay",
+                "expectedAt",
+                "reachable",
+                "note",
+            )
+        )
+    return {
+        "sendsNeeded": eta.sends_needed,
+        "sendsSoFar": eta.sends_so_far,
+        "sendsTarget": eta.target,
+        "sendsPerDay": eta.per_day,
+        "expectedAt": iso(eta.expected_at),
+        "reachable": eta.reachable,
+        "note": eta.note,
+    }
+
+
 def live_verdict(results: TestResults) -> str:
-    """The plain sentence about the matured data (what the auto-winner sees)."""
-    return verdict(results.matured, results.test.winning_metric)
+    """The plain sentence: the auto-winner's view, quoting the table's lift."""
+    return ab_headline.live_sentence(results)
 
 
 def snapshot(results: TestResults, decision: dict) -> dict:
@@ -134,33 +182,29 @@ def snapshot(results: TestResults, decision: dict) -> dict:
     }
 
 
-def decision_and_verdict(results: TestResults) -> tuple[dict, str]:
-    """The decision shown and its sentence: a completed test's stored one, else the auto-winner
-    rule's on the matured sends now."""
+def decision_and_verdict(results: TestResults) -> tuple[dict, str, dict | None]:
+    """The decision shown (with its outlook), its sentence and the headline arm: a completed
+    test's stored decision, else the auto-winner rule's on the matured sends now."""
     test = results.test
+    outlook = eta_dict(results.eta)
     if test.status == "completed" and test.decision_snapshot:
         stored = test.decision_snapshot
-        winner = next((v.name for v in results.variants if v.id == test.winner_variant_id), "?")
-        day = test.ended_at
-        when = f" on {day.day} {day:%B %Y}" if day is not None else ""
-        said = stored.get("verdict", "").rstrip(".")
-        if test.decided_by == "auto":
-            sentence = f"{said} — winner declared automatically{when}."
-        else:
-            sentence = f"{winner} declared the winner by hand{when}. The data then: {said}."
-        return stored.get("decision", {}), sentence
-    decision = decision_dict(results.decision, winner_id(results))
+        sentence, index = ab_headline.completed_sentence(results, stored)
+        decision = {**stored.get("decision", {}), **outlook}
+        return decision, sentence, ab_headline.headline(results, index)
+    decision = {**decision_dict(results.decision, winner_id(results)), **outlook}
     if test.status == "draft":
-        return decision, "Not started yet."
+        return decision, "Not started yet.", None
     sentence = live_verdict(results)
-    return decision, f"Paused. {sentence}" if test.status == "paused" else sentence
+    shown = ab_headline.headline(results, ab_headline.named_index(results))
+    return decision, f"Paused. {sentence}" if test.status == "paused" else sentence, shown
 
 
 def test_dict(results: TestResults) -> dict:
     """A test as the API shows it: settings, lifecycle, variants with counts, statistics,
     the decision (stored, once completed) and its plain sentence."""
     test = results.test
-    decision, sentence = decision_and_verdict(results)
+    decision, sentence, headline = decision_and_verdict(results)
     return {
         "id": test.id,
         "campaignId": test.campaign_id,
@@ -180,6 +224,7 @@ def test_dict(results: TestResults) -> dict:
         "decidedBy": test.decided_by,
         "decision": decision,
         "verdict": sentence,
+        "headline": headline,
         "variants": variants_dict(results),
         "statistics": statistics_dict(results),
         "decisionSnapshot": test.decision_snapshot,

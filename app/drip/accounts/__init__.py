@@ -19,6 +19,7 @@ from app.drip.accounts.organizations import (
     organization_by_name,
     update_organization,
 )
+from app.drip.accounts.profile import set_user_timezone
 from app.drip.accounts.sessions import (
     end_all_sessions,
     end_session,
@@ -71,6 +72,7 @@ __all__ = [
     "remove_whatsapp_account",
     "renew_session",
     "revoke_api_key",
+    "set_user_timezone",
     "set_whatsapp_account",
     "start_session",
     "touch_session",

@@ -1,10 +1,15 @@
 """Cohorts of a campaign's enrollments by the day, week or month they enrolled (campaign
 clock): how far each got, how many completed, read and replied; and two date ranges of
-enrollments compared side by side with a two-proportion test."""
+enrollments compared side by side with a two-proportion test.
+
+A cohort younger than the time a rate needs (the steps' delays up to that step, and a day's
+grace for send windows and processing passes) is still maturing for that rate: its low share
+is the contacts on their way, not a drop. Each such rate is flagged so that charts can draw it
+apart."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +25,8 @@ from app.models import DripCampaign, utcnow
 
 SIGNIFICANCE = 0.05
 DAY = timedelta(days=1)
+# Send windows, quiet days and the processing pass put a send later than its nominal delay.
+MATURING_GRACE = DAY
 COMPARED = (
     ("completionRate", "completed", "size"),
     ("readRate", "read", "sent"),
@@ -54,15 +61,22 @@ def cohorts(
     granularity: str = "week",
     start: date | None = None,
     end: date | None = None,
+    now: datetime | None = None,
 ) -> dict:
-    """One row per cohort with enrollments, oldest first."""
+    """One row per cohort with enrollments, oldest first; `now` (default: the clock) decides
+    which are still maturing."""
     campaign = get_scoped(session, DripCampaign, organization_id, campaign_id)
     zone = report_zone(session, campaign)
     steps = activity.reported_steps(session, campaign.id)
     groups = _grouped(session, campaign, zone, start, end, lambda d: period_of(d, granularity))
+    needs, now = _needs(steps), now or utcnow()
     rows = []
     for (first, last), group in sorted(groups.items()):
         reached = [group["steps"].get(step.id, 0) for step in steps]
+        # The last enrollment of the cohort may be as late as the end of its last day.
+        youngest = day_range_utc(last, last, zone)[1]
+        maturing = [now < youngest + need for need in needs]
+        completing = now < youngest + (needs[-1] if needs else MATURING_GRACE)
         rows.append(
             {
                 "start": first,
@@ -71,6 +85,9 @@ def cohorts(
                 **_summary(group),
                 "reached": reached,
                 "reachedRates": [percent(n, group["size"]) for n in reached],
+                "reachedMaturing": maturing,
+                "completionMaturing": completing,
+                "maturing": completing or any(maturing),
             }
         )
     return {
@@ -117,6 +134,15 @@ def compare(
             }
         )
     return {"campaignId": campaign.id, "timezone": zone.key, **sides, "metrics": metrics}
+
+
+def _needs(steps) -> list[timedelta]:
+    """Per step, how long after enrolling a contact reaches it at the earliest, with grace."""
+    needs, total = [], timedelta()
+    for step in steps:
+        total += timedelta(**{step.delay_unit: step.delay_amount or 0})
+        needs.append(total + MATURING_GRACE)
+    return needs
 
 
 def _empty_group() -> dict:

@@ -1,5 +1,9 @@
 """Day-by-day metrics of a campaign on its own clock, and the organization's overview of all
-campaigns with a sparkline of sends."""
+campaigns with a sparkline of sends.
+
+A series starts at the campaign's first day (its activation or first enrollment, whichever
+came first): the days before it existed are not a run of zeros. Today is still under way,
+so the series names it (`partialDay`): its counts are so far, not a collapse."""
 
 from __future__ import annotations
 
@@ -13,9 +17,9 @@ from app.drip.analytics.local_days import LocalDays
 from app.drip.analytics.query import check_range
 from app.drip.analytics.rates import percent
 from app.drip.scope import get_scoped, scoped
-from app.drip.sql import day_range_utc
+from app.drip.sql import as_utc, day_range_utc
 from app.drip.zones import organization_zone
-from app.models import DripCampaign
+from app.models import DripCampaign, utcnow
 
 DAY_METRICS = ("enrolled", "sent", "delivered", "read", "replied", "clicked", "failed", "completed")
 
@@ -27,15 +31,26 @@ def report_zone(session: Session, campaign: DripCampaign) -> ZoneInfo:
 
 
 def timeseries(
-    session: Session, organization_id: int, campaign_id: int, start: date, end: date
+    session: Session,
+    organization_id: int,
+    campaign_id: int,
+    start: date,
+    end: date,
+    now: datetime | None = None,
 ) -> dict:
-    """Every day from start to end (inclusive, campaign clock) with its counts; zeros for quiet
-    days."""
+    """Every day from start to end (inclusive, campaign clock) with its counts, zeros for quiet
+    days, from the campaign's first day on; `now` (default: the clock) says which day is
+    still under way."""
     check_range(start, end, "from")
     campaign = get_scoped(session, DripCampaign, organization_id, campaign_id)
     zone = report_zone(session, campaign)
-    days = _daily(session, [campaign.id], start, end, zone, DAY_METRICS)[campaign.id]
-    spend = _day_spend(session, campaign.id, start, end, zone)
+    first = first_days(session, [campaign], zone)[campaign.id]
+    today = (now or utcnow()).astimezone(zone).date()
+    start = min(max(start, first), end)
+    days, spend = {}, {}
+    if first <= end:
+        days = _daily(session, [campaign.id], start, end, zone, DAY_METRICS)[campaign.id]
+        spend = _day_spend(session, campaign.id, start, end, zone)
     total = costs.Spend()
     for day_spend in spend.values():
         total.merge(day_spend)
@@ -45,6 +60,8 @@ def timeseries(
         "timezone": zone.key,
         "from": start,
         "to": end,
+        "firstDay": first,
+        "partialDay": today if today in days else None,
         "cost": total.cost,
         "currency": currency,
         "days": [
@@ -52,6 +69,18 @@ def timeseries(
             for day, counts in days.items()
         ],
     }
+
+
+def first_days(session: Session, campaigns: list[DripCampaign], zone: ZoneInfo) -> dict:
+    """campaign id -> its first local day: activation or first enrollment, whichever came
+    first (a draft may enroll before it sends), else its creation."""
+    enrolled = enrollment_counts.first_enrolled(session, [c.id for c in campaigns])
+    result = {}
+    for campaign in campaigns:
+        starts = [as_utc(t) for t in (campaign.activated_at, enrolled.get(campaign.id)) if t]
+        first = min(starts) if starts else as_utc(campaign.created_at)
+        result[campaign.id] = first.astimezone(zone).date()
+    return result
 
 
 def _day_spend(session: Session, campaign_id: int, start: date, end: date, zone: ZoneInfo):

@@ -5,13 +5,13 @@ bucket (cohorts), and enrollments and completions per 15-minute bucket."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app.drip.enrollment import LIVE_STATUSES
-from app.drip.sql import bucket_number
+from app.drip.sql import BUCKET_SECONDS, bucket_number
 from app.models import DripEnrollmentRollup
 
 DROP_OFF_REASONS = ("replied", "unsubscribed", "failed", "stopped", "waiting")
@@ -96,3 +96,19 @@ def enrollment_days(
         )
         result += [(cid, name, days.date(n), int(count)) for cid, n, count in rows]
     return result
+
+
+def first_enrolled(session: Session, campaign_ids: list[int]) -> dict[int, datetime]:
+    """campaign id -> the start of the 15-minute bucket of its first enrollment (campaigns
+    without one are absent). enrolled_at never changes, so every rollup row of an enrollment
+    keeps its bucket: the smallest bucket is the first enrollment's."""
+    rows = session.execute(
+        select(_R.campaign_id, func.min(_R.enrolled_bucket))
+        .where(_R.campaign_id.in_(campaign_ids))
+        .group_by(_R.campaign_id)
+    )
+    return {
+        cid: datetime.fromtimestamp(int(bucket) * BUCKET_SECONDS, UTC)
+        for cid, bucket in rows
+        if bucket is not None
+    }

@@ -2,7 +2,13 @@
 conversion and drop-off with reasons) and its engagement (rates and delays). Rates are
 percentages 0-100, unrounded, or None where there is nothing to divide by; sent, delivered,
 read, replied and clicked rates are over messages sent, the failure rate over messages
-attempted (DESIGN.md)."""
+attempted (DESIGN.md).
+
+Contacts still waiting at a step (active or paused, or waiting for a marketing-cap retry) are
+not drop-off: a fresh campaign whose contacts wait for their next message must not read as a
+failure. dropOffCount is those who stopped there (replied, unsubscribed, failed, stopped),
+waitingCount those still on their way; both rates are over the contacts whose fate at the
+step is settled (reached it and no longer waiting there: `settledCount`)."""
 
 from __future__ import annotations
 
@@ -39,11 +45,15 @@ def funnel(session: Session, organization_id: int, campaign_id: int) -> dict:
     spend = costs.step_spend(session, campaign.id)
     enrolled = sum(statuses.values())
     completed = statuses.get("completed", 0)
-    rows, previous = [], enrolled
+    before = drops.get(None, _no_reasons())
+    rows, previous = [], enrolled - waiting_of(before)
     for step in steps:
         counts = totals.get((campaign.id, step.id), activity.Counts())
         reasons = drops.get(step.id, _no_reasons())
-        dropped = sum(reasons.values())
+        waiting = waiting_of(reasons)
+        dropped = sum(reasons.values()) - waiting
+        settled = max(counts["reached"] - waiting, 0)
+        codes = failures.get(step.id, {})
         rows.append(
             {
                 "stepId": step.id,
@@ -51,16 +61,23 @@ def funnel(session: Session, organization_id: int, campaign_id: int) -> dict:
                 "name": step.name,
                 "deleted": step.deleted_at is not None,
                 **{f"{m}Count": counts[m] for m in activity.METRICS},
+                # Of those settled at the stage before: the ones still waiting there have
+                # not had their chance to reach this step yet.
                 "conversionRate": percent(counts["reached"], previous),
                 "dropOffCount": dropped,
-                "dropOffRate": percent(dropped, counts["reached"]),
+                "dropOffRate": percent(dropped, settled),
                 "dropOffReasons": reasons,
-                "failedByCode": failures.get(step.id, {}),
+                "waitingCount": waiting,
+                "waitingRate": percent(waiting, counts["reached"]),
+                "settledCount": settled,
+                "failedByCode": codes,
+                # Every failed message is filed under a code by the same trigger that counts
+                # it; a gap would be a rollup fault, shown labelled rather than hidden.
+                "failedByCodeGap": counts["failed"] - sum(codes.values()),
                 **spend.get(step.id, costs.Spend()).fields(),
             }
         )
-        previous = counts["reached"]
-    before = drops.get(None, _no_reasons())
+        previous = settled
     return {
         "campaignId": campaign.id,
         "totalEnrolled": enrolled,
@@ -71,17 +88,28 @@ def funnel(session: Session, organization_id: int, campaign_id: int) -> dict:
         "unsubscribed": statuses.get("unsubscribed", 0),
         "failed": statuses.get("failed", 0),
         "overallCompletionRate": percent(completed, enrolled),
-        "beforeFirstStep": {"dropOffCount": sum(before.values()), "dropOffReasons": before},
+        "waitingCount": sum(waiting_of(r) for r in drops.values()),
+        "beforeFirstStep": {
+            "dropOffCount": sum(before.values()) - waiting_of(before),
+            "dropOffReasons": before,
+            "waitingCount": waiting_of(before),
+        },
         **costs.total_spend(spend).fields(),
         "steps": rows,
     }
 
 
 # Enrollments waiting at a step for a retry of a message Meta held back for its per-user
-# marketing cap (131049): a drop-off reason of their own, taken out of "waiting" (the reasons
-# still add up to the drop-off count). Exhausted retries show as failedByCode "131049".
+# marketing cap (131049): a reason of their own, taken out of "waiting" (the two add up to
+# waitingCount). Exhausted retries show as failedByCode "131049".
 MARKETING_CAP = "marketingCap"
 MARKETING_CAP_WAIT = "marketing_cap"  # drip_enrollments.wait_reason (app.drip.sending)
+WAITING_REASONS = ("waiting", MARKETING_CAP)
+
+
+def waiting_of(reasons: dict[str, int]) -> int:
+    """How many of a step's enrollments are still on their way (not drop-off)."""
+    return sum(reasons.get(r, 0) for r in WAITING_REASONS)
 
 
 def _no_reasons() -> dict[str, int]:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.drip import audit, enrollment
 from app.drip.audit import Actor
-from app.drip.campaigns import lifecycle, steps
+from app.drip.campaigns import copies, lifecycle, step_undo, steps
 from app.drip.campaigns.window_report import (
     WindowConfirmationNeeded,
     WindowReport,
@@ -90,11 +90,39 @@ def update_step(
     return step
 
 
+def duplicate_campaign(session: Session, actor: Actor, campaign: DripCampaign) -> DripCampaign:
+    """A draft "Copy of ..." with the settings and live steps (app.drip.campaigns.copies)."""
+    copy = copies.duplicate_campaign(session, campaign, user_id=actor.user_id)
+    audit.record(session, actor, copy, "campaign.duplicated", fromCampaignId=campaign.id)
+    return copy
+
+
 def delete_step(
     session: Session, actor: Actor, campaign: DripCampaign, step: DripCampaignStep
-) -> None:
+) -> dict:
+    """Soft-delete the step; its waiting enrollments move on. Returns what moved (recorded in
+    the event's details for restore_step)."""
+    moved = step_undo.moved_record(session, step)
     steps.delete_step(session, step)
-    audit.record(session, actor, campaign, "step.deleted", step=step)
+    audit.record(session, actor, campaign, "step.deleted", step=step, moved=moved)
+    return moved
+
+
+def restore_step(
+    session: Session, actor: Actor, campaign: DripCampaign, step: DripCampaignStep, now=None
+) -> step_undo.Undone:
+    """Undo a step's deletion within step_undo.UNDO_MINUTES (a Conflict after)."""
+    undone = step_undo.restore_step(session, campaign, step, now)
+    audit.record(
+        session,
+        actor,
+        campaign,
+        "step.restored",
+        step=step,
+        movedBack=undone.moved_back,
+        stayed=undone.stayed,
+    )
+    return undone
 
 
 def move_step(

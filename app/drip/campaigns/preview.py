@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from app.drip.campaigns.audience_values import audience_values
 from app.drip.campaigns.steps import MESSAGE_KEYS, apply_step_fields
 from app.drip.campaigns.template_preview import render_template_message
 from app.drip.campaigns.templating import SAMPLE_CONTACT, ContactValues, render
@@ -67,7 +68,55 @@ def preview_message(
             "sample": contact is None,
         },
         "warning": rendered.get("warning", FREE_TEXT_WARNING if _is_text(message) else None),
+        **_audience(session, campaign, message, rendered.get("text")),
     }
+
+
+def _audience(session: Session, campaign: DripCampaign, message: dict, text) -> dict:
+    """The editor's counter and its missing-variable warnings: the length as this contact
+    reads it and with the longest values among the contacts (app.drip.campaigns.
+    audience_values), and who lacks a variable the message uses."""
+    content = message.get("message_content") if _is_text(message) else None
+    content = content if isinstance(content, str) else None
+    others = []
+    for key in ("template", "fallback_template"):
+        part = message.get(key)
+        if isinstance(part, dict):
+            others += _texts(part.get("parameters")) + _texts(part.get("buttons"))
+            if isinstance(part.get("header"), str):
+                others.append(part["header"])
+    values = audience_values(session, campaign, content, others)
+    return {
+        "length": {
+            "characters": len(text) if content is not None and text is not None else None,
+            "typed": len(content) if content is not None else None,
+            "longest": values.longest if content is not None else None,
+            "limit": values.limit,
+        },
+        "audience": {"scope": values.scope, "total": values.total},
+        "missing": [
+            {
+                "variable": m.variable,
+                "missing": m.missing,
+                "total": m.total,
+                "fallback": m.fallback,
+                "text": missing_text(m, values.scope),
+            }
+            for m in values.missing
+        ],
+    }
+
+
+def missing_text(m, scope: str) -> str:
+    """ "41 of 200 enrolled contacts have no first_name: they get the fallback “there”." """
+    who = "contacts enrolled and waiting" if scope == "enrolled" else "contacts (all of them)"
+    has = "has" if m.missing == 1 else "have"
+    then = (
+        f"they get the fallback “{m.fallback}”."
+        if m.fallback
+        else "it is left empty for them (add a fallback: {{" + m.variable + "|…}})."
+    )
+    return f"{m.missing:,} of {m.total:,} {who} {has} no {m.variable}: {then}"
 
 
 def render_step(session: Session, step: DripCampaignStep, values: ContactValues) -> dict:

@@ -17,7 +17,6 @@ chunk would be harmless anyway, as every write is an upsert.
 from __future__ import annotations
 
 import csv
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -26,18 +25,35 @@ from sqlalchemy import func, literal_column, select, update
 from sqlalchemy.orm import Session, defer
 
 from app.drip import enrollment
-from app.drip.contacts.changes import notify_tags_added, organization_region
-from app.drip.contacts.csv_rows import ContactRow, is_blank, open_records, parse_row, read_header
+from app.drip.contacts.changes import notify_tags_added
+from app.drip.contacts.csv_mapping import MappingError, header_labels, is_exact, resolve
+from app.drip.contacts.csv_report import (
+    awaits_mapping,
+    duplicate_entry,
+    error_entry,
+    header_entry,
+    read_report,
+    stored_cells,
+    warning_entry,
+)
+from app.drip.contacts.csv_rows import (
+    ContactRow,
+    columns_from,
+    is_blank,
+    open_records,
+    parse_row,
+)
 from app.drip.contacts.fields import FieldError
 from app.drip.contacts.tags import attach_tags, ensure_tags
 from app.drip.errors import NotFound, ValidationError
 from app.drip.scope import scoped
 from app.drip.sql import CHUNK_ROWS, dialect_name, upsert_insert
-from app.models import Contact, ContactImport, utcnow
+from app.models import Contact, ContactImport, Organization, utcnow
 
 # Files with more contact rows than this run as a background job; smaller ones at once.
 SYNC_MAX_ROWS = 5000
-# Row errors kept for display (error_count counts them all).
+# Rows kept for display and the failed-rows download, refused or with a warning
+# (error_count counts every refused row).
 MAX_STORED_ERRORS = 1000
 
 
@@ -48,9 +64,16 @@ def create_import(
     content: bytes | None,
     *,
     user_id: int | None = None,
+    mapping: object = None,
+    ask_mapping: bool = False,
 ) -> ContactImport:
-    """A queued import of this file, after checking it is UTF-8 CSV with a phone column (or a
-    whatsapp_user_id column)."""
+    """A queued import of this file, after checking it is UTF-8 CSV whose columns can run.
+
+    `mapping` ({column name: target}, csv_mapping) maps the columns it names; the others are
+    guessed. With `ask_mapping` (the import page), a header that is not exactly the
+    documented column names leaves the import waiting for set_mapping instead. MappingError
+    (field "mapping") for a mapping that cannot run, ValidationError (field "file") for a
+    file that cannot; nothing is stored then."""
     if not content:
         raise _file_error("The file is empty: upload a CSV file with a header row.")
     records = open_records(content)
@@ -58,7 +81,15 @@ def create_import(
         header = next(records, None)
         if header is None:
             raise _file_error("The file is empty: upload a CSV file with a header row.")
-        read_header(header)
+        labels = header_labels(header)
+        targets = None
+        if not (ask_mapping and mapping is None and not is_exact(labels)):
+            try:
+                targets = resolve(labels, mapping)
+            except MappingError as exc:
+                if mapping is not None:
+                    raise
+                raise _file_error(exc.message) from None
         total = sum(1 for _ in records)
     except FieldError as exc:
         raise _file_error(str(exc)) from None
@@ -78,7 +109,7 @@ def create_import(
         created_count=0,
         updated_count=0,
         error_count=0,
-        errors=[],
+        errors=[header_entry(labels, targets)],
     )
     session.add(imp)
     session.flush()
@@ -116,6 +147,16 @@ def runs_in_background(imp: ContactImport) -> bool:
     return (imp.total_rows or 0) > SYNC_MAX_ROWS
 
 
+@dataclass
+class RunState:
+    """What a run remembers across chunks: the contacts seen so far (key -> first row), the
+    rows of the repeated ones, and how many entries the import already stores."""
+
+    seen: dict[tuple[str, str], int] = field(default_factory=dict)
+    repeats: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    stored: int = 0
+
+
 @dataclass(frozen=True)
 class ImportRun:
     """What a run needs of its import. Plain values, not the row: the row would reload its
@@ -124,21 +165,29 @@ class ImportRun:
     import_id: int
     organization_id: int
     processed_rows: int
+    targets: tuple[str, ...] | None = None
+    state: RunState = field(default_factory=RunState, compare=False)
 
 
 def start(session: Session, import_id: int) -> ImportRun | None:
-    """The import marked running, or None when there is nothing (left) to do."""
+    """The import marked running, or None when there is nothing (left) to do: done, or waiting
+    for its columns to be mapped."""
     imp = session.scalar(
         select(ContactImport)
         .options(defer(ContactImport.content))
         .where(ContactImport.id == import_id)
     )
-    if imp is None or imp.status == "done":
+    if imp is None or imp.status == "done" or awaits_mapping(imp):
         return None
     imp.status = "running"
     imp.started_at = imp.started_at or utcnow()
     imp.last_error = None
-    return ImportRun(imp.id, imp.organization_id, imp.processed_rows or 0)
+    targets = read_report(imp.errors).targets
+    run = ImportRun(
+        imp.id, imp.organization_id, imp.processed_rows or 0, tuple(targets) if targets else None
+    )
+    run.state.stored = len(imp.errors or [])
+    return run
 
 
 @dataclass
@@ -146,26 +195,42 @@ class Chunk:
     consumed: int = 0  # records read, blank ones included: what processed_rows advances by
     rows: list[ContactRow] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)
 
 
 def pending_chunks(session: Session, run: ImportRun) -> Iterator[Chunk]:
     """The chunks after the processed_rows already done, parsed as the file streams."""
     content = session.scalar(select(ContactImport.content).where(ContactImport.id == run.import_id))
-    region = organization_region(session, run.organization_id)
+    # One query for both: the region numbers without a country code are read in, and the
+    # zone a row with a bad time zone falls back to (named in its warning).
+    region, org_zone = session.execute(
+        select(Organization.default_region, Organization.timezone).where(
+            Organization.id == run.organization_id
+        )
+    ).one()
+    region = region or "US"
     done = run.processed_rows
     records = open_records(content or b"")
-    columns = read_header(next(records))
-    deque(islice(records, done), maxlen=0)
-    number = 1 + done  # the header is row 1
+    header = next(records)
+    # An import stored before column mappings: its columns guessed, as they were then.
+    targets = list(run.targets) if run.targets else resolve(header_labels(header))
+    columns = columns_from(targets)
+    number = 1  # the header is row 1
+    # Rows already imported (a run that stopped): read again only to know their contacts, so
+    # a later row repeating one of them is still reported.
+    for record in islice(records, done):
+        number += 1
+        if not is_blank(record):
+            try:
+                _remember(run.state, parse_row(number, record, columns, region, org_zone))
+            except FieldError:
+                pass
     chunk = Chunk()
     for record in records:
         number += 1
         chunk.consumed += 1
         if not is_blank(record):
-            try:
-                chunk.rows.append(parse_row(number, record, columns, region))
-            except FieldError as exc:
-                chunk.errors.append({"row": number, "message": str(exc)})
+            _read_row(run.state, chunk, number, record, columns, region, org_zone)
         if chunk.consumed == CHUNK_ROWS:
             yield chunk
             chunk = Chunk()
@@ -173,12 +238,42 @@ def pending_chunks(session: Session, run: ImportRun) -> Iterator[Chunk]:
         yield chunk
 
 
+def _read_row(state: RunState, chunk: Chunk, number, record, columns, region, org_zone) -> None:
+    """The record into the chunk: a row to import (with its warnings, and a word when its
+    contact was on an earlier row), or a refused row."""
+    try:
+        row = parse_row(number, record, columns, region, org_zone)
+    except FieldError as exc:
+        chunk.errors.append(error_entry(number, str(exc), stored_cells(record, columns.width)))
+        return
+    # The record as read; cut down (stored_cells) only for a row that is reported.
+    row.cells = record
+    chunk.rows.append(row)
+    for text in row.warnings:
+        chunk.warnings.append(warning_entry(number, text, stored_cells(record, columns.width)))
+    rows = _remember(state, row)
+    if rows:
+        cells = stored_cells(record, columns.width)
+        chunk.warnings.append(duplicate_entry(number, row.key, rows, cells))
+
+
+def _remember(state: RunState, row: ContactRow) -> list[int] | None:
+    """Note the row's contact; the rows so far of a contact seen before (this one last)."""
+    first = state.seen.setdefault(row.key, row.number)
+    if first == row.number:
+        return None
+    rows = state.repeats.setdefault(row.key, [first])
+    rows.append(row.number)
+    return list(rows)
+
+
 def apply_chunk(session: Session, run: ImportRun, chunk: Chunk) -> None:
     """Upsert the chunk's contacts and tags, fire the triggers, advance the counters."""
     org_id = run.organization_id
     rows, repeats = _merge_repeated_contacts(chunk.rows)
     rows, refused = _refuse_taken_user_ids(session, org_id, rows)
-    errors = sorted([*chunk.errors, *refused], key=lambda error: error["row"])
+    errors = [*chunk.errors, *refused]
+    entries = sorted([*errors, *chunk.warnings], key=lambda entry: entry["row"])
     created_ids: list[int] = []
     if rows:
         ids, created_ids = upsert_contacts(session, org_id, rows)
@@ -195,14 +290,15 @@ def apply_chunk(session: Session, run: ImportRun, chunk: Chunk) -> None:
         "updated_count": ContactImport.updated_count + len(rows) - len(created_ids) + repeats,
         "error_count": ContactImport.error_count + len(errors),
     }
-    if errors:
+    # The header entry does not take a row's place.
+    room = MAX_STORED_ERRORS + 1 - run.state.stored
+    if entries and room > 0:
         kept = (
             session.scalar(select(ContactImport.errors).where(ContactImport.id == run.import_id))
             or []
         )
-        room = MAX_STORED_ERRORS - len(kept)
-        if room > 0:
-            counters["errors"] = [*kept, *errors[:room]]
+        counters["errors"] = [*kept, *entries[:room]]
+        run.state.stored = len(counters["errors"])
     session.execute(
         update(ContactImport).where(ContactImport.id == run.import_id).values(**counters)
     )
@@ -242,7 +338,7 @@ def _refuse_taken_user_ids(
         owner = holders.get(user_id, row.phone) if user_id else row.phone
         if user_id and (owner != row.phone or claimed.get(user_id, row.phone) != row.phone):
             message = f"whatsapp_user_id: {user_id} belongs to another contact."
-            errors.append({"row": row.number, "message": message})
+            errors.append(error_entry(row.number, message, stored_cells(row.cells, len(row.cells))))
             continue
         if user_id:
             claimed[user_id] = row.phone

@@ -1,8 +1,10 @@
 """Reading a contacts CSV: the header, and each row checked into a ContactRow. No database.
 
-Columns (header names are matched case-insensitively, "First Name" = first_name): phone,
+Columns (mapped by the user, else guessed by csv_mapping: "Phone Number" = phone): phone,
 whatsapp_user_id (Meta's business-scoped user id; a row needs a phone, this, or both),
-first_name, last_name, timezone, tags (";"-separated); any other column is an attribute.
+first_name, last_name, timezone, tags (";"-separated); any other column is an attribute
+unless ignored. A time zone that is not one is a warning, not a refused row: the contact is
+imported without it (and so follows the organization's zone).
 Rows are numbered as a spreadsheet shows them: the header is row 1, the first contact row 2.
 """
 
@@ -10,15 +12,19 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from app.drip.contacts import fields
+from app.drip.contacts.csv_mapping import (
+    ATTRIBUTE,
+    KNOWN_COLUMNS,
+    MappingError,
+    header_labels,
+    resolve,
+)
 from app.drip.contacts.fields import FieldError
 from app.drip.contacts.phones import normalize_phone
-
-KNOWN_COLUMNS = ("phone", "whatsapp_user_id", "first_name", "last_name", "timezone", "tags")
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,10 @@ class ContactRow:
     tags: list[str]
     attributes: dict = field(default_factory=dict)
     whatsapp_user_id: str | None = None
+    # Imported anyway, with a word for the user (a time zone that is not one).
+    warnings: list[str] = field(default_factory=list)
+    # The record as read, for the failed-rows download (set by the import, kept per chunk).
+    cells: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -67,35 +77,25 @@ def open_records(content: bytes) -> Iterator[list[str]]:
     return csv.reader(stream)
 
 
-def read_header(header: list[str]) -> Columns:
-    known: dict[str, int] = {}
-    attributes: list[tuple[int, str]] = []
-    for index, raw in enumerate(header):
-        label = raw.strip()
-        if not label:
-            continue  # an unnamed column carries nothing to import
-        if "\x00" in label:
-            # An attribute name PostgreSQL cannot store: the import would fail at its first
-            # chunk (found by fuzzing).
-            raise FieldError(f"Column {index + 1} of the header row contains a NUL character.")
-        key = re.sub(r"[\s-]+", "_", label.lower())
-        if key in KNOWN_COLUMNS:
-            if key in known:
-                raise FieldError(f"The column {key!r} appears twice in the header row.")
-            known[key] = index
-            continue
-        if len(label) > fields.ATTRIBUTE_KEY_MAX:
-            raise FieldError(
-                f"Column names are at most {fields.ATTRIBUTE_KEY_MAX} characters: {label[:30]!r}…"
-            )
-        if label in (name for _, name in attributes):
-            raise FieldError(f"The column {label!r} appears twice in the header row.")
-        attributes.append((index, label))
-    if "phone" not in known and "whatsapp_user_id" not in known:
-        raise FieldError(
-            "The header row needs a 'phone' column or a 'whatsapp_user_id' column (and "
-            "optionally first_name, last_name, timezone, tags, and any attribute columns)."
-        )
+def read_header(header: list[str], mapping: object = None) -> Columns:
+    """The columns of this header row, mapped as the user said (csv_mapping.resolve) or, for
+    the columns the mapping leaves out, as guessed. FieldError for a header that cannot run."""
+    labels = header_labels(header)
+    try:
+        targets = resolve(labels, mapping)
+    except MappingError as exc:
+        raise FieldError(exc.message) from None
+    return columns_from(targets)
+
+
+def columns_from(targets: list[str]) -> Columns:
+    """Columns of checked targets (csv_mapping.resolve's)."""
+    known = {target: index for index, target in enumerate(targets) if target in KNOWN_COLUMNS}
+    attributes = tuple(
+        (index, target[len(ATTRIBUTE) :])
+        for index, target in enumerate(targets)
+        if target.startswith(ATTRIBUTE)
+    )
     return Columns(
         phone=known.get("phone"),
         whatsapp_user_id=known.get("whatsapp_user_id"),
@@ -103,8 +103,8 @@ def read_header(header: list[str]) -> Columns:
         last_name=known.get("last_name"),
         timezone=known.get("timezone"),
         tags=known.get("tags"),
-        attributes=tuple(attributes),
-        width=len(header),
+        attributes=attributes,
+        width=len(targets),
     )
 
 
@@ -112,7 +112,9 @@ def is_blank(record: list[str]) -> bool:
     return not any(cell.strip() for cell in record)
 
 
-def parse_row(number: int, record: list[str], columns: Columns, region: str) -> ContactRow:
+def parse_row(
+    number: int, record: list[str], columns: Columns, region: str, org_zone: str | None = None
+) -> ContactRow:
     """The row's contact, or FieldError naming the column and what is wrong with it."""
     if len(record) > columns.width and not is_blank(record[columns.width :]):
         raise FieldError(
@@ -132,12 +134,21 @@ def parse_row(number: int, record: list[str], columns: Columns, region: str) -> 
     if not cell(columns.phone) and not cell(columns.whatsapp_user_id):
         raise FieldError("phone: missing (a row needs a phone or a whatsapp_user_id).")
     values = {}
+    warnings = []
+    try:
+        values["timezone"] = fields.timezone(cell(columns.timezone))
+    except FieldError:
+        values["timezone"] = None
+        warnings.append(
+            f"timezone: {cell(columns.timezone)[:64]!r} is not a time zone (use an IANA name "
+            f"such as Europe/Paris); imported without it: the contact keeps its time zone, or "
+            f"follows the organization's ({org_zone or 'UTC'})."
+        )
     for name, checker, index in (
         ("phone", lambda v: normalize_phone(v, region) if v else None, columns.phone),
         ("whatsapp_user_id", fields.whatsapp_user_id, columns.whatsapp_user_id),
         ("first_name", fields.name, columns.first_name),
         ("last_name", fields.name, columns.last_name),
-        ("timezone", fields.timezone, columns.timezone),
         ("tags", lambda v: fields.split_tags(v, ";"), columns.tags),
     ):
         try:
@@ -151,4 +162,4 @@ def parse_row(number: int, record: list[str], columns: Columns, region: str) -> 
             raise FieldError(f"{key}: at most {fields.ATTRIBUTE_VALUE_MAX} characters.")
         if value:
             attributes[key] = value
-    return ContactRow(number=number, attributes=attributes, **values)
+    return ContactRow(number=number, attributes=attributes, warnings=warnings, **values)

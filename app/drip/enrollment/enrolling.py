@@ -77,6 +77,20 @@ def enroll(
     max_ids: at most this many contact_ids (what a person or a client may ask for at once,
     limits.ENROLL_IDS_MAX); None for the triggers and jobs, whose lists the app made."""
     targets = _targets(campaign.organization_id, contact_ids, tag, search, max_ids)
+    step = enrollable_first_step(session, campaign)
+    scheduler = Scheduler(session, campaign, now)
+    result = EnrollResult()
+    with fresh_plans(session):
+        for target, wanted in targets:
+            enrolled, skipped = _enroll_target(session, campaign, step, target, scheduler, wanted)
+            result.enrolled += enrolled
+            result.skipped += skipped
+    result.skipped.sort(key=lambda skip: skip.contact_id)
+    return result
+
+
+def enrollable_first_step(session: Session, campaign: DripCampaign) -> DripCampaignStep:
+    """The step new enrollments start at, or why the campaign takes none."""
     if campaign.status == "archived":
         raise ValidationError(
             "An archived campaign takes no new enrollments.", {"campaign": "Archived."}
@@ -87,15 +101,7 @@ def enroll(
             "The campaign has no steps yet; add one before enrolling contacts.",
             {"steps": "Add a step first."},
         )
-    scheduler = Scheduler(session, campaign, now)
-    result = EnrollResult()
-    with fresh_plans(session):
-        for target, wanted in targets:
-            enrolled, skipped = _enroll_target(session, campaign, step, target, scheduler, wanted)
-            result.enrolled += enrolled
-            result.skipped += skipped
-    result.skipped.sort(key=lambda skip: skip.contact_id)
-    return result
+    return step
 
 
 def _targets(
@@ -221,6 +227,21 @@ def _classify(session: Session, campaign: DripCampaign, batch: Select) -> list:
     """Each contact of the batch with what decides its fate. Per-contact subqueries are index
     lookups, and this SELECT ends before the INSERT starts: an anti-join inside the INSERT
     could rescan, row after row, the enrollments the INSERT is adding."""
+    live, completed = fate_columns(campaign)
+    columns = (
+        Contact.id,
+        Contact.timezone,
+        Contact.opted_out_at,
+        live.label("live"),
+        completed.label("completed"),
+    )
+    return session.execute(batch.with_only_columns(*columns)).all()
+
+
+def fate_columns(campaign: DripCampaign) -> tuple:
+    """Per contact: the status of its live enrollment in the campaign (or NULL), and whether
+    a completed enrollment bars it (re-enrollment off). Enrolling and the pre-launch review
+    (review.py) both decide by these, so the review's count is what Enroll does."""
     live = (
         select(DripEnrollment.status)
         .where(
@@ -238,14 +259,7 @@ def _classify(session: Session, campaign: DripCampaign, batch: Select) -> list:
             DripEnrollment.contact_id == Contact.id,
             DripEnrollment.status == "completed",
         )
-    columns = (
-        Contact.id,
-        Contact.timezone,
-        Contact.opted_out_at,
-        live.label("live"),
-        completed.label("completed"),
-    )
-    return session.execute(batch.with_only_columns(*columns)).all()
+    return live, completed
 
 
 def _skip_reason(row) -> str | None:

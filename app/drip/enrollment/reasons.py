@@ -25,6 +25,24 @@ STOP_REASON_TEXT = {
 
 SEND_FAILED = "send_failed"
 
+# drip_enrollments.wait_reason, set by the sending rules (app.drip.sending.gates and
+# marketing_cap) when they push a due message back.
+WAIT_REASON_TEXT = {
+    "messaging_limit": "waiting for a free slot: the WhatsApp account's messaging limit (people "
+    "reached outside their 24-hour window in 24 hours) is reached",
+    "frequency_cap": "waiting for the frequency cap: this contact already had the most marketing "
+    "messages your organization allows in its period",
+    "marketing_cap": "WhatsApp held back this marketing message (Meta's per-user marketing cap, "
+    "131049): trying again a day later, inside the sending hours",
+}
+
+
+def wait_reason_text(reason: str | None) -> str | None:
+    """A sending rule's wait reason in words (None for none)."""
+    if reason is None:
+        return None
+    return WAIT_REASON_TEXT.get(reason, reason.replace("_", " "))
+
 
 def stop_reason_text(reason: str | None) -> str | None:
     """The stop reason in words (None for none). A failed send's reason carries Meta's code

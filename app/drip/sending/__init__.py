@@ -32,18 +32,28 @@ from app.drip.sending.marketing_cap import schedule_retries as schedule_marketin
 from app.drip.sending.messages import Outgoing
 from app.drip.sending.outcomes import record
 from app.drip.sending.processor import Claim, claim
+from app.drip.sending.step_test import (
+    TESTS_PER_HOUR,
+    StepTest,
+    TooManyTests,
+    send_step_test,
+    tests_left,
+)
 
 __all__ = [
     "BATCH",
     "MESSAGING_TIERS",
     "PROCESSING_JOB",
+    "TESTS_PER_HOUR",
     "UNSET",
     "AccountTrouble",
     "Claim",
     "LimitUse",
     "Outgoing",
+    "StepTest",
     "TestMessage",
     "TestOutcome",
+    "TooManyTests",
     "account_trouble",
     "claim",
     "clear_account_failure",
@@ -57,7 +67,9 @@ __all__ = [
     "regenerate_verify_token",
     "save_account",
     "schedule_marketing_cap_retries",
+    "send_step_test",
     "send_test_message",
+    "tests_left",
     "update_sending_limits",
     "use_sandbox_again",
 ]

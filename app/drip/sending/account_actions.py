@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy.orm import Session
 
@@ -18,7 +19,7 @@ from app.drip.audit import Actor
 from app.drip.contacts import phone_field
 from app.drip.errors import ValidationError
 from app.drip.sending.account_health import clear_account_failure
-from app.models import Organization, WhatsAppAccount
+from app.models import DripCampaign, DripCampaignStep, Organization, WhatsAppAccount
 from app.whatsapp import Provider, SendError
 
 SAVED = "whatsapp_account.saved"
@@ -40,6 +41,8 @@ class TestMessage:
     template_name: str = ""
     template_language: str = "en_US"
     parameters: Sequence[str] = ()
+    # Meta's components, already built (a campaign step's template: header, body, buttons).
+    components: Sequence[dict] | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class TestOutcome:
     to: str
     wamid: str | None = None
     reason: str | None = None  # why it was not sent, in words
+    code: str | None = None  # Meta's error code when it was refused
 
 
 def save_account(
@@ -98,11 +102,19 @@ def send_test_message(
     org: Organization,
     provider: Provider,
     message: TestMessage,
+    *,
+    campaign: DripCampaign | None = None,
+    step: DripCampaignStep | None = None,
 ) -> TestOutcome:
     """Send one message now through `provider`. Input errors raise ValidationError (nothing
-    is sent); a send WhatsApp refuses is returned with the reason in words, and audited."""
+    is sent); a send WhatsApp refuses is returned with the reason in words, and audited (on
+    the step's campaign for a test of a campaign step, app.drip.sending.step_test)."""
     to = phone_field(message.to, org.default_region, "to")
     components = _checked(session, org.id, message)
+    if campaign is not None:
+        record = partial(_record_campaign, session, actor, campaign, step)
+    else:
+        record = partial(_record, session, actor, org.id)
     try:
         if message.kind == "template":
             result = provider.send_template(
@@ -117,10 +129,10 @@ def send_test_message(
     except SendError as error:
         label = f" (error {error.code})" if error.code else ""
         reason = f"WhatsApp did not take the test message{label}: {error.reason}"
-        _record(session, actor, org.id, TEST_FAILED, to=to, kind=message.kind, reason=reason)
-        return TestOutcome(False, to, reason=reason)
+        record(TEST_FAILED, to=to, kind=message.kind, reason=reason, code=error.code)
+        return TestOutcome(False, to, reason=reason, code=error.code)
     clear_account_failure(session, org.id)
-    _record(session, actor, org.id, TEST_SENT, to=to, kind=message.kind, wamid=result.wamid)
+    record(TEST_SENT, to=to, kind=message.kind, wamid=result.wamid)
     return TestOutcome(True, to, wamid=result.wamid)
 
 
@@ -140,6 +152,8 @@ def _checked(session: Session, organization_id: int, message: TestMessage) -> li
         raise ValidationError(
             TEST_NOT_SENT, {"template_name": "Give the template's name and language."}
         )
+    if message.components is not None:
+        return list(message.components)
     row = templates.find_template(
         session, organization_id, message.template_name.strip(), message.template_language.strip()
     )
@@ -169,3 +183,9 @@ def _account(session: Session, organization_id: int) -> WhatsAppAccount:
 def _record(session: Session, actor: Actor, organization_id: int, action: str, **details):
     """An organization's event (no campaign), in the caller's transaction."""
     audit.record_for_organization(session, actor, organization_id, action, **details)
+
+
+def _record_campaign(session: Session, actor: Actor, campaign, step, action: str, **details):
+    """A campaign step's test: the campaign's event ("step.test_message_sent")."""
+    action = "step." + action.split(".", 1)[1]
+    audit.record(session, actor, campaign, action, step=step, **details)

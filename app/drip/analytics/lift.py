@@ -1,0 +1,100 @@
+"""The holdout lift: goal conversion of the messaged against the holdout (analytics?type=lift).
+
+Both groups are counted the same way: every enrollment (messaged) or holdout row of the
+campaign, and those with a goal conversion. The interval and p are always-valid (the A/B tests'
+normal mixture, app.drip.ab), so the panel may be read every day without inflating false
+claims; the planned size they are tuned for is the A/B tests' default.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.drip import ab
+from app.drip.scope import get_scoped
+from app.models import DripCampaign, DripConversion, DripEnrollment, DripHoldout
+
+CONFIDENCE = 0.95
+
+
+def lift(session: Session, organization_id: int, campaign_id: int) -> dict:
+    campaign = get_scoped(session, DripCampaign, organization_id, campaign_id)
+    messaged_n = session.scalar(
+        select(func.count()).where(DripEnrollment.campaign_id == campaign.id)
+    )
+    holdout_n = session.scalar(select(func.count()).where(DripHoldout.campaign_id == campaign.id))
+    converted = dict(
+        session.execute(
+            select(DripConversion.holdout_id.is_not(None), func.count())
+            .where(DripConversion.campaign_id == campaign.id)
+            .group_by(DripConversion.holdout_id.is_not(None))
+        ).all()
+    )
+    messaged_c, holdout_c = converted.get(False, 0), converted.get(True, 0)
+    alpha = 1.0 - CONFIDENCE
+    planned = ab.DEFAULT_PLANNED_N
+    z, _ = ab.two_proportion_z(holdout_c, holdout_n, messaged_c, messaged_n)
+    p_value = (
+        ab.sequential_p_value(z, ab.effective_n(holdout_n, messaged_n), planned, alpha)
+        if holdout_n and messaged_n
+        else None
+    )
+    interval = ab.lift_interval(holdout_c, holdout_n, messaged_c, messaged_n, planned, alpha)
+    answer = {
+        "campaignId": campaign.id,
+        "goal": {"event": campaign.goal_event, "withinDays": campaign.goal_within_days},
+        "holdoutPercent": campaign.holdout_percent or 0,
+        "messaged": _group(messaged_n, messaged_c),
+        "holdout": _group(holdout_n, holdout_c),
+        "confidence": CONFIDENCE,
+        "difference": interval.difference if interval else None,
+        "differenceLow": interval.difference_low if interval else None,
+        "differenceHigh": interval.difference_high if interval else None,
+        "lift": interval.lift if interval else None,
+        "ciLow": interval.lift_low if interval else None,
+        "ciHigh": interval.lift_high if interval else None,
+        "pValue": p_value,
+    }
+    answer["sentence"] = sentence(answer)
+    return answer
+
+
+def _group(n: int, conversions: int) -> dict:
+    return {"n": n, "conversions": conversions, "rate": conversions / n if n else None}
+
+
+def sentence(answer: dict) -> str:
+    """The panel's plain sentence."""
+    messaged, holdout = answer["messaged"], answer["holdout"]
+    if not answer["goal"]["event"]:
+        return "This campaign has no goal: set one to measure conversions."
+    if not holdout["n"]:
+        return (
+            "No holdout yet: set a holdout share so that some new enrollments are not"
+            " messaged, and their conversions show what the campaign adds."
+        )
+    if not messaged["n"]:
+        return "No messaged enrollments yet."
+    rates = (
+        f"Messaged contacts converted {messaged['rate']:.1%} ({messaged['conversions']:,} of"
+        f" {messaged['n']:,}); the holdout {holdout['rate']:.1%} ({holdout['conversions']:,}"
+        f" of {holdout['n']:,})."
+    )
+    if answer["lift"] is None:
+        return (
+            f"{rates} The holdout has no conversions yet, so no relative lift is claimed: the"
+            f" difference is {answer['difference'] * 100:+.1f} points (always-valid 95% interval"
+            f" {answer['differenceLow'] * 100:+.1f} to {answer['differenceHigh'] * 100:+.1f})."
+        )
+    low, high = answer["ciLow"], answer["ciHigh"]
+    if low > 0:
+        verdict = "The campaign adds conversions"
+    elif high < 0:
+        verdict = "The messaged convert less than the holdout"
+    else:
+        verdict = "No difference can be claimed yet"
+    return (
+        f"{rates} {verdict}: lift {answer['lift']:+.0%} (always-valid 95% interval"
+        f" {low:+.0%} to {high:+.0%}, p = {answer['pValue']:.3f})."
+    )

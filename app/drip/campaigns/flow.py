@@ -1,0 +1,110 @@
+"""What the campaign page's flow shows about each step besides its figures: the delay, the
+template's status in the catalog (and the fallback's), the A/B test on it, and how many
+enrollments wait on it. A handful of queries for all the steps together, never one per step.
+(The figures come from app.drip.analytics, which sits above this package: the page puts the
+two together.)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from app.drip.campaigns.lifecycle import live_steps
+from app.drip.campaigns.step_undo import next_live_step, waiting_counts
+from app.drip.templates import NOT_IN_CATALOG, SENDABLE_STATUSES
+from app.models import DripAbTest, DripCampaign, DripCampaignStep, WhatsAppTemplate
+
+# Tests shown on a step: one that runs, or one being prepared (a paused one still splits
+# nobody, but it is the step's test until it completes).
+SHOWN_TEST_STATUSES = ("running", "paused", "draft")
+
+
+@dataclass(frozen=True)
+class TemplateState:
+    name: str
+    language: str
+    status: str  # Meta's status (APPROVED, PAUSED, ...) or NOT_IN_CATALOG / "DELETED"
+    sendable: bool
+
+
+@dataclass(frozen=True)
+class FlowStep:
+    step: DripCampaignStep
+    template: TemplateState | None
+    fallback: TemplateState | None
+    ab_test: DripAbTest | None
+    waiting: int  # live enrollments whose next message is this step
+    next_step: DripCampaignStep | None  # where they go if this step is deleted
+
+
+def flow_steps(session: Session, campaign: DripCampaign) -> list[FlowStep]:
+    steps = live_steps(session, campaign.id)
+    wanted = {
+        pair
+        for s in steps
+        for pair in (
+            (s.template_name, s.template_language),
+            (s.fallback_template_name, s.fallback_template_language),
+        )
+        if pair[0]
+    }
+    catalog = _templates(session, campaign.organization_id, wanted)
+    tests = _tests(session, campaign.id)
+    waiting = waiting_counts(session, campaign.id)
+
+    def state(name, language) -> TemplateState | None:
+        if not name:
+            return None
+        row = catalog.get((name, language))
+        if row is None:
+            return TemplateState(name, language, NOT_IN_CATALOG, False)
+        status = "DELETED" if row.deleted_at is not None else row.status
+        return TemplateState(name, language, status, status in SENDABLE_STATUSES)
+
+    return [
+        FlowStep(
+            step=s,
+            template=state(s.template_name, s.template_language)
+            if s.message_type == "template"
+            else None,
+            fallback=state(s.fallback_template_name, s.fallback_template_language)
+            if s.message_type == "text"
+            else None,
+            ab_test=tests.get(s.id),
+            waiting=waiting.get(s.id, 0),
+            next_step=next_live_step(steps, s),
+        )
+        for s in steps
+    ]
+
+
+def _templates(session: Session, organization_id: int, wanted: set) -> dict:
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        select(WhatsAppTemplate).where(
+            WhatsAppTemplate.organization_id == organization_id,
+            tuple_(WhatsAppTemplate.name, WhatsAppTemplate.language).in_(sorted(wanted)),
+        )
+    )
+    return {(r.name, r.language): r for r in rows}
+
+
+def _tests(session: Session, campaign_id: int) -> dict[int, DripAbTest]:
+    """step id -> its shown test: a running one first, else the newest paused or draft."""
+    rows = session.scalars(
+        select(DripAbTest)
+        .where(
+            DripAbTest.campaign_id == campaign_id,
+            DripAbTest.status.in_(SHOWN_TEST_STATUSES),
+        )
+        .order_by(DripAbTest.id.desc())
+    )
+    shown: dict[int, DripAbTest] = {}
+    for test in rows:
+        current = shown.get(test.step_id)
+        if current is None or (test.status == "running" and current.status != "running"):
+            shown[test.step_id] = test
+    return shown
