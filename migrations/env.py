@@ -31,6 +31,15 @@ def process_revision_directives(context_, revision, directives):
 def run_migrations_online():
     engine = target_db.engine
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table by copying it and dropping the old one, and with
+            # foreign keys on SQLite's DROP TABLE first deletes the table's rows, cascading to
+            # every child table: upgrading through 0013 (contacts rebuilt) emptied contact_tags
+            # and the enrollments. Off for the migrations (a PRAGMA that only works outside a
+            # transaction), checked before committing, on again after.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=target_db.metadata,
@@ -42,6 +51,13 @@ def run_migrations_online():
         )
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 def run_migrations_offline():

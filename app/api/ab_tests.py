@@ -24,7 +24,11 @@ TEST_FIELDS = {
     "minSampleSize": ("min_sample_size", (int,), "an integer"),
     "outcomeWindowHours": ("outcome_window_hours", (int,), "an integer"),
     "controlAllocation": ("control_allocation", NUMBER, "a number (percent)"),
+    "plannedSampleSize": ("planned_sample_size", (int,), "an integer (sends per variant)"),
+    "maxDurationDays": ("max_duration_days", (int,), "an integer (days)"),
 }
+# Settings a PATCH without an action changes.
+SETTING_FIELDS = {k: TEST_FIELDS[k] for k in ("plannedSampleSize", "maxDurationDays")}
 VARIANT_FIELDS = {
     "name": ("name", (str,), "a string"),
     "messageContent": ("message_content", (str,), "a string"),
@@ -112,7 +116,8 @@ def get_test(id: int, test_id: int):
 @bp.patch("/<int:id>/ab-tests/<int:test_id>")
 def change_test(id: int, test_id: int):
     test = _test(id, test_id)
-    body = fields_of(json_body(), ACTION_FIELDS)
+    raw = json_body()
+    body = fields_of(raw, ACTION_FIELDS) | fields_of(raw, SETTING_FIELDS)
     if "allocations" in body:
         body["allocations"] = allocations_of(body["allocations"])
     ab.apply_action(db.session, current_actor(), test, body, utcnow())

@@ -77,6 +77,25 @@ COMPARISON = {
             "nullable": True,
             "description": "null when an arm has no sends",
         },
+        "liftLow": {
+            **NULLABLE_NUMBER,
+            "description": "always-valid confidence interval of the lift (percent), at the "
+            "test's confidence and tuning (plannedN); null where no lift is claimed (no sends, "
+            "or a control at 0%)",
+        },
+        "liftHigh": NULLABLE_NUMBER,
+        "differenceLow": {
+            **NULLABLE_NUMBER,
+            "description": "the same interval on the difference, percentage points",
+        },
+        "differenceHigh": NULLABLE_NUMBER,
+        "runningMinimumPValue": {
+            **NULLABLE_NUMBER,
+            "description": "statistics.sequential only: the smallest sequential p of the "
+            "current phase over the auto-winner's looks and now (the always-valid p proper); "
+            "each phase starts a fresh error budget",
+        },
+        "adjustedRunningMinimumPValue": NULLABLE_NUMBER,
         "note": {**NULLABLE_STRING, "description": '"no sends yet", or null'},
     },
 }
@@ -188,19 +207,40 @@ TEST = {
         "confidenceThreshold": NUMBER,
         "minSampleSize": {"type": "integer"},
         "outcomeWindowHours": {"type": "integer"},
+        "plannedSampleSize": NULLABLE_INTEGER,
+        "maxDurationDays": NULLABLE_INTEGER,
         "winnerId": NULLABLE_INTEGER,
         "phase": {"type": "integer"},
         "phaseStartedAt": NULLABLE_UTC_DATETIME,
         "createdAt": NULLABLE_UTC_DATETIME,
         "startedAt": NULLABLE_UTC_DATETIME,
         "endedAt": NULLABLE_UTC_DATETIME,
-        "decidedBy": {**NULLABLE_STRING, "description": "auto or manual"},
+        "decidedBy": {
+            **NULLABLE_STRING,
+            "description": "auto, manual, or max_duration (ended with no difference found)",
+        },
         "decision": TEST_DECISION,
         "verdict": {"type": "string"},
         "headline": HEADLINE,
         "variants": {"type": "array", "items": VARIANT},
         "statistics": STATISTICS,
         "decisionSnapshot": {"type": "object", "nullable": True},
+    },
+}
+SETTINGS = {
+    "plannedSampleSize": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 10_000_000,
+        "description": "sends per variant the always-valid test is tuned for (default: the "
+        "larger of minSampleSize and 1,000); set before the test starts",
+    },
+    "maxDurationDays": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 366,
+        "description": "days after its start when a running test without a winner ends "
+        '"no difference found" (decidedBy max_duration); default: no maximum',
     },
 }
 TEST_INPUT = {
@@ -212,8 +252,9 @@ TEST_INPUT = {
         "winningMetric": {**METRIC, "default": "read_rate"},
         "confidenceThreshold": {"type": "number", "minimum": 0.5, "maximum": 0.999},
         "minSampleSize": {"type": "integer", "minimum": 1, "default": 100},
-        "outcomeWindowHours": {"type": "integer", "minimum": 0, "maximum": 720, "default": 72},
+        "outcomeWindowHours": {"type": "integer", "minimum": 1, "maximum": 720, "default": 72},
         "controlAllocation": {**ALLOCATION, "default": 50},
+        **SETTINGS,
     },
     "example": {
         "name": "Greeting test",
@@ -226,8 +267,10 @@ TEST_INPUT = {
 }
 ACTION_INPUT = {
     "type": "object",
-    "required": ["action"],
+    "description": "An action, or (without one) the settings plannedSampleSize and "
+    "maxDurationDays.",
     "properties": {
+        **SETTINGS,
         "action": {"type": "string", "enum": list(ACTIONS)},
         "winnerId": {"type": "integer", "description": "declare_winner: a variant of this test"},
         "allocations": {

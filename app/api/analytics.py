@@ -1,5 +1,5 @@
-"""JSON API: a campaign's analytics (funnel, cohorts, time series, engagement), as JSON or
-CSV."""
+"""JSON API: a campaign's analytics (funnel, cohorts, time series, engagement, the holdout
+lift), as JSON or CSV."""
 
 from __future__ import annotations
 
@@ -54,12 +54,76 @@ def _json_or_csv(responses: dict) -> dict:
     return responses
 
 
+NUMBER = {"type": "number", "nullable": True}
+GROUP = {
+    "type": "object",
+    "required": ["n", "conversions", "rate"],
+    "properties": {
+        "n": {"type": "integer", "description": "Enrollments (messaged) or holdout contacts."},
+        "conversions": {"type": "integer", "description": "Those who reached the goal."},
+        "rate": {**NUMBER, "description": "conversions / n, a fraction 0-1; null when n = 0."},
+    },
+}
+LIFT = {
+    "type": "object",
+    "description": (
+        "type=lift: goal conversion of the messaged against the holdout (contacts enrolled"
+        " but never messaged). The intervals and pValue are always-valid (the A/B tests'"
+        " sequential normal mixture): they may be read every day without inflating false"
+        " claims. All are null while either group is empty."
+    ),
+    "required": ["messaged", "holdout", "lift", "ciLow", "ciHigh", "pValue", "sentence"],
+    "properties": {
+        "campaignId": {"type": "integer"},
+        "goal": {
+            "type": "object",
+            "properties": {
+                "event": {"type": "string", "nullable": True},
+                "withinDays": {"type": "integer", "nullable": True},
+            },
+        },
+        "holdoutPercent": {"type": "integer"},
+        "messaged": GROUP,
+        "holdout": GROUP,
+        "confidence": {"type": "number", "description": "Of the intervals (0.95)."},
+        "difference": {**NUMBER, "description": "messaged rate - holdout rate (fraction)."},
+        "differenceLow": {**NUMBER, "description": "Always-valid interval of the difference."},
+        "differenceHigh": NUMBER,
+        "lift": {
+            **NUMBER,
+            "description": (
+                "Relative lift, messaged rate / holdout rate - 1; null when the holdout has"
+                " no conversions (no relative lift is claimed against a zero rate: read the"
+                " difference)."
+            ),
+        },
+        "ciLow": {**NUMBER, "description": "Always-valid interval of the lift (log scale)."},
+        "ciHigh": NUMBER,
+        "pValue": {**NUMBER, "description": "Always-valid (sequential) p of no difference."},
+        "sentence": {"type": "string", "description": "The result in plain words."},
+    },
+}
+REPORT = {
+    "anyOf": [{"type": "object"}, LIFT],
+    "description": (
+        "The report of `type`. funnel, engagement and timeseries carry the goal conversions of"
+        " the messaged (not the holdout's): `conversions`, `conversionRate` (over enrolled,"
+        " percent 0-100; funnel and engagement), `revenue` (sum of the conversions' values"
+        " in `revenueCurrency`, the currency most of them carry; `revenueByCurrency` lists"
+        " every currency when there are several). Each conversion is attributed to the step"
+        " of the last message sent before it (funnel steps: `conversions`, `revenue`; a"
+        " step's `conversionRate` remains the share reaching it); the series counts them by"
+        " the day they occurred. The funnel's dropOffReasons gain `converted`."
+    ),
+}
 DATE = {"type": "string", "format": "date"}
 RANGE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}(\.\.\d{4}-\d{2}-\d{2})?$"}
 OPENAPI = {
     "/api/drip-campaigns/{id}/analytics": {
         "get": {
-            "summary": "A campaign's funnel, cohorts, daily time series or engagement",
+            "summary": (
+                "A campaign's funnel, cohorts, daily time series, engagement or holdout lift"
+            ),
             "parameters": [
                 CAMPAIGN_ID,
                 _query("type", {"type": "string", "enum": list(TYPES)}, "Report (funnel)."),
@@ -75,7 +139,7 @@ OPENAPI = {
                 _query("format", {"type": "string", "enum": ["json", "csv"]}, "json or csv."),
             ],
             "responses": {
-                **_json_or_csv(data_response({"type": "object"})),
+                **_json_or_csv(data_response(REPORT)),
                 **error_responses(400, 401, 404),
             },
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from app.api.campaign_goals import goal_fields, serialize_goal
 from app.api.campaigns_openapi import OPENAPI  # noqa: F401 - collected by create_app
 from app.api.respond import json_body, ok, paged, paging_args, text_arg
 from app.auth import current_actor, current_org_id
@@ -114,6 +115,7 @@ def serialize_campaign(campaign: DripCampaign, counts: dict, step_rows=None, hol
         "activatedAt": campaign.activated_at,
         "archivedAt": campaign.archived_at,
         "holds": [serialize_hold(h) for h in holds],
+        **serialize_goal(campaign),
     }
     if step_rows is not None:
         data["steps"] = [serialize_step(s) for s in step_rows]
@@ -122,7 +124,7 @@ def serialize_campaign(campaign: DripCampaign, counts: dict, step_rows=None, hol
 
 def campaign_fields(body: dict) -> dict:
     """The API's camelCase body as the domain's snake_case fields."""
-    fields = {}
+    fields = goal_fields(body)
     for key, name in (
         ("name", "name"),
         ("description", "description"),
@@ -207,12 +209,8 @@ def list_campaigns():
     ids = [c.id for c in result.rows]
     counts = campaigns.enrollment_counts(db.session, ids)
     holds = templates.campaign_holds(db.session, current_org_id(), ids)
-    return paged(
-        [serialize_campaign(c, counts[c.id], holds=holds[c.id]) for c in result.rows],
-        result.total,
-        page,
-        per_page,
-    )
+    rows = [serialize_campaign(c, counts[c.id], holds=holds[c.id]) for c in result.rows]
+    return paged(rows, result.total, page, per_page)
 
 
 @bp.post("")

@@ -16,7 +16,7 @@ from app.api.openapi import (
     trimmed_text,
 )
 from app.api.steps_openapi import PREVIEW, PREVIEW_INPUT, STEP, STEP_INPUT
-from app.drip import limits
+from app.drip import campaigns, enrollment, limits
 from app.models.campaigns import CAMPAIGN_STATUSES
 
 STEP_ID = path_id("stepId")
@@ -63,6 +63,32 @@ TRIGGER_INPUT = {
         ),
     },
 }
+GOAL = {
+    "type": "object",
+    "nullable": True,
+    "description": "the campaign's goal: the first event of this name a contact does within "
+    "withinDays of enrolling converts the enrollment (attributed to the last message sent "
+    "before it); null removes the goal",
+    "properties": {
+        "event": {"type": "string", "minLength": 1, "maxLength": campaigns.GOAL_EVENT_MAX},
+        "withinDays": {"type": "integer", "minimum": 1, "maximum": campaigns.GOAL_DAYS_MAX},
+    },
+}
+GOAL_SETTINGS = {
+    "goal": GOAL,
+    "exitOnGoal": {
+        "type": "boolean",
+        "description": "end an enrollment that reaches the goal (stop reason 'converted')",
+    },
+    "holdoutPercent": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": enrollment.HOLDOUT_MAX_PERCENT,
+        "description": "this share of new enrollments, chosen by a sticky salted hash of the "
+        "contact, is never messaged, to measure what the campaign adds; applies to new "
+        "enrollments only",
+    },
+}
 CAMPAIGN_INPUT = {
     "type": "object",
     "properties": {
@@ -77,6 +103,7 @@ CAMPAIGN_INPUT = {
             "description": "not held to the organization's frequency cap, nor counted in it",
         },
         "sendWindow": WINDOW,
+        **GOAL_SETTINGS,
     },
     "example": {
         "name": "Welcome series",
@@ -141,6 +168,11 @@ CAMPAIGN = {
         "counters": {"type": "object", "additionalProperties": {"type": "integer"}},
         "steps": {"type": "array", "items": STEP},
         "holds": {"type": "array", "items": HOLD},
+        **GOAL_SETTINGS,
+        "holdoutNote": {
+            **NULLABLE_STRING,
+            "description": "with a holdout: it applies to new enrollments only",
+        },
     },
 }
 

@@ -117,6 +117,7 @@ def enroll_contacts(id: int):
     return ok(
         {
             "enrolled": result.enrolled,
+            "heldOut": result.held_out,
             "skipped": [{"contactId": s.contact_id, "reason": s.reason} for s in result.skipped],
         }
     )

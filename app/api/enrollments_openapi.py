@@ -83,6 +83,10 @@ ENROLL_RESULT = {
     "type": "object",
     "properties": {
         "enrolled": {"type": "integer"},
+        "heldOut": {
+            "type": "integer",
+            "description": "eligible contacts the holdout took: recorded, never messaged",
+        },
         "skipped": {
             "type": "array",
             "items": {

@@ -44,6 +44,10 @@ CAMPAIGN_FIELDS = {
     "window_end": "send window",
     "window_weekdays": "send window",
     "window_timezone": "send window",
+    "goal_event": "goal",
+    "goal_within_days": "goal",
+    "exit_on_goal": "exit on goal",
+    "holdout_percent": "holdout",
 }
 STEP_FIELDS = {
     "name": "name",
@@ -100,6 +104,8 @@ DESCRIPTIONS = {
     "ab_test.reallocated": "changed the traffic split of A/B test “{testName}”",
     "ab_test.winner_declared": "declared “{variantName}” the winner of A/B test “{testName}”",
     "ab_test.deleted": "deleted A/B test “{testName}”",
+    "ab_test.updated": "changed the settings of A/B test “{testName}”",
+    "ab_test.ended": "ended A/B test “{testName}” with no difference found",
     "ab_variant.added": "added variant “{variantName}” to A/B test “{testName}”",
     "ab_variant.updated": "changed variant “{variantName}” of A/B test “{testName}”",
     "ab_variant.deleted": "deleted variant “{variantName}” of A/B test “{testName}”",

@@ -16,3 +16,16 @@ def page_count(total: int, per_page: int) -> int:
 def clamp_page(page: int | None) -> int:
     """A page number from 1 to MAX_PAGE: none or below 1 is page 1, above is MAX_PAGE."""
     return min(max(page or 1, 1), MAX_PAGE)
+
+
+class PageOf:
+    """What a page of results has besides its rows (a dataclass's `total`, `page`,
+    `per_page`): how many pages there are."""
+
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return page_count(self.total, self.per_page)

@@ -24,7 +24,7 @@ from app.models.base import Base, CreatedMixin, IdMixin, IdType, JsonType, fk, o
 from app.models.campaigns import in_list
 
 TEST_STATUSES = ("draft", "running", "paused", "completed")
-WINNING_METRICS = ("read_rate", "reply_rate", "delivery_rate", "click_rate")
+WINNING_METRICS = ("read_rate", "reply_rate", "delivery_rate", "click_rate", "conversion_rate")
 
 
 class DripAbTest(IdMixin, CreatedMixin, Base):

@@ -22,6 +22,7 @@ METRIC_LABELS = {
     "reply_rate": "Reply rate",
     "delivery_rate": "Delivery rate",
     "click_rate": "Click rate",
+    "conversion_rate": "Conversion rate",
 }
 # What a success is called, per metric ("30 read of 120 sent").
 METRIC_EVENTS = {
@@ -29,6 +30,7 @@ METRIC_EVENTS = {
     "reply_rate": "replied",
     "delivery_rate": "delivered",
     "click_rate": "clicked",
+    "conversion_rate": "converted",
 }
 CONTROL_COLOUR = "#9aa7b0"
 VARIANT_COLOURS = ("#128c7e", "#3a86c8", "#e09f1f", "#8e5cc7", "#d1495b", "#6c5b4f")
@@ -121,6 +123,66 @@ def rates_figure(report: dict) -> FigureDict:
     return fig
 
 
+def lift_figure(report: dict) -> FigureDict:
+    """One bar per challenger: its lift over the control on the matured sends the decision
+    uses, with the always-valid interval (liftLow, liftHigh) as error bars; a challenger
+    without a claimed lift (no sends, a control at 0%) has no bar."""
+    level = confidence_label(report)
+    title = f"Lift over the control (matured sends), with always-valid {level} intervals"
+    sequential = (report.get("statistics") or {}).get("sequential") or {}
+    names = {v["id"]: v for v in report.get("variants") or []}
+    rates = {v["variantId"]: v for v in sequential.get("variants") or []}
+    control = next((v for v in names.values() if v["isControl"]), None)
+    base = (rates.get(control["id"]) or {}).get("rate") if control else None
+    shown = [
+        c
+        for c in sequential.get("comparisons") or []
+        if c.get("liftLow") is not None and base and rates.get(c["variantId"], {}).get("rate")
+    ]
+    if not any(v.get("sent") for v in names.values()):
+        return empty_figure(title, "No messages of this test were sent yet.")
+    if not shown:
+        return empty_figure(title, "No lift to show yet: no matured sends, or a control at 0%.")
+    winner_id, colours = report.get("winnerId"), variant_colours(report)
+    x, y, plus, minus, hover, marker = [], [], [], [], [], []
+    for c in shown:
+        variant = names[c["variantId"]]
+        label = _label(variant, winner_id)
+        value = (rates[c["variantId"]]["rate"] / base - 1.0) * 100.0
+        x.append(label)
+        y.append(value)
+        plus.append(max(c["liftHigh"] - value, 0.0))
+        minus.append(max(value - c["liftLow"], 0.0))
+        hover.append(
+            f"<b>{label}</b><br>Lift: {value:+,.1f}%"
+            f"<br>{level} always-valid interval: {c['liftLow']:+,.1f}% to {c['liftHigh']:+,.1f}%"
+        )
+        marker.append(WINNER_COLOUR if variant["id"] == winner_id else colours[variant["id"]])
+    bars = {
+        "type": "bar",
+        "x": x,
+        "y": y,
+        "marker": {"color": marker},
+        "error_y": {
+            "type": "data",
+            "symmetric": False,
+            "array": plus,
+            "arrayminus": minus,
+            "color": "#1d2327",
+            "thickness": 1.5,
+            "width": 8,
+        },
+        "hovertext": hover,
+        "hovertemplate": "%{hovertext}<extra></extra>",
+    }
+    fig = styled({"data": [bars], "layout": {}}, title, height=340, showlegend=False)
+    fig["layout"]["yaxis"].update(
+        title={"text": "Lift over the control"}, ticksuffix="%", zeroline=True
+    )
+    fig["layout"]["xaxis"]["showgrid"] = False
+    return fig
+
+
 def timeline_figure(report: dict) -> FigureDict:
     """One line per variant: the cumulative rate of the messages sent up to each day of the
     current phase (a day without a send of the variant keeps its last value; before its
@@ -184,5 +246,6 @@ def _day_axis(series: list[dict]) -> dict:
 
 AB_CHARTS: dict[str, Callable[[dict], FigureDict]] = {
     "rates": rates_figure,
+    "lift": lift_figure,
     "timeline": timeline_figure,
 }

@@ -36,39 +36,62 @@ COLUMNS = (
     ("z_score", "zScore"),
     ("p_value", "pValue"),
     ("adjusted_p_value", "adjustedPValue"),
+    ("matured_n", "maturedN"),
+    ("matured_successes", "maturedSuccesses"),
+    ("lift_ci_low", "liftLow"),
+    ("lift_ci_high", "liftHigh"),
+    ("difference_ci_low", "differenceLow"),
+    ("difference_ci_high", "differenceHigh"),
     ("sequential_p_value", "sequentialPValue"),
     ("adjusted_sequential_p_value", "adjustedSequentialPValue"),
+    ("running_minimum_p_value", "runningMinimumPValue"),
+    ("adjusted_running_minimum_p_value", "adjustedRunningMinimumPValue"),
     ("significant", "significant"),
     ("note", "note"),
 )
-COMPARISON_KEYS = (
-    "lift",
-    "absoluteLift",
-    "zScore",
-    "pValue",
-    "adjustedPValue",
+# From every send (statistics.comparisons): the descriptive columns.
+COMPARISON_KEYS = ("lift", "absoluteLift", "zScore", "pValue", "adjustedPValue", "note")
+# From the decision's data, the matured sends (statistics.sequential.comparisons), so the
+# table's significance can never disagree with the verdict.
+DECISION_KEYS = (
+    "liftLow",
+    "liftHigh",
+    "differenceLow",
+    "differenceHigh",
     "sequentialPValue",
     "adjustedSequentialPValue",
+    "runningMinimumPValue",
+    "adjustedRunningMinimumPValue",
     "significant",
-    "note",
 )
 
 
 def result_rows(report: dict) -> list[dict]:
     """Each variant of the report with its comparison against the control (None for the
-    control itself), the metric and the confidence."""
+    control itself), the metric and the confidence: rate, lift, z and fixed p on every send;
+    matured counts, lift interval, sequential p and significance on the matured sends the
+    decision uses."""
     statistics = report.get("statistics") or {}
+    sequential = statistics.get("sequential") or {}
     comparisons = {c["variantId"]: c for c in statistics.get("comparisons") or []}
+    decided = {c["variantId"]: c for c in sequential.get("comparisons") or []}
+    matured = {v["variantId"]: v for v in sequential.get("variants") or []}
     rows = []
     for variant in report.get("variants") or []:
         comparison = comparisons.get(variant["id"], {})
+        decision = decided.get(variant["id"], {})
+        mature = matured.get(variant["id"], {})
         rows.append(
             {
                 **variant,
                 "isWinner": variant["id"] == report.get("winnerId"),
                 "metric": report.get("winningMetric"),
                 "confidence": report.get("confidenceThreshold"),
+                "maturedN": mature.get("n"),
+                "maturedSuccesses": mature.get("successes"),
                 **{key: comparison.get(key) for key in COMPARISON_KEYS},
+                **{key: decision.get(key) for key in DECISION_KEYS},
+                "decisionNote": decision.get("note"),
             }
         )
     return rows
@@ -89,6 +112,7 @@ DECISIONS = {
     "no_difference": "No significant difference yet",
     "too_few_variants": "Needs a variant besides the control",
     "zero_control": "No lift to measure: the control has no successes yet",
+    "max_duration": "Ended: no difference found within the maximum duration",
 }
 
 
@@ -138,6 +162,13 @@ def interval(low: float | None, high: float | None) -> str:
     return f"{low:,.1f}–{high:,.1f}%"
 
 
+def lift_interval(low: float | None, high: float | None) -> str:
+    """An always-valid interval of a lift in percent: "−3.1% to +24.0%"."""
+    if low is None or high is None:
+        return "—"
+    return f"{ab.lift_text(low)} to {ab.lift_text(high)}"
+
+
 def share(value: float | None) -> str:
     """A traffic allocation as set: 50 -> "50%", 33.33 -> "33.33%"."""
     return "—" if value is None else f"{value:g}%"
@@ -150,4 +181,5 @@ FORMATTERS = {
     "points": points,
     "share": share,
     "interval": interval,
+    "lift_interval": lift_interval,
 }

@@ -21,6 +21,8 @@ def analytics_to_csv(kind: str, data: dict) -> str:
         header, rows = _timeseries(data)
     elif kind == "engagement":
         header, rows = _engagement(data)
+    elif kind == "lift":
+        header, rows = _lift(data)
     elif "metrics" in data:
         header, rows = _comparison(data)
     else:
@@ -32,7 +34,8 @@ def _funnel(data: dict):
     header = [
         "position", "step", *(f"{m}_count" for m in STEP_COUNTS), "conversion_rate",
         "drop_off_count", "drop_off_rate", *(f"drop_off_{r}" for r in DROP_OFF_REASONS),
-        "drop_off_marketing_cap", "failed_by_code", "cost", "currency",
+        "drop_off_converted", "drop_off_marketing_cap", "failed_by_code", "cost", "currency",
+        "conversions", "revenue", "revenue_currency",
     ]  # fmt: skip
     rows = []
     for step in data["steps"]:
@@ -49,10 +52,15 @@ def _funnel(data: dict):
                 # Waiting for a retry of a message Meta held back (131049): apart from
                 # "waiting". Neither is drop-off (issue 18): replied, unsubscribed, failed
                 # and stopped add up to drop_off_count.
+                # Ended by reaching the campaign's goal (issue 19): drop-off, out of "stopped".
+                step["dropOffReasons"].get("converted", 0),
                 step["dropOffReasons"].get("marketingCap", 0),
                 codes,
                 step.get("cost"),
                 step.get("currency"),
+                step.get("conversions", 0),
+                step.get("revenue"),
+                step.get("revenueCurrency"),
             ]
         )
     return header, rows
@@ -60,16 +68,30 @@ def _funnel(data: dict):
 
 def _timeseries(data: dict):
     days = data["days"]
-    metrics = [k for k in (days[0] if days else {}) if k != "date"]  # cost among them
-    header = ["date", *metrics, "currency"]
-    currency = data.get("currency")
-    return header, [[d["date"].isoformat(), *(d[m] for m in metrics), currency] for d in days]
+    metrics = [k for k in (days[0] if days else {}) if k != "date"]  # cost, revenue among them
+    header = ["date", *metrics, "currency", "revenue_currency"]
+    currency, revenue_currency = data.get("currency"), data.get("revenueCurrency")
+    return header, [
+        [d["date"].isoformat(), *(d[m] for m in metrics), currency, revenue_currency] for d in days
+    ]
 
 
 def _engagement(data: dict):
     rows = [[k, v] for k, v in data.items() if not isinstance(v, dict)]  # cost, currency too
     for name in ("timeToRead", "timeToReply"):
         rows += [[f"{name}.{k}", v] for k, v in data[name].items()]
+    return ["metric", "value"], rows
+
+
+def _lift(data: dict):
+    rows = [
+        ["goal_event", data["goal"]["event"]],
+        ["goal_within_days", data["goal"]["withinDays"]],
+        ["holdout_percent", data["holdoutPercent"]],
+    ]
+    for group in ("messaged", "holdout"):
+        rows += [[f"{group}_{k}", v] for k, v in data[group].items()]
+    rows += [[k, v] for k, v in data.items() if not isinstance(v, dict) and k != "campaignId"]
     return ["metric", "value"], rows
 
 

@@ -38,6 +38,7 @@ REASONS = (
     ("unsubscribed", "Unsubscribed", "dropped"),
     ("failed", "Ended by a failed send", "dropped"),
     ("stopped", "Stopped", "dropped"),
+    ("converted", "Reached the goal (ended)", "dropped"),
     ("waiting", "Still waiting (on their way)", "waiting"),
     ("marketingCap", "Waiting for a retry (Meta's marketing cap)", "waiting"),
 )

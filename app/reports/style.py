@@ -31,6 +31,7 @@ COLOURS = {
     "completed": "#1b7f3b",
     "unsubscribed": "#d1495b",
     "stopped": "#6c5b4f",
+    "converted": "#2e7d32",
     "waiting": "#c9d3da",
     "marketingCap": "#e6b8a2",
 }

@@ -46,6 +46,11 @@ class NewTestForm(FlaskForm):
         validators=[InputRequired(message=REQUIRED)],
     )
 
+    planned_sample_size = IntegerField(
+        "Planned sends per variant (optional)", validators=[Optional()]
+    )
+    max_duration_days = IntegerField("Maximum duration in days (optional)", validators=[Optional()])
+
     def set_steps(self, steps) -> None:
         """The campaign's text steps, the only ones a test can change."""
         self.step_id.choices = [
@@ -63,6 +68,8 @@ class NewTestForm(FlaskForm):
             "min_sample_size": self.min_sample_size.data,
             "control_allocation": self.control_allocation.data,
             "outcome_window_hours": self.outcome_window_hours.data,
+            "planned_sample_size": self.planned_sample_size.data,
+            "max_duration_days": self.max_duration_days.data,
         }
 
 

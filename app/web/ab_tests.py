@@ -257,6 +257,11 @@ def render_test_page(
         figures=figures,
         level=confidence_label(report),
         matured_before=now - timedelta(hours=test.outcome_window_hours),
+        max_duration_end=(
+            test.started_at + timedelta(days=test.max_duration_days)
+            if test.started_at and test.max_duration_days
+            else None
+        ),
         add_form=add_form,
         edit_forms=forms,
         left=ab.shown_percent(left),

@@ -46,7 +46,17 @@ def _formatters() -> dict:
         "duration": duration,
         "money": money,
         "code_words": code_words,
+        "share": share,
     }
+
+
+def share(fraction: float | None, signed: bool = False) -> str:
+    """A fraction 0-1 of the lift panel as a percentage: 12.3%, +4.5% when signed; "—"."""
+    if fraction is None:
+        return "—"
+    if signed and fraction > analytics.LIFT_SHOWN_MAX:
+        return f"over {analytics.LIFT_SHOWN_MAX * 100:+,.0f}%"  # a tiny sample, not a finding
+    return f"{fraction * 100:{'+' if signed else ''},.1f}%"
 
 
 # The rollups file a failure under its number, -1 for the stale rule, 0 for anything else:
@@ -100,6 +110,8 @@ def dashboard(campaign_id: int):
         for name in ("engagement", "cohorts", "timeseries"):
             results[name] = _report(name, campaign, query)
     figures = {name: _embed(reports.CHARTS[name](data)) for name, data in results.items()}
+    # Not a chart: the panel's numbers (the holdout is not enrolled, so it may stand alone).
+    results["lift"] = analytics.lift(db.session, current_org_id(), campaign.id)
     params = {"granularity": query.granularity, "from": query.start, "to": query.end}
     return render_template(
         "analytics/dashboard.html",

@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.drip.campaigns import split_key, template_key
+from app.drip.campaigns import GOAL_EVENT_MAX, split_key, template_key
 from app.drip.limits import DESCRIPTION_MAX, KEYWORD_MAX, NAME_MAX
 from app.models.campaigns import DELAY_UNITS
 
@@ -67,6 +67,14 @@ class CampaignForm(FlaskForm):
         option_widget=CheckboxInput(),
     )
     window_timezone = SelectField("Time zone", default="contact")
+    goal_event = StringField("Goal event", validators=[Optional(), Length(max=GOAL_EVENT_MAX)])
+    goal_within_days = IntegerField(
+        "Within (days of enrolling)", default=30, validators=[Optional()]
+    )
+    exit_on_goal = BooleanField("End the enrollment when the contact reaches the goal")
+    holdout_percent = IntegerField(
+        "Holdout (% of new enrollments)", default=0, validators=[Optional()]
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -86,6 +94,16 @@ class CampaignForm(FlaskForm):
             "window_end": self.window_end.data or None,
             "window_weekdays": [int(d) for d in self.window_weekdays.data or []],
             "window_timezone": self.window_timezone.data,
+            **self.goal_for_domain(),
+        }
+
+    def goal_for_domain(self) -> dict:
+        """No goal event means no goal (the days are then ignored)."""
+        event = (self.goal_event.data or "").strip()
+        return {
+            "goal": {"event": event, "within_days": self.goal_within_days.data} if event else None,
+            "exit_on_goal": bool(self.exit_on_goal.data),
+            "holdout_percent": self.holdout_percent.data or 0,
         }
 
     def load(self, campaign) -> None:
@@ -104,6 +122,10 @@ class CampaignForm(FlaskForm):
                 "window_end": _hhmm(campaign.window_end),
                 "window_weekdays": [str(d) for d in campaign.window_weekdays or []],
                 "window_timezone": campaign.window_timezone,
+                "goal_event": campaign.goal_event,
+                "goal_within_days": campaign.goal_within_days or 30,
+                "exit_on_goal": campaign.exit_on_goal,
+                "holdout_percent": campaign.holdout_percent or 0,
             }
         )
 

@@ -15,6 +15,7 @@ from tests.browser.support import (
     api,
     campaign_through_api,
     contacts_wrote_to_us,
+    docs_shot,
     finish,
     log_in_through_form,
     new_member,
@@ -79,6 +80,7 @@ def see_the_flow(page) -> None:
     )
     welcome = boxes.nth(0)
     expect(welcome.locator(".flow-figure", has_text="sent").locator("dd")).to_have_text("3")
+    docs_shot(page, "campaign-flow", flow)
     expect(welcome.locator(".flow-figure", has_text="dropped").locator("dd")).to_have_text("0")
     tips = boxes.nth(1)
     expect(tips.get_by_role("link", name="A/B test draft: Warmer tips")).to_be_visible()

@@ -13,6 +13,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.browser.support import (
+    docs_shot,
     finish,
     log_in_through_form,
     main_nav,
@@ -65,6 +66,7 @@ def test_flow_import_maps_odd_headers_and_downloads_failed_rows(
     mapping.get_by_role("combobox", name="Zone").select_option("timezone")
     page.get_by_label("Attribute name for Plan").fill("tier")
     mapping.get_by_role("combobox", name="Internal Notes").select_option("ignore")
+    docs_shot(page, "contacts-import-columns", mapping)
     page.get_by_role("button", name="Import", exact=True).click()
 
     expect(page.get_by_role("heading", name="Import of braze-export.csv")).to_be_visible()

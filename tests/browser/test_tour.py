@@ -102,6 +102,7 @@ def test_on_a_phone_the_navigation_is_a_menu(logged_in_page):
     expect(menu).to_have_attribute("aria-expanded", "true")
     expect(contacts).to_be_visible()
     assert_accessible(page, "the open menu")
+    docs_shot(page, "phone-menu")
     page.keyboard.press("Escape")
     expect(menu).to_have_attribute("aria-expanded", "false")
     expect(contacts).to_be_hidden()

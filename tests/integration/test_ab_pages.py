@@ -160,7 +160,7 @@ def test_the_running_test_page_shows_verdict_charts_and_numbers(client_a, world)
     assert "Waiting for data" in html
     assert "Waiting for 100 sends per variant older than 72 hours (fewest so far: 0)." in html
     charts = figures(html)
-    assert set(charts) == {"rates", "timeline"}
+    assert set(charts) == {"rates", "lift", "timeline"}
     bars = charts["rates"]["data"][0]
     assert bars["y"] == pytest.approx([25.0, 30.0])
     ci_high = [y + e for y, e in zip(bars["y"], bars["error_y"]["array"], strict=True)]
@@ -170,7 +170,8 @@ def test_the_running_test_page_shows_verdict_charts_and_numbers(client_a, world)
     assert lines[0]["y"] == pytest.approx([25.0, 25.0]) and lines[1]["y"][0] is None
     # The table: thousands separators, one-decimal rates, lift, z, p.
     assert '<td class="num">1,200</td>' not in html  # per variant, not the total
-    assert html.count('<td class="num">600</td>') == 4  # assigned and sent, twice
+    # assigned and sent, twice, and the matured sends (the decision's) of one variant
+    assert html.count('<td class="num">600</td>') == 5
     assert "25.0%" in html and "30.0%" in html
     assert "+20.0%" in html and "+5.0 pts" in html
     assert "Read</th>" in html and "95% interval" in html
@@ -261,7 +262,7 @@ def test_creating_a_test_from_the_form(clean_app, client_a, world):
         ("control_allocation", "150", "From 0.01 to 100."),
         ("control_allocation", "NaN", "A percent, e.g. 50."),
         ("control_allocation", "33.333", "at most two decimals"),
-        ("outcome_window_hours", "-1", "Whole hours, 0 to 720."),
+        ("outcome_window_hours", "0", "Whole hours, 1 to 720"),
     ],
 )
 def test_the_new_test_form_refuses_bad_input_next_to_the_field(
@@ -468,8 +469,10 @@ def test_the_results_csv_has_every_number_of_the_table(client_a, world):
         "variant_id", "variant", "is_control", "is_winner", "traffic_allocation", "assigned",
         "sent", "delivered", "read", "replied", "clicked", "metric", "successes", "rate",
         "ci_low", "ci_high", "confidence", "lift", "absolute_lift", "z_score", "p_value",
-        "adjusted_p_value", "sequential_p_value", "adjusted_sequential_p_value", "significant",
-        "note",
+        "adjusted_p_value", "matured_n", "matured_successes", "lift_ci_low", "lift_ci_high",
+        "difference_ci_low", "difference_ci_high", "sequential_p_value",
+        "adjusted_sequential_p_value", "running_minimum_p_value",
+        "adjusted_running_minimum_p_value", "significant", "note",
     ]  # fmt: skip
     control, variant = rows
     assert [int(r["variant_id"]) for r in rows] == world["running_variants"]
@@ -479,7 +482,11 @@ def test_the_results_csv_has_every_number_of_the_table(client_a, world):
     assert float(variant["lift"]) == pytest.approx(20.0)
     assert float(variant["absolute_lift"]) == pytest.approx(5.0)
     assert float(control["ci_low"]) < 25.0 < float(control["ci_high"])
-    assert 0 < float(variant["p_value"]) < 1 and variant["significant"] in ("True", "False")
+    assert 0 < float(variant["p_value"]) < 1 and variant["significant"] in (
+        "True",
+        "False",
+        "",
+    )  # empty: no matured sends
     assert variant["metric"] == "read_rate" and variant["confidence"] == "0.95"
 
 

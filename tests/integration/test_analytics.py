@@ -109,16 +109,23 @@ def scenario(clean_app, org_a):
         yield {"campaign": campaign.id, "org": org_a.org_id, "steps": [s.id for s in steps]}
 
 
-def reasons(replied=0, unsubscribed=0, failed=0, stopped=0, waiting=0, marketing_cap=0) -> dict:
+def reasons(
+    replied=0, unsubscribed=0, failed=0, stopped=0, waiting=0, marketing_cap=0, converted=0
+) -> dict:
     return {
         "replied": replied,
         "unsubscribed": unsubscribed,
         "failed": failed,
         "stopped": stopped,
         "waiting": waiting,
+        # Ended by reaching the campaign's goal (issue 19), out of "stopped".
+        "converted": converted,
         # Waiting for a retry after Meta's per-user marketing cap (131049), issue 17.
         "marketingCap": marketing_cap,
     }
+
+
+NO_CONVERSIONS = {"conversions": 0, "revenue": None, "revenueCurrency": None}
 
 
 def test_funnel_counts_every_step_and_why_enrollments_stopped(clean_app, scenario):
@@ -141,11 +148,14 @@ def test_funnel_counts_every_step_and_why_enrollments_stopped(clean_app, scenari
             "dropOffCount": 1,
             "dropOffReasons": reasons(stopped=1, waiting=1),
             "waitingCount": 1,
+            **NO_CONVERSIONS,
         },
         "cost": None,  # issue 17: cost and currency; nothing is priced in this scenario
         "currency": None,
+        **NO_CONVERSIONS,  # issue 19: no goal in this scenario
+        "conversionRate": 0.0,
     }
-    common = {"name": None, "deleted": False, "cost": None, "currency": None}
+    common = {"name": None, "deleted": False, "cost": None, "currency": None, **NO_CONVERSIONS}
     expected = [
         {
             "stepId": s1,
@@ -241,6 +251,10 @@ def test_engagement_rates_and_delays(clean_app, scenario):
         "currency": None,
         "costPerRead": None,
         "costPerReply": None,
+        "enrolled": 10,
+        **NO_CONVERSIONS,
+        "conversionRate": 0.0,
+        "costPerConversion": None,
     }
 
 
@@ -268,6 +282,7 @@ def test_time_series_counts_each_day_on_the_campaign_clock(clean_app, scenario):
         11: {"sent": 1, "delivered": 1, "replied": 1},
     }
     zero["cost"] = 0  # issue 17: the daily cost (nothing priced here)
+    zero.update(conversions=0, revenue=0)  # issue 19: no goal here
     assert result["days"] == [{"date": day(n), **zero, **busy.get(n, {})} for n in range(2, 13)]
 
 

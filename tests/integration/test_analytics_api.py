@@ -61,9 +61,13 @@ def test_csv_export(clean_app, org_a, scenario):  # noqa: F811
     )
     lines = series.get_data(as_text=True).splitlines()
     # Issue 17: the daily series gains cost (nothing priced here: 0, no currency).
-    header = "date,enrolled,sent,delivered,read,replied,clicked,failed,completed,cost,currency"
+    # Issue 19: and conversions and revenue (no goal here: 0, no currency).
+    header = (
+        "date,enrolled,sent,delivered,read,replied,clicked,failed,completed,cost,conversions,"
+        "revenue,currency,revenue_currency"
+    )
     assert lines[0] == header
-    assert lines[1] == "2026-11-02,3,2,2,2,1,0,1,0,0,"
+    assert lines[1] == "2026-11-02,3,2,2,2,1,0,1,0,0,0,0,,"
 
 
 @pytest.mark.parametrize(

@@ -112,3 +112,35 @@ def test_large_trigger_statements_are_planned_for_their_rows(empty_app, backend)
         ), name
     downgrade(revision="0008")
     assert sources() == static
+
+
+def test_upgrading_a_database_with_data_keeps_every_row(empty_app):
+    """SQLite rebuilds a table to alter it (0013 rebuilds contacts, 0016 the A/B tests); with
+    foreign keys on, dropping the old table first deleted its rows and cascaded to the
+    children (contact tags, enrollments, variants). The rows of a 0012 database survive."""
+    upgrade(revision="0012")
+    rows = {
+        "organizations": "(id, name, default_region, timezone, created_at, opt_out_keywords)"
+        " VALUES (1, 'o', 'GB', 'UTC', '2026-01-01', '[]')",
+        "contacts": "(organization_id, phone, attributes, updated_at, id, created_at)"
+        " VALUES (1, '+447700900001', '{}', '2026-01-01', 1, '2026-01-01')",
+        "tags": "(organization_id, name, id, created_at) VALUES (1, 'vip', 1, '2026-01-01')",
+        "contact_tags": "(contact_id, tag_id, organization_id, created_at)"
+        " VALUES (1, 1, 1, '2026-01-01')",
+        "drip_campaigns": "(organization_id, name, status, trigger_type, stop_on_reply,"
+        " allow_reenrollment, track_links, window_weekdays, window_timezone, total_enrolled,"
+        " active_count, completed_count, sent_count, delivered_count, read_count,"
+        " replied_count, clicked_count, failed_count, id, created_at, updated_at) VALUES (1,"
+        " 'c', 'active', 'manual', true, false, false, '[1]', 'UTC', 0, 0, 0, 0, 0, 0, 0, 0,"
+        " 0, 1, '2026-01-01', '2026-01-01')",
+        "drip_enrollments": "(organization_id, campaign_id, contact_id, status, retry_count,"
+        " enrolled_at, updated_at, id) VALUES (1, 1, 1, 'active', 0, '2026-01-01',"
+        " '2026-01-01', 1)",
+    }
+    with db.engine.begin() as conn:
+        for table, values in rows.items():
+            conn.execute(text(f"INSERT INTO {table} {values}"))
+    upgrade()
+    with db.engine.connect() as conn:
+        for table in rows:
+            assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 1, table

@@ -106,7 +106,27 @@ def report(**extra) -> dict:
         "confidenceThreshold": 0.95,
         "winnerId": None,
         "variants": variants,
-        "statistics": {"comparisons": [comparison, empty]},
+        "statistics": {
+            "comparisons": [comparison, empty],
+            "sequential": {
+                "variants": [
+                    {"variantId": 1, "n": 1000, "successes": 250, "rate": 25.0},
+                    {"variantId": 2, "n": 990, "successes": 297, "rate": 30.0},
+                    {"variantId": 3, "n": 0, "successes": 0, "rate": None},
+                ],
+                "comparisons": [
+                    {
+                        **comparison,
+                        "adjustedSequentialPValue": 0.18,
+                        "liftLow": -2.0,
+                        "liftHigh": 45.0,
+                        "runningMinimumPValue": 0.08,
+                        "adjustedRunningMinimumPValue": 0.16,
+                    },
+                    {**empty, "note": "no sends yet"},
+                ],
+            },
+        },
         "timeline": timeline,
     }
     return {**base, **extra}
@@ -237,6 +257,28 @@ def test_csv_has_every_number_unrounded_and_blanks_for_none():
     assert rows[0]["lift"] == "" and rows[0]["is_control"] == "True"
     assert rows[1]["adjusted_sequential_p_value"] == "0.18" and rows[1]["ci_high"] == "32.7"
     assert rows[2]["rate"] == "" and rows[2]["sent"] == "0"
+
+
+def test_table_significance_and_lift_interval_come_from_the_decisions_data():
+    data = report()
+    data["statistics"]["comparisons"][0].update(significant=True, adjustedSequentialPValue=0.01)
+    row = ab_table.result_rows(data)[1]
+    # All sends say significant; the matured sends the verdict uses do not: the table follows
+    # the verdict.
+    assert row["significant"] is False and row["adjustedSequentialPValue"] == 0.18
+    assert (row["liftLow"], row["liftHigh"], row["maturedN"]) == (-2.0, 45.0, 990)
+    assert row["adjustedRunningMinimumPValue"] == 0.16
+    rows = list(csv.DictReader(io.StringIO(ab_table.ab_results_to_csv(data))))
+    assert rows[1]["lift_ci_low"] == "-2.0" and rows[1]["lift_ci_high"] == "45.0"
+    assert ab_table.lift_interval(-2.0, 45.0) == "-2.0% to +45.0%"
+
+
+def test_lift_chart_has_the_always_valid_interval_as_error_bars():
+    fig = go.Figure(ab_charts.lift_figure(report()))
+    (bars,) = fig.data
+    assert list(bars.y) == [pytest.approx(20.0)]
+    assert bars.error_y.array[0] == pytest.approx(25.0)
+    assert bars.error_y.arrayminus[0] == pytest.approx(22.0)
 
 
 def test_csv_quotes_names_a_spreadsheet_would_run():

@@ -148,6 +148,7 @@ def test_funnel_has_one_bar_per_metric_and_reason_with_the_step_values():
     assert names == [
         "Reached", "Sent", "Delivered", "Read", "Replied",
         "Replied and stopped", "Unsubscribed", "Ended by a failed send", "Stopped",
+        "Reached the goal (ended)",  # issue 19
         "Still waiting (on their way)", "Waiting for a retry (Meta's marketing cap)",
     ]  # fmt: skip
     sent = fig.data[1]
@@ -162,7 +163,8 @@ def test_funnel_has_one_bar_per_metric_and_reason_with_the_step_values():
 
 def test_funnel_drop_offs_stack_by_reason_including_before_the_first_step():
     fig = go.Figure(charts.funnel_figure(FUNNEL))
-    replied, unsubscribed, _, stopped, waiting, capped = fig.data[5:]
+    replied, unsubscribed, _, stopped, converted, waiting, capped = fig.data[5:]
+    assert list(converted.y) == [0, 0, 0]  # no goal here (issue 19)
     assert list(replied.x) == [
         "Before the first step",
         "1. Welcome",

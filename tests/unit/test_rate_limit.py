@@ -53,24 +53,33 @@ def redis_client():
     return client
 
 
-def test_limiters_in_many_threads_share_the_redis_counter(redis_client):
-    """Two limiters (two workers) and 16 threads: at most `rate` per second between them."""
-    prefix = f"test-rate-{os.getpid()}"
-    limiters = [RateLimiter(redis_client, prefix=prefix) for _ in range(2)]
+def sends_in_threads(limiters, key: str, rate: int, each: int, threads: int = 16) -> list:
+    """`threads` threads spread over the limiters (workers), each taking `each` slots for
+    `key` at `rate`; the slots taken."""
     starts: list[float] = []
     lock = threading.Lock()
 
     def send(limiter):
-        for _ in range(15):
-            slot = limiter.acquire("555", 40)
+        for _ in range(each):
+            slot = limiter.acquire(key, rate)
             with lock:
                 starts.append(slot)
 
-    threads = [threading.Thread(target=send, args=(limiters[i % 2],)) for i in range(16)]
-    for thread in threads:
+    running = [
+        threading.Thread(target=send, args=(limiters[i % len(limiters)],)) for i in range(threads)
+    ]
+    for thread in running:
         thread.start()
-    for thread in threads:
+    for thread in running:
         thread.join()
+    return starts
+
+
+def test_limiters_in_many_threads_share_the_redis_counter(redis_client):
+    """Two limiters (two workers) and 16 threads: at most `rate` per second between them."""
+    prefix = f"test-rate-{os.getpid()}"
+    limiters = [RateLimiter(redis_client, prefix=prefix) for _ in range(2)]
+    starts = sends_in_threads(limiters, "555", 40, 15)
     per_second = Counter(int(t) for t in starts)
     assert sum(per_second.values()) == 240
     assert max(per_second.values()) <= 40
@@ -111,20 +120,7 @@ def test_leased_sends_in_many_threads_stay_under_a_high_rate(redis_client):
     """Two workers of 8 threads each at 1,000/s for real: never over the rate in a second."""
     prefix = f"test-lease-threads-{os.getpid()}"
     limiters = [RateLimiter(redis_client, prefix=prefix) for _ in range(2)]
-    starts: list[float] = []
-    lock = threading.Lock()
-
-    def send(limiter):
-        for _ in range(100):
-            slot = limiter.acquire("999", 1000)
-            with lock:
-                starts.append(slot)
-
-    threads = [threading.Thread(target=send, args=(limiters[i % 2],)) for i in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    starts = sends_in_threads(limiters, "999", 1000, 100)
     assert len(set(starts)) == 1600
     assert max(Counter(int(t) for t in starts).values()) <= 1000
     starts.sort()

@@ -63,6 +63,12 @@ def apply_action(
     """ab_lifecycle.apply_action, recorded as what it did (a reallocation that changes
     nothing starts no phase and records nothing)."""
     status, phase = test.status, test.phase
+    if body.get("action") is None and any(k in body for k in ab_lifecycle.OPTIONAL):
+        changes = ab_lifecycle.update_settings(session, test, body)
+        if changes:
+            campaign = _campaign(session, test)
+            audit.record_ab_test(session, actor, campaign, "ab_test.updated", test, changes=changes)
+        return test
     ab_lifecycle.apply_action(session, test, body, now)
     campaign = _campaign(session, test)
     action = body.get("action")

@@ -108,6 +108,14 @@ def completed_sentence(results: TestResults, stored: dict) -> tuple[str, int | N
     """A completed test's sentence (who won, how, when; the winner's lift from the table)
     and the arm it quotes."""
     test = results.test
+    if test.decided_by == "max_duration":
+        day = test.ended_at
+        when = f" on {day.day} {day:%B %Y}" if day is not None else ""
+        return (
+            f"No difference found: the test ran its maximum of {test.max_duration_days} days"
+            f" and ended{when} without a winner; the step keeps its message.",
+            None,
+        )
     index = next(
         (i for i, v in enumerate(results.variants) if v.id == test.winner_variant_id), None
     )

@@ -39,6 +39,11 @@ DEFAULTS = {
 CONFIDENCE_RANGE = (0.5, 0.999)
 MAX_SAMPLE = 10_000_000
 MAX_WINDOW_HOURS = 30 * 24
+# A window of 0 hours matures no success ever, so the automatic winner could never decide.
+MIN_WINDOW_HOURS = 1
+MAX_DURATION_DAYS = 366
+# Settings that may be given beside the defaults (None: not set).
+OPTIONAL = ("planned_sample_size", "max_duration_days")
 
 
 def get_test(session: Session, organization_id: int, campaign_id: int, test_id: int) -> DripAbTest:
@@ -105,15 +110,72 @@ def _settings(fields: dict) -> dict:
         errors["confidence_threshold"] = f"A fraction from {low} to {high}, e.g. 0.95."
     if not _whole(values["min_sample_size"], 1, MAX_SAMPLE):
         errors["min_sample_size"] = f"A whole number of sends per variant, 1 to {MAX_SAMPLE:,}."
-    if not _whole(values["outcome_window_hours"], 0, MAX_WINDOW_HOURS):
-        errors["outcome_window_hours"] = f"Whole hours, 0 to {MAX_WINDOW_HOURS}."
+    if not _whole(values["outcome_window_hours"], MIN_WINDOW_HOURS, MAX_WINDOW_HOURS):
+        errors["outcome_window_hours"] = (
+            f"Whole hours, {MIN_WINDOW_HOURS} to {MAX_WINDOW_HOURS}: a success must have time"
+            " to happen before the automatic winner counts it."
+        )
+    optional = _optional(fields, errors)
     if errors:
         raise ValidationError("The test settings need attention.", errors)
+    values.update(optional)
     values["confidence_threshold"] = float(confidence)
     values["control_allocation"] = ab_variants.allocation(
         values["control_allocation"], "control_allocation"
     )
     return values
+
+
+def _optional(fields: dict, errors: dict) -> dict:
+    """planned_sample_size and max_duration_days when given (None clears them)."""
+    values = {k: fields[k] for k in OPTIONAL if k in fields}
+    planned = values.get("planned_sample_size")
+    if planned is not None and not _whole(planned, 1, MAX_SAMPLE):
+        errors["planned_sample_size"] = (
+            f"A whole number of sends per variant, 1 to {MAX_SAMPLE:,}, or empty for the default."
+        )
+    days = values.get("max_duration_days")
+    if days is not None and not _whole(days, 1, MAX_DURATION_DAYS):
+        errors["max_duration_days"] = (
+            f"Whole days, 1 to {MAX_DURATION_DAYS}, or empty for no maximum."
+        )
+    return values
+
+
+def _ensure_metric_measurable(campaign: DripCampaign, metric: str) -> None:
+    if metric == "conversion_rate" and not campaign.goal_event:
+        raise ValidationError(
+            "The conversion rate needs a goal: give the campaign a goal event first, or choose"
+            " another winning metric.",
+            {"winning_metric": "This campaign has no goal, so nothing can convert."},
+        )
+
+
+def update_settings(session: Session, test: DripAbTest, fields: dict) -> dict:
+    """Change the planned sample size (a draft only: the boundary is tuned before the data,
+    or the tuning could be chosen by the data) and the maximum duration (until the test
+    ends); {field: [before, after]} of what changed."""
+    errors: dict = {}
+    values = _optional(fields, errors)
+    if errors:
+        raise ValidationError("The test settings need attention.", errors)
+    if test.status == "completed":
+        raise Conflict("A completed test's settings cannot change.")
+    if "planned_sample_size" in values and test.status != "draft":
+        if values["planned_sample_size"] != test.planned_sample_size:
+            raise ValidationError(
+                "The planned sample size is set before the test starts: the always-valid"
+                " p-values are tuned for it, and changing it with the data in view would"
+                " let the data choose its own test.",
+                {"planned_sample_size": "Fixed once the test has started."},
+            )
+    changes = {}
+    for name, value in values.items():
+        if getattr(test, name) != value:
+            changes[name] = [getattr(test, name), value]
+            setattr(test, name, value)
+    session.flush()
+    return changes
 
 
 def _whole(value, low: int, high: int) -> bool:
@@ -129,6 +191,7 @@ def create_test(session: Session, campaign: DripCampaign, fields: dict) -> DripA
         raise ValidationError("Give the test a name.", {"name": f"1 to {NAME_MAX} characters."})
     step = _step(session, campaign, fields.get("step_id"))
     settings = _settings(fields)
+    _ensure_metric_measurable(campaign, settings["winning_metric"])
     test = DripAbTest(
         organization_id=campaign.organization_id,
         campaign_id=campaign.id,
@@ -139,6 +202,8 @@ def create_test(session: Session, campaign: DripCampaign, fields: dict) -> DripA
         confidence_threshold=settings["confidence_threshold"],
         min_sample_size=settings["min_sample_size"],
         outcome_window_hours=settings["outcome_window_hours"],
+        planned_sample_size=settings.get("planned_sample_size"),
+        max_duration_days=settings.get("max_duration_days"),
         phase=1,
     )
     session.add(test)
@@ -233,23 +298,24 @@ def declare_winner(
 def complete(
     session: Session,
     results: ab_results.TestResults,
-    winner: DripAbVariant,
+    winner: DripAbVariant | None,
     decided_by: str,
     now: datetime,
     decision: dict,
 ) -> None:
-    """End the test with a winner: the decision and its statistics are stored, and the
-    winner's text becomes the step's message."""
+    """End the test: the decision and its statistics are stored, and a winner's text becomes
+    the step's message (without a winner, "no difference found", the step keeps its own)."""
     test = results.test
     snapshot = ab_report.snapshot(results, decision)
     snapshot["autoDecision"] = snapshot["statistics"]["sequential"]["decision"]
     test.status = "completed"
-    test.winner_variant_id = winner.id
+    test.winner_variant_id = None if winner is None else winner.id
     test.decided_by = decided_by
     test.ended_at = now
     test.decision_snapshot = snapshot
-    step = session.get(DripCampaignStep, test.step_id)
-    step.message_content = winner.message_content
+    if winner is not None:
+        step = session.get(DripCampaignStep, test.step_id)
+        step.message_content = winner.message_content
     session.flush()
 
 
@@ -271,10 +337,14 @@ def delete_test(session: Session, test: DripAbTest) -> None:
 
 def apply_action(session: Session, test: DripAbTest, body: dict, now: datetime) -> DripAbTest:
     """PATCH of a test: {action: start | pause | declare_winner (winner_id) | reallocate
-    (allocations: {variant id: percent})}."""
+    (allocations: {variant id: percent})}, or, without an action, its settings
+    (planned_sample_size, max_duration_days: update_settings)."""
     # The auto-winner job may be deciding this test: wait for it, then act on what it left.
     session.refresh(test, with_for_update={"key_share": True})
     action = body.get("action")
+    if action is None and any(k in body for k in OPTIONAL):
+        update_settings(session, test, body)
+        return test
     if action == "start":
         return start(session, test, now)
     if action == "pause":

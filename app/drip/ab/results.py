@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta, tzinfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from app.drip.ab.eta import Eta, StepPace, estimate, step_paces
@@ -24,15 +24,43 @@ from app.drip.ab.sequential import Analysis, Decision, analyse
 from app.drip.ab.stats import VariantData
 from app.drip.sql import epoch_seconds
 from app.drip.zones import organization_zone
-from app.models import DripAbTest, DripAbVariant, DripVariantAssignment
+from app.models import DripAbTest, DripAbVariant, DripConversion, DripVariantAssignment
 
-# The assignment flag that is a success for each winning metric.
+# The assignment flag that is a success for each engagement metric.
 METRIC_FLAGS = {
     "delivery_rate": "delivered_at",
     "read_rate": "read_at",
     "reply_rate": "replied_at",
     "click_rate": "clicked_at",
 }
+CONVERSION_METRIC = "conversion_rate"
+
+
+def conversion_at(campaign_id) -> ColumnElement:
+    """When the assignment's contact reached the campaign's goal as an enrolled (messaged)
+    contact at or after the send: the goal conversion of its enrollment (drip_conversions,
+    at most one per enrollment; holdouts are never assigned), or NULL. Correlated with
+    DripVariantAssignment; `campaign_id` is the test's campaign (a column or a value)."""
+    a, c = DripVariantAssignment, DripConversion
+    return (
+        select(func.min(c.occurred_at))
+        .where(
+            c.campaign_id == campaign_id,
+            c.contact_id == a.contact_id,
+            c.enrollment_id.is_not(None),
+            c.occurred_at >= a.sent_at,
+        )
+        .scalar_subquery()
+    )
+
+
+def success_at(test: DripAbTest) -> ColumnElement:
+    """The time of a send's success for this test's winning metric (NULL: none)."""
+    if test.winning_metric == CONVERSION_METRIC:
+        return conversion_at(test.campaign_id)
+    return getattr(DripVariantAssignment, METRIC_FLAGS[test.winning_metric])
+
+
 MATURED_WORDING = "sends per variant"
 
 
@@ -124,7 +152,8 @@ def phase_counts(
     a, t = DripVariantAssignment, DripAbTest
     window = t.outcome_window_hours * 3600
     metric_at = case(
-        *((t.winning_metric == metric, getattr(a, flag)) for metric, flag in METRIC_FLAGS.items())
+        *((t.winning_metric == metric, getattr(a, flag)) for metric, flag in METRIC_FLAGS.items()),
+        (t.winning_metric == CONVERSION_METRIC, conversion_at(t.campaign_id)),
     )
     sent_epoch = epoch_seconds(a.sent_at)
     sent = a.sent_at.is_not(None)
@@ -175,7 +204,11 @@ def _results(
 
     def run(matured: bool) -> Analysis:
         return analyse(
-            data(matured), test.confidence_threshold, test.min_sample_size, control_index=control
+            data(matured),
+            test.confidence_threshold,
+            test.min_sample_size,
+            control_index=control,
+            planned_n=test.planned_sample_size,
         )
 
     matured = run(True)

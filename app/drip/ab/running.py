@@ -15,7 +15,7 @@ here runs per status or reply.
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,6 +34,7 @@ from app.models import DripAbTest, DripCampaign, DripVariantAssignment
 __all__ = ["check_for_winners", "report", "timeline", "variant_for_send", "variants_for_batch"]
 
 AUTO_WINNER = audit.Actor("Drip (automatic decision)")
+MAX_DURATION = "max_duration"
 
 
 def variant_for_send(session: Session, step_id: int, contact_id: int) -> tuple[int, str] | None:
@@ -43,8 +44,10 @@ def variant_for_send(session: Session, step_id: int, contact_id: int) -> tuple[i
 
 
 def check_for_winners(session: Session, now: datetime) -> int:
-    """Declare the winners of running tests that the auto-winner rule (matured sends of the
-    current phase, no SRM, adjusted sequential p below 1 - confidence) picks; how many."""
+    """Decide the running tests: declare the winner the auto-winner rule (matured sends of the
+    current phase, no SRM, adjusted sequential p below 1 - confidence) picks, else end a test
+    past its maximum duration with no difference found, else keep the running minimum of its
+    sequential p-values (this pass is a look); how many tests ended."""
     tests = session.scalars(
         select(DripAbTest)
         .where(DripAbTest.status == "running")
@@ -53,25 +56,45 @@ def check_for_winners(session: Session, now: datetime) -> int:
         # an API call is changing is skipped until the next pass.
         .with_for_update(skip_locked=True, key_share=True)
     ).all()
-    declared = 0
+    ended = 0
     for results in ab_results.results_for(session, tests, now, eta=False).values():
-        index = results.decision.winner_index
-        if index is None:
-            continue
-        winner = results.variants[index]
-        decision = ab_report.decision_dict(results.decision, winner.id)
-        ab_lifecycle.complete(session, results, winner, "auto", now, decision)
         test = results.test
-        audit.record_ab_test(
-            session,
-            AUTO_WINNER,
-            session.get(DripCampaign, test.campaign_id),
-            "ab_test.winner_declared",
-            test,
-            variant=winner,
-        )
-        declared += 1
-    return declared
+        campaign = session.get(DripCampaign, test.campaign_id)
+        index = results.decision.winner_index
+        if index is not None:
+            winner = results.variants[index]
+            decision = ab_report.decision_dict(results.decision, winner.id)
+            ab_lifecycle.complete(session, results, winner, "auto", now, decision)
+            audit.record_ab_test(
+                session, AUTO_WINNER, campaign, "ab_test.winner_declared", test, variant=winner
+            )
+            ended += 1
+        elif past_max_duration(test, now):
+            decision = {"code": MAX_DURATION, "reason": max_duration_reason(test)}
+            decision["winnerId"] = None
+            ab_lifecycle.complete(session, results, None, MAX_DURATION, now, decision)
+            audit.record_ab_test(session, AUTO_WINNER, campaign, "ab_test.ended", test)
+            ended += 1
+        else:
+            minimum = ab_report.next_running_minimum(results)
+            # A new dict: the JSON column sees a reassignment, not an in-place change.
+            test.decision_snapshot = {**(test.decision_snapshot or {}), "runningMinimum": minimum}
+    session.flush()
+    return ended
+
+
+def past_max_duration(test: DripAbTest, now: datetime) -> bool:
+    """True when the test has run its maximum duration (from its start; pauses count)."""
+    if not test.max_duration_days or test.started_at is None:
+        return False
+    return as_utc(test.started_at) + timedelta(days=test.max_duration_days) <= now
+
+
+def max_duration_reason(test: DripAbTest) -> str:
+    return (
+        f"no difference found within the maximum duration of {test.max_duration_days} days:"
+        " the step keeps its message"
+    )
 
 
 def report(
@@ -106,7 +129,7 @@ def timeline(session: Session, test: DripAbTest, zone: tzinfo) -> list[dict]:
     ).one()
     rows = []
     if first is not None:
-        flag = getattr(a, ab_results.METRIC_FLAGS[test.winning_metric])
+        flag = ab_results.success_at(test)
         changes = offset_changes(zone, as_utc(first), as_utc(last))
         day = day_number(epoch_seconds(a.sent_at), changes)
         rows = session.execute(

@@ -53,6 +53,7 @@ METRIC_VERBS = {
     "read": "is read",
     "reply": "gets replies",
     "click": "gets clicks",
+    "conversion": "converts",
 }
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from app.drip.ab import headline as ab_headline
 from app.drip.ab.eta import Eta
+from app.drip.ab.intervals import lift_interval
 from app.drip.ab.results import TestResults, VariantCounts
 from app.drip.ab.sequential import Analysis, Decision
 
@@ -62,16 +63,72 @@ COMPARED = (
     "sequentialPValue",
     "adjustedSequentialPValue",
     "significant",
+    "liftLow",
+    "liftHigh",
+    "differenceLow",
+    "differenceHigh",
+    "runningMinimumPValue",
+    "adjustedRunningMinimumPValue",
 )
+RUNNING_MINIMUM = "runningMinimum"
 
 
-def _comparisons(results: TestResults, analysis: Analysis) -> list[dict]:
+def running_minimum(test) -> dict:
+    """{variant id (str): {"p", "adjusted"}} of the current phase: the smallest sequential
+    p-values (matured sends) the auto-winner job has seen at its looks.
+
+    Kept in decision_snapshot["runningMinimum"] with its phase (the job writes it at each
+    pass, running.check_for_winners) rather than recomputed over the daily history: the
+    matured counts of a past day cannot be rebuilt exactly from today's rows (successes keep
+    arriving inside the window), while the looks the job actually took are the ones whose
+    minimum is always valid (Ville's inequality holds over any set of looks). A reallocation
+    starts a new phase, and with it a new minimum."""
+    stored = (test.decision_snapshot or {}).get(RUNNING_MINIMUM) or {}
+    if stored.get("phase") != test.phase:
+        return {}
+    return stored.get("comparisons") or {}
+
+
+def next_running_minimum(results: TestResults) -> dict:
+    """The running minimum after this look (what the job stores)."""
+    test, ids = results.test, [v.id for v in results.variants]
+    before = running_minimum(test)
+    comparisons = {}
+    for c in results.matured.comparisons:
+        key = str(ids[c.index])
+        old = before.get(key) or {}
+        comparisons[key] = {
+            "p": min(c.sequential_p_value, old.get("p", 1.0)),
+            "adjusted": min(c.adjusted_sequential_p_value, old.get("adjusted", 1.0)),
+        }
+    return {"phase": test.phase, "comparisons": comparisons}
+
+
+def _interval(analysis: Analysis, index: int, control: int, confidence: float) -> dict:
+    """The always-valid interval of the variant's lift over the control on these counts, at
+    the test's tuning (planned_n); lift ends are null where no relative lift is claimed."""
+    v, c = analysis.variants[index], analysis.variants[control]
+    found = lift_interval(c.successes, c.n, v.successes, v.n, analysis.planned_n, 1 - confidence)
+    if found is None:
+        return dict.fromkeys(("liftLow", "liftHigh", "differenceLow", "differenceHigh"))
+    return {
+        "liftLow": percent(found.lift_low),
+        "liftHigh": percent(found.lift_high),
+        "differenceLow": percent(found.difference_low),
+        "differenceHigh": percent(found.difference_high),
+    }
+
+
+def _comparisons(results: TestResults, analysis: Analysis, minimum: dict | None = None) -> list:
     """Each variant against the control. When either has no sends there is nothing to
     compare: every number and `significant` are null and `note` says why (stats.py's p = 1.0
-    and significant = false there are placeholders, not findings)."""
+    and significant = false there are placeholders, not findings). With `minimum` (the
+    decision's data), the running minimum of the sequential p-values too."""
     ids = [v.id for v in results.variants]
+    confidence = results.test.confidence_threshold
     rows = []
     for c in analysis.comparisons:
+        seen = (minimum or {}).get(str(ids[c.index])) or {}
         row = {
             "variantId": ids[c.index],
             "controlId": ids[c.control_index],
@@ -83,8 +140,15 @@ def _comparisons(results: TestResults, analysis: Analysis) -> list[dict]:
             "sequentialPValue": c.sequential_p_value,
             "adjustedSequentialPValue": c.adjusted_sequential_p_value,
             "significant": c.significant,
+            **_interval(analysis, c.index, c.control_index, confidence),
+            "runningMinimumPValue": min(c.sequential_p_value, seen.get("p", 1.0)),
+            "adjustedRunningMinimumPValue": min(
+                c.adjusted_sequential_p_value, seen.get("adjusted", 1.0)
+            ),
             "note": None,
         }
+        if c.lift is None:
+            row.update(liftLow=None, liftHigh=None)
         if not analysis.variants[c.index].n or not analysis.variants[c.control_index].n:
             row.update(dict.fromkeys(COMPARED), note=ab_headline.NO_SENDS)
         rows.append(row)
@@ -128,7 +192,7 @@ def statistics_dict(results: TestResults) -> dict:
                 {"variantId": s.key, "n": s.n, "successes": s.successes, "rate": percent(s.rate)}
                 for s in matured.variants
             ],
-            "comparisons": _comparisons(results, matured),
+            "comparisons": _comparisons(results, matured, running_minimum(test)),
             "decision": decision_dict(results.decision, winner_id(results)),
         },
         "canDeclareWinner": test.status in ("running", "paused")
@@ -215,6 +279,8 @@ def test_dict(results: TestResults) -> dict:
         "confidenceThreshold": test.confidence_threshold,
         "minSampleSize": test.min_sample_size,
         "outcomeWindowHours": test.outcome_window_hours,
+        "plannedSampleSize": test.planned_sample_size,
+        "maxDurationDays": test.max_duration_days,
         "winnerId": test.winner_variant_id,
         "phase": test.phase,
         "phaseStartedAt": iso(test.phase_started_at),

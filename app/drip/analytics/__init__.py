@@ -4,6 +4,7 @@ from app.drip.analytics.by_cohort import cohorts
 from app.drip.analytics.by_day import overview, report_zone, timeseries
 from app.drip.analytics.enrollment_counts import DROP_OFF_REASONS
 from app.drip.analytics.funnels import engagement, funnel, report
+from app.drip.analytics.lift import LIFT_SHOWN_MAX, lift
 from app.drip.analytics.query import GRANULARITIES, TYPES, AnalyticsQuery, BadParameter, parse_query
 from app.drip.analytics.rollups import JOB_NAME, compact_all, last_watermarks
 
@@ -11,6 +12,7 @@ __all__ = [
     "DROP_OFF_REASONS",
     "GRANULARITIES",
     "JOB_NAME",
+    "LIFT_SHOWN_MAX",
     "TYPES",
     "AnalyticsQuery",
     "BadParameter",
@@ -19,6 +21,7 @@ __all__ = [
     "engagement",
     "funnel",
     "last_watermarks",
+    "lift",
     "overview",
     "parse_query",
     "report",

@@ -3,7 +3,11 @@ campaigns with a sparkline of sends.
 
 A series starts at the campaign's first day (its activation or first enrollment, whichever
 came first): the days before it existed are not a run of zeros. Today is still under way,
-so the series names it (`partialDay`): its counts are so far, not a collapse."""
+so the series names it (`partialDay`): its counts are so far, not a collapse.
+
+Each day also has the goal conversions of the messaged that occurred on it (campaign clock)
+and their revenue in the series' revenue currency (`revenueCurrency`, the one most
+conversions of the range carry; the others are in `revenueByCurrency` of the totals)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from app.drip.analytics import activity, costs, enrollment_counts
+from app.drip.analytics import conversions as goal
 from app.drip.analytics.local_days import LocalDays
 from app.drip.analytics.query import check_range
 from app.drip.analytics.rates import percent
@@ -47,14 +52,19 @@ def timeseries(
     first = first_days(session, [campaign], zone)[campaign.id]
     today = (now or utcnow()).astimezone(zone).date()
     start = min(max(start, first), end)
-    days, spend = {}, {}
+    days, spend, converted = {}, {}, {}
     if first <= end:
         days = _daily(session, [campaign.id], start, end, zone, DAY_METRICS)[campaign.id]
         spend = _day_spend(session, campaign.id, start, end, zone)
+        utc_start, utc_end = day_range_utc(start, end, zone)
+        converted = goal.day_conversions(
+            session, campaign.id, utc_start, utc_end, LocalDays.between(zone, utc_start, utc_end)
+        )
     total = costs.Spend()
     for day_spend in spend.values():
         total.merge(day_spend)
     currency = total.currency
+    conversions = goal.total(converted)
     return {
         "campaignId": campaign.id,
         "timezone": zone.key,
@@ -64,8 +74,14 @@ def timeseries(
         "partialDay": today if today in days else None,
         "cost": total.cost,
         "currency": currency,
+        **conversions.fields(),
         "days": [
-            {"date": day, **counts, "cost": _in(spend.get(day), currency)}
+            {
+                "date": day,
+                **counts,
+                "cost": _in(spend.get(day), currency),
+                **_day_conversions(converted.get(day), conversions.currency),
+            }
             for day, counts in days.items()
         ],
     }
@@ -95,6 +111,13 @@ def _in(spend, currency: str | None):
     if spend is None or currency is None:
         return 0
     return spend.sums.get(currency, 0)
+
+
+def _day_conversions(day, currency: str | None) -> dict:
+    """A day's conversions and revenue in the series' revenue currency (0 when none)."""
+    if day is None:
+        return {"conversions": 0, "revenue": 0}
+    return {"conversions": day.count, "revenue": day.sums.get(currency, 0) if currency else 0}
 
 
 def _daily(

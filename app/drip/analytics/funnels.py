@@ -8,7 +8,13 @@ Contacts still waiting at a step (active or paused, or waiting for a marketing-c
 not drop-off: a fresh campaign whose contacts wait for their next message must not read as a
 failure. dropOffCount is those who stopped there (replied, unsubscribed, failed, stopped),
 waitingCount those still on their way; both rates are over the contacts whose fate at the
-step is settled (reached it and no longer waiting there: `settledCount`)."""
+step is settled (reached it and no longer waiting there: `settledCount`).
+
+Goal conversions (issue 19) are those of the messaged (holdouts are the lift's): each step
+has the conversions attributed to it (the last message sent before the conversion) and
+their revenue; the total's `conversionRate` is over enrolled. A step's `conversionRate` is
+older and stays what it was: the share reaching the step. Enrollments the goal ended
+(stop_reason "converted") are the drop-off reason `converted`, taken out of `stopped`."""
 
 from __future__ import annotations
 
@@ -16,8 +22,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.drip.analytics import activity, costs, enrollment_counts
+from app.drip.analytics import conversions as goal
 from app.drip.analytics.by_cohort import cohorts, compare
 from app.drip.analytics.by_day import overview, timeseries
+from app.drip.analytics.lift import lift
 from app.drip.analytics.query import AnalyticsQuery
 from app.drip.analytics.rates import delay_summary, percent
 from app.drip.scope import get_scoped
@@ -28,6 +36,7 @@ __all__ = [
     "compare",
     "engagement",
     "funnel",
+    "lift",
     "overview",
     "report",
     "timeseries",
@@ -41,6 +50,8 @@ def funnel(session: Session, organization_id: int, campaign_id: int) -> dict:
     totals = activity.step_totals(session, [campaign.id])
     statuses = enrollment_counts.status_totals(session, [campaign.id]).get(campaign.id, {})
     drops = _marketing_cap(session, campaign.id, enrollment_counts.drop_offs(session, campaign.id))
+    drops = _converted(session, campaign.id, drops)
+    converted = goal.step_conversions(session, campaign.id)
     failures = activity.failures_by_code(session, campaign.id)
     spend = costs.step_spend(session, campaign.id)
     enrolled = sum(statuses.values())
@@ -75,9 +86,11 @@ def funnel(session: Session, organization_id: int, campaign_id: int) -> dict:
                 # it; a gap would be a rollup fault, shown labelled rather than hidden.
                 "failedByCodeGap": counts["failed"] - sum(codes.values()),
                 **spend.get(step.id, costs.Spend()).fields(),
+                **converted.get(step.id, goal.Conversions()).fields(),
             }
         )
         previous = settled
+    conversions = goal.total(converted)
     return {
         "campaignId": campaign.id,
         "totalEnrolled": enrolled,
@@ -93,8 +106,11 @@ def funnel(session: Session, organization_id: int, campaign_id: int) -> dict:
             "dropOffCount": sum(before.values()) - waiting_of(before),
             "dropOffReasons": before,
             "waitingCount": waiting_of(before),
+            **converted.get(None, goal.Conversions()).fields(),
         },
         **costs.total_spend(spend).fields(),
+        **conversions.fields(),
+        "conversionRate": percent(conversions.count, enrolled),
         "steps": rows,
     }
 
@@ -105,6 +121,7 @@ def funnel(session: Session, organization_id: int, campaign_id: int) -> dict:
 MARKETING_CAP = "marketingCap"
 MARKETING_CAP_WAIT = "marketing_cap"  # drip_enrollments.wait_reason (app.drip.sending)
 WAITING_REASONS = ("waiting", MARKETING_CAP)
+CONVERTED = "converted"
 
 
 def waiting_of(reasons: dict[str, int]) -> int:
@@ -113,7 +130,7 @@ def waiting_of(reasons: dict[str, int]) -> int:
 
 
 def _no_reasons() -> dict[str, int]:
-    return {**dict.fromkeys(enrollment_counts.DROP_OFF_REASONS, 0), MARKETING_CAP: 0}
+    return {**dict.fromkeys(enrollment_counts.DROP_OFF_REASONS, 0), CONVERTED: 0, MARKETING_CAP: 0}
 
 
 def _marketing_cap(session: Session, campaign_id: int, drops: dict) -> dict:
@@ -135,6 +152,17 @@ def _marketing_cap(session: Session, campaign_id: int, drops: dict) -> dict:
     return result
 
 
+def _converted(session: Session, campaign_id: int, drops: dict) -> dict:
+    """Enrollments the goal ended, out of "stopped" (the rollups know the status, not the
+    stop reason): the reasons still add up the same."""
+    for step_id, count in goal.converted_by_step(session, campaign_id).items():
+        reasons = drops.setdefault(step_id, _no_reasons())
+        moved = min(count, reasons["stopped"])
+        reasons["stopped"] -= moved
+        reasons[CONVERTED] += moved
+    return drops
+
+
 def engagement(session: Session, organization_id: int, campaign_id: int) -> dict:
     """Delivery, read, reply, click and failure rates, and the delays to read and to reply."""
     campaign = get_scoped(session, DripCampaign, organization_id, campaign_id)
@@ -144,6 +172,9 @@ def engagement(session: Session, organization_id: int, campaign_id: int) -> dict
             counts.add(metric, step_counts[metric])
     sent = counts["sent"]
     spend = costs.total_spend(costs.step_spend(session, campaign.id))
+    conversions = goal.total(goal.step_conversions(session, campaign.id))
+    statuses = enrollment_counts.status_totals(session, [campaign.id]).get(campaign.id, {})
+    enrolled = sum(statuses.values())
     return {
         "campaignId": campaign.id,
         "attempted": counts["reached"],
@@ -158,6 +189,10 @@ def engagement(session: Session, organization_id: int, campaign_id: int) -> dict
         **spend.fields(),
         "costPerRead": costs.per(spend.cost, counts["read"]),
         "costPerReply": costs.per(spend.cost, counts["replied"]),
+        "enrolled": enrolled,
+        **conversions.fields(),
+        "conversionRate": percent(conversions.count, enrolled),
+        "costPerConversion": costs.per(spend.cost, conversions.count),
     }
 
 
@@ -167,6 +202,8 @@ def report(session: Session, organization_id: int, campaign_id: int, query: Anal
         return funnel(session, organization_id, campaign_id)
     if query.type == "engagement":
         return engagement(session, organization_id, campaign_id)
+    if query.type == "lift":
+        return lift(session, organization_id, campaign_id)
     if query.type == "timeseries":
         return timeseries(session, organization_id, campaign_id, query.start, query.end)
     if query.compare_a is not None:

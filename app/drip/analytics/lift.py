@@ -95,6 +95,18 @@ def sentence(answer: dict) -> str:
     else:
         verdict = "No difference can be claimed yet"
     return (
-        f"{rates} {verdict}: lift {answer['lift']:+.0%} (always-valid 95% interval"
-        f" {low:+.0%} to {high:+.0%}, p = {answer['pValue']:.3f})."
+        f"{rates} {verdict}: lift {lift_words(answer['lift'])} (always-valid 95% interval"
+        f" {lift_words(low)} to {lift_words(high)}, p = {answer['pValue']:.3f})."
     )
+
+
+# Past ten times the holdout's rate a bound says only that the sample is small: "+28,776,748%"
+# would read as a finding.
+LIFT_SHOWN_MAX = 10.0
+
+
+def lift_words(value: float) -> str:
+    """A relative lift as a signed percentage, capped for reading ("over +1,000%")."""
+    if value > LIFT_SHOWN_MAX:
+        return f"over {LIFT_SHOWN_MAX:+,.0%}"
+    return f"{value:+,.0%}"

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from app.drip.errors import DripError
 
-TYPES = ("funnel", "cohort", "timeseries", "engagement")
+TYPES = ("funnel", "cohort", "timeseries", "engagement", "lift")
 GRANULARITIES = ("day", "week", "month")
 FORMATS = ("json", "csv")
 MAX_RANGE_DAYS = 366

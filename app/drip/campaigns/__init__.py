@@ -23,6 +23,7 @@ from app.drip.campaigns.changes import (
 from app.drip.campaigns.copies import copy_name
 from app.drip.campaigns.flow import FlowStep, TemplateState, flow_steps
 from app.drip.campaigns.forecast import Forecast, StepForecast, forecast
+from app.drip.campaigns.goal_settings import GOAL_DAYS_MAX, GOAL_EVENT_MAX, HOLDOUT_NOTE
 from app.drip.campaigns.lifecycle import enrollment_counts, ensure_editable, live_steps
 from app.drip.campaigns.listing import CampaignPage, check_filters, list_campaigns
 from app.drip.campaigns.preview import FREE_TEXT_WARNING, contact_values, preview_message
@@ -39,6 +40,9 @@ from app.drip.campaigns.window_report import (
 
 __all__ = [
     "FREE_TEXT_WARNING",
+    "GOAL_DAYS_MAX",
+    "GOAL_EVENT_MAX",
+    "HOLDOUT_NOTE",
     "UNDO_MINUTES",
     "AudienceValues",
     "CampaignPage",

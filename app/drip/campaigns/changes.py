@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session
 
 from app.drip import audit, enrollment
 from app.drip.audit import Actor
-from app.drip.campaigns import copies, lifecycle, step_undo, steps
+from app.drip.campaigns import copies, goal_settings, lifecycle, step_undo, steps
 from app.drip.campaigns.window_report import (
     WindowConfirmationNeeded,
     WindowReport,
     window_report,
 )
 from app.drip.enrollment import EnrollResult
+from app.drip.errors import ValidationError
 from app.drip.limits import ENROLL_IDS_MAX
 from app.models import DripCampaign, DripCampaignStep, DripEnrollment, utcnow
 
@@ -28,7 +29,11 @@ from app.models import DripCampaign, DripCampaignStep, DripEnrollment, utcnow
 def create_campaign(
     session: Session, actor: Actor, organization_id: int, fields: dict
 ) -> DripCampaign:
-    campaign = lifecycle.create_campaign(session, organization_id, fields, user_id=actor.user_id)
+    settings, goal_fields = goal_settings.split_fields(fields)
+    _check_goal(DripCampaign(), {"name": None, **settings}, goal_fields)
+    campaign = lifecycle.create_campaign(session, organization_id, settings, user_id=actor.user_id)
+    goal_settings.apply_goal_values(campaign, goal_settings.goal_values(campaign, goal_fields)[0])
+    session.flush()
     audit.record(session, actor, campaign, "campaign.created")
     return campaign
 
@@ -37,9 +42,35 @@ def update_campaign(
     session: Session, actor: Actor, campaign: DripCampaign, fields: dict
 ) -> DripCampaign:
     before = audit.snapshot(campaign)
-    lifecycle.update_campaign(session, campaign, fields)
+    settings, goal_fields = goal_settings.split_fields(fields)
+    lifecycle.ensure_editable(campaign)
+    _check_goal(campaign, settings, goal_fields)
+    lifecycle.update_campaign(session, campaign, settings)
+    goal_settings.apply_goal_values(campaign, goal_settings.goal_values(campaign, goal_fields)[0])
+    session.flush()
     audit.record(session, actor, campaign, "campaign.updated", before=before)
     return campaign
+
+
+def _check_goal(campaign: DripCampaign, settings: dict, goal_fields: dict) -> None:
+    """Refuse bad goal or holdout values before anything is set, with the other settings'
+    problems in the same answer (checked on a throwaway copy, which nothing saves)."""
+    errors = goal_settings.goal_values(campaign, goal_fields)[1]
+    if not errors:
+        return
+    probe = DripCampaign(
+        trigger_type=campaign.trigger_type or "manual",
+        trigger_value=campaign.trigger_value,
+        window_start=campaign.window_start,
+        window_end=campaign.window_end,
+        window_weekdays=list(campaign.window_weekdays or enrollment.ALL_WEEKDAYS),
+        window_timezone=campaign.window_timezone,
+    )
+    try:
+        lifecycle.apply_campaign_fields(probe, settings)
+    except ValidationError as exc:
+        errors = {**exc.fields, **errors}
+    raise ValidationError("The campaign settings need attention.", errors)
 
 
 def change_status(session: Session, actor: Actor, campaign: DripCampaign, action) -> DripCampaign:

@@ -33,6 +33,8 @@ NOT_COPIED_CAMPAIGN = frozenset(
         "replied_count",
         "clicked_count",
         "failed_count",
+        # Its own salt (drawn at its first enrollment): the copy's holdout is not the same people.
+        "holdout_salt",
     }
 )
 NOT_COPIED_STEP = frozenset(

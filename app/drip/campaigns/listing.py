@@ -9,22 +9,18 @@ from sqlalchemy.orm import Session
 
 from app.drip.errors import ValidationError
 from app.drip.limits import SEARCH_TEXT_MAX
-from app.drip.paging import page_count
+from app.drip.paging import PageOf
 from app.drip.scope import scoped
 from app.models import DripCampaign
 from app.models.campaigns import CAMPAIGN_STATUSES
 
 
 @dataclass(frozen=True)
-class CampaignPage:
+class CampaignPage(PageOf):
     rows: list[DripCampaign]
     total: int
     page: int
     per_page: int
-
-    @property
-    def pages(self) -> int:
-        return page_count(self.total, self.per_page)
 
 
 def check_filters(q, status) -> tuple[str | None, str | None]:

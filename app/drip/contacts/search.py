@@ -14,22 +14,18 @@ from sqlalchemy.orm import Session
 
 from app.drip.contacts.tags import tags_by_contact
 from app.drip.enrollment import contact_filter
-from app.drip.paging import page_count
+from app.drip.paging import PageOf
 from app.drip.scope import get_scoped
 from app.models import Contact
 
 
 @dataclass
-class ContactPage:
+class ContactPage(PageOf):
     contacts: list[Contact]
     total: int
     page: int
     per_page: int
     tags: dict[int, list[str]] = field(default_factory=dict)
-
-    @property
-    def pages(self) -> int:
-        return page_count(self.total, self.per_page)
 
 
 def list_contacts(

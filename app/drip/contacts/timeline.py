@@ -14,9 +14,10 @@ source by the page's end and merging in Python, and it keeps one order for every
 Entries at the same instant are ordered by what follows what (a message before its status,
 a reply before the stop it causes), newest first like the rest.
 
-Converted and event entries (issue 19) are two more sources: a function returning a SELECT of
-ENTRY_COLUMNS added to SOURCES, their kind in KINDS (the API document lists it), a rank in RANK
-and their words in WORDS.
+Events posted through the API (drip_events) and the goal conversions they made
+(drip_conversions) are sources too (timeline_goals.py). To add a source: a function returning
+a SELECT of timeline_columns.ENTRY_COLUMNS added to SOURCES, its kind in KINDS (the API
+document lists it), a rank in timeline_columns.RANK and its words in WORDS.
 """
 
 from __future__ import annotations
@@ -25,22 +26,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import (
-    Integer,
     String,
-    Text,
     and_,
-    cast,
     func,
     literal_column,
-    null,
     select,
     union_all,
 )
 from sqlalchemy.orm import Session
 
+from app.drip.contacts import timeline_goals
 from app.drip.contacts.search import get_contact
+from app.drip.contacts.timeline_columns import ENTRY_COLUMNS, RANK  # noqa: F401 - their home
+from app.drip.contacts.timeline_columns import entry_columns as _columns
 from app.drip.enrollment import stop_reason_text
-from app.drip.paging import page_count
+from app.drip.paging import PageOf
 from app.models import (
     Contact,
     DripCampaign,
@@ -53,21 +53,18 @@ from app.models import (
 )
 from app.whatsapp import describe_code
 
-# Ties at one instant: a higher rank happened later (and is listed first).
-RANK = {
-    "enrolled": 0,
-    "message": 1,
-    "status:sent": 2,
-    "status:delivered": 3,
-    "status:read": 4,
-    "status:failed": 5,
-    "click": 6,
-    "reply": 7,
-    "opt_out": 8,
-    "stopped": 9,
-    "completed": 10,
-}
-KINDS = ("enrolled", "message", "status", "reply", "click", "opt_out", "stopped", "completed")
+KINDS = (
+    "enrolled",
+    "message",
+    "status",
+    "reply",
+    "click",
+    "opt_out",
+    "stopped",
+    "completed",
+    "converted",
+    "event",
+)
 # The status entries of a message log: its time column for each status Meta reports.
 STATUS_TIMES = (
     ("sent", DripMessageLog.sent_at),
@@ -82,7 +79,6 @@ OPT_OUT_REASONS = {
     "meta_user_preferences": "turned off marketing messages in WhatsApp",
 }
 # Every source's columns, in this order (the UNION ALL's).
-ENTRY_COLUMNS = ("at", "kind", "rank", "campaign_id", "step_id", "text", "status", "code", "ref")
 
 
 @dataclass
@@ -97,15 +93,11 @@ class TimelineEntry:
 
 
 @dataclass
-class Timeline:
+class Timeline(PageOf):
     entries: list[TimelineEntry]
     total: int
     page: int
     per_page: int
-
-    @property
-    def pages(self) -> int:
-        return page_count(self.total, self.per_page)
 
 
 def contact_timeline(
@@ -130,23 +122,6 @@ def contact_timeline(
         .offset((page - 1) * per_page)
     ).all()
     return Timeline([_describe(row) for row in rows], total, page, per_page)
-
-
-def _columns(at, kind: str, *, rank: str | None = None, campaign_id=None, step_id=None,
-             text=None, status=None, code=None, ref=None) -> list:  # fmt: skip
-    """One source's columns of ENTRY_COLUMNS; absent ones are typed NULLs (PostgreSQL needs
-    one type per column of a UNION)."""
-    return [
-        at.label("at"),
-        literal_column(f"'{kind}'", String).label("kind"),
-        literal_column(str(RANK[rank or kind]), Integer).label("rank"),
-        (campaign_id if campaign_id is not None else cast(null(), Integer)).label("campaign_id"),
-        (step_id if step_id is not None else cast(null(), Integer)).label("step_id"),
-        (text if text is not None else cast(null(), Text)).label("text"),
-        (status if status is not None else cast(null(), String)).label("status"),
-        (code if code is not None else cast(null(), String)).label("code"),
-        ref.label("ref"),
-    ]
 
 
 def _enrollments(organization_id: int, contact_id: int, *where):
@@ -305,7 +280,18 @@ def _opt_out(organization_id: int, contact_id: int):
 
 
 # Each builds one SELECT of ENTRY_COLUMNS (or a list of them) for (organization, contact).
-SOURCES = (_enrolled, _stopped, _completed, _messages, _statuses, _replies, _clicks, _opt_out)
+SOURCES = (
+    _enrolled,
+    _stopped,
+    _completed,
+    _messages,
+    _statuses,
+    _replies,
+    _clicks,
+    _opt_out,
+    timeline_goals.events,
+    timeline_goals.conversions,
+)
 
 
 def _selects(organization_id: int, contact_id: int) -> list:
@@ -324,7 +310,7 @@ def _describe(row) -> TimelineEntry:
     if row.step_id is not None:
         details |= {"stepName": row.step_name, "stepPosition": row.step_position}
     text = WORDS[row.kind](row, details)
-    status = None if row.kind == "enrolled" else row.status
+    status = None if row.kind in ("enrolled", "event", "converted") else row.status
     return TimelineEntry(row.at, row.kind, row.campaign_id, row.step_id, text, status, details)
 
 
@@ -375,6 +361,8 @@ def _opt_out_words(row, details: dict) -> str:
 
 # Each kind's text in words, filling its details.
 WORDS = {
+    "event": timeline_goals.event_words,
+    "converted": timeline_goals.converted_words,
     "enrolled": _enrolled_words,
     "stopped": _stopped_words,
     "completed": _completed_words,

@@ -28,6 +28,7 @@ from app.drip.enrollment.enrolling import (
     enroll,
     first_step,
 )
+from app.drip.enrollment.holdout import HOLDOUT_MAX_PERCENT, ensure_salt, in_holdout
 from app.drip.enrollment.listing import (
     BEFORE_FIRST_STEP,
     DROP_OFF_REASONS,
@@ -66,6 +67,7 @@ __all__ = [
     "ALL_WEEKDAYS",
     "BEFORE_FIRST_STEP",
     "DROP_OFF_REASONS",
+    "HOLDOUT_MAX_PERCENT",
     "LIVE_STATUSES",
     "SKIP_REASONS",
     "SKIP_REASON_TEXT",
@@ -94,9 +96,11 @@ __all__ = [
     "end_enrollments_from",
     "enroll",
     "enrollment_filter",
+    "ensure_salt",
     "first_step",
     "get_enrollment",
     "hours_text",
+    "in_holdout",
     "in_window",
     "list_enrollments",
     "live_at",

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.drip.enrollment.audience import contact_filter
+from app.drip.enrollment.holdout import ensure_salt, split_holdout
 from app.drip.enrollment.timing import Scheduler
 from app.drip.errors import Conflict, ValidationError
 from app.drip.limits import SEARCH_TEXT_MAX, TAG_MAX
@@ -45,6 +46,8 @@ class Skip:
 class EnrollResult:
     enrolled: int = 0
     skipped: list[Skip] = field(default_factory=list)
+    # Eligible contacts the campaign's holdout took instead (drip_holdouts: never messaged).
+    held_out: int = 0
 
     def counts(self) -> dict[str, int]:
         """Skipped contacts per reason."""
@@ -79,11 +82,17 @@ def enroll(
     targets = _targets(campaign.organization_id, contact_ids, tag, search, max_ids)
     step = enrollable_first_step(session, campaign)
     scheduler = Scheduler(session, campaign, now)
+    if campaign.holdout_percent:
+        # Set outside the batches' savepoints, which a retried batch rolls back.
+        ensure_salt(campaign)
     result = EnrollResult()
     with fresh_plans(session):
         for target, wanted in targets:
-            enrolled, skipped = _enroll_target(session, campaign, step, target, scheduler, wanted)
+            enrolled, held, skipped = _enroll_target(
+                session, campaign, step, target, scheduler, wanted
+            )
             result.enrolled += enrolled
+            result.held_out += held
             result.skipped += skipped
     result.skipped.sort(key=lambda skip: skip.contact_id)
     return result
@@ -180,15 +189,17 @@ def _clean_ids(contact_ids, max_ids: int | None) -> list[int]:
 
 def _enroll_target(
     session, campaign, step, target: Select, scheduler, wanted: list[int] | None
-) -> tuple[int, list[Skip]]:
+) -> tuple[int, int, list[Skip]]:
     """The target in batches of contacts (by id): each contact is classified by one SELECT,
-    the skipped are reported, the rest inserted by one INSERT ... SELECT."""
-    enrolled, skipped, seen = 0, [], set()
+    the skipped are reported, the holdout's recorded, the rest inserted by one INSERT ...
+    SELECT. Returns (enrolled, held out, skipped)."""
+    enrolled, held_out, skipped, seen = 0, 0, [], set()
     last_id = 0
     while True:
         batch = target.where(Contact.id > last_id).order_by(Contact.id).limit(BATCH_SIZE)
-        rows, batch_skipped, count = _enroll_batch(session, campaign, step, batch, scheduler)
+        rows, batch_skipped, count, held = _enroll_batch(session, campaign, step, batch, scheduler)
         enrolled += count
+        held_out += held
         skipped += batch_skipped
         if wanted is not None:
             seen.update(row.id for row in rows)
@@ -199,7 +210,7 @@ def _enroll_target(
         skipped += [
             Skip(contact_id, "not_found") for contact_id in wanted if contact_id not in seen
         ]
-    return enrolled, skipped
+    return enrolled, held_out, skipped
 
 
 def _enroll_batch(session, campaign, step, batch: Select, scheduler):
@@ -216,8 +227,10 @@ def _enroll_batch(session, campaign, step, batch: Select, scheduler):
                         eligible[row.id] = row.timezone
                     else:
                         skipped.append(Skip(row.id, reason))
+                # Every way in (the pages, the API, tags, keywords, new contacts) comes here.
+                eligible, held = split_holdout(session, campaign, eligible, scheduler.now)
                 count = _insert(session, campaign, step, eligible, scheduler) if eligible else 0
-            return rows, skipped, count
+            return rows, skipped, count, held
         except IntegrityError:
             continue
     raise Conflict("These contacts are being enrolled by someone else right now; try again.")

@@ -22,6 +22,7 @@ from app.drip.enrollment.enrolling import (
     enrollable_first_step,
     fate_columns,
 )
+from app.drip.enrollment.holdout import in_holdout
 from app.drip.enrollment.schedule import SendWindow
 from app.drip.enrollment.timing import Scheduler
 from app.drip.limits import ENROLL_IDS_MAX
@@ -33,6 +34,7 @@ ZONES_SHOWN = 8
 # Tag names compared with a typo'd one (an organization has tens of tags, rarely thousands).
 TAGS_COMPARED = 5_000
 SUGGESTIONS = 3
+HASHED_PER_READ = 10_000
 # enroll()'s skip reasons in words (the review's and the API's skippedText).
 SKIP_REASON_TEXT = {
     "not_found": "not one of your contacts",
@@ -68,6 +70,9 @@ class AudienceReview:
     suggestions: list[str] = field(default_factory=list)
     q: str | None = None  # the search text, when the target is a search
     sample_contact_id: int | None = None  # the first contact who would be enrolled
+    # Of would_enroll, those the campaign's holdout would take (recorded, never messaged):
+    # the sticky hash decides, so this is the count Enroll then reports as held out.
+    would_hold_out: int = 0
 
     @property
     def skipped_total(self) -> int:
@@ -110,7 +115,7 @@ def review_audience(
     org_zone = resolve_zone(scheduler.org_zone).key
     skipped: Counter = Counter()
     zones: Counter = Counter()
-    matching, sample = 0, None
+    matching, sample, held = 0, None, 0
     for target, wanted in targets:
         found = 0
         for reason, zone, count in session.execute(_counts(campaign, target)):
@@ -125,6 +130,7 @@ def review_audience(
         matching += found
         if sample is None and zones:
             sample = session.scalar(_first_eligible(campaign, target))
+        held += _held_out(session, campaign, target)
     asked_tag = (tag if tag is not None else (search or {}).get("tag")) or ""
     review = AudienceReview(
         matching=matching,
@@ -135,6 +141,10 @@ def review_audience(
         window=scheduler.window,
         organization_zone=org_zone,
         sample_contact_id=sample,
+        # Without a salt yet (it is drawn at the first Enroll), the share is what is expected.
+        would_hold_out=held
+        if campaign.holdout_salt
+        else round(sum(zones.values()) * (campaign.holdout_percent or 0) / 100),
         q=((search or {}).get("q") or "").strip() or None,
     )
     if asked_tag.strip():
@@ -162,6 +172,18 @@ def _counts(campaign: DripCampaign, target: Select) -> Select:
     return select(rows.c.reason, rows.c.timezone, func.count()).group_by(
         rows.c.reason, rows.c.timezone
     )
+
+
+def _held_out(session: Session, campaign: DripCampaign, target: Select) -> int:
+    """How many eligible contacts of the target the holdout's hash takes. The hash is
+    computed here, not in SQL: only the ids are read, streamed."""
+    percent, salt = campaign.holdout_percent or 0, campaign.holdout_salt
+    if percent <= 0 or not salt:
+        return 0
+    ids = session.execute(
+        target.where(_reason(campaign).is_(None)).execution_options(yield_per=HASHED_PER_READ)
+    ).scalars()
+    return sum(1 for contact_id in ids if in_holdout(salt, contact_id, percent))
 
 
 def _first_eligible(campaign: DripCampaign, target: Select) -> Select:

@@ -7,21 +7,17 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.drip.paging import page_count
+from app.drip.paging import PageOf
 from app.drip.scope import scoped
 from app.models import WhatsAppTemplate
 
 
 @dataclass
-class TemplatePage:
+class TemplatePage(PageOf):
     templates: list[WhatsAppTemplate]
     total: int
     page: int
     per_page: int
-
-    @property
-    def pages(self) -> int:
-        return page_count(self.total, self.per_page)
 
 
 def list_templates(

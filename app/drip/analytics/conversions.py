@@ -1,0 +1,123 @@
+"""Goal conversions of a campaign's messaged enrollments for the funnel, engagement and the
+daily series (issue 19): counted and summed in SQL on drip_conversions, per step (the step of
+the last message sent before the conversion, attributed_step_id) and per local day of the
+conversion. Holdout conversions are left out here: they are the lift's (analytics.lift).
+
+A conversion may carry a value in any currency: revenue is summed per currency, and
+`revenue` is the sum in the currency most conversions carry (`revenueByCurrency` lists them
+all when there are several), like the costs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.drip.analytics.local_days import LocalDays
+from app.drip.sql import BUCKET_SECONDS, epoch_seconds
+from app.models import DripConversion, DripEnrollment
+
+_C = DripConversion
+CONVERTED = "converted"  # drip_enrollments.stop_reason (app.drip.goals.STOP_REASON_CONVERTED)
+
+
+@dataclass
+class Conversions:
+    """How many conversions, and their values summed per currency."""
+
+    count: int = 0
+    sums: dict[str, Decimal] = field(default_factory=dict)
+    valued: dict[str, int] = field(default_factory=dict)
+
+    def add(self, currency: str | None, amount, count: int, valued: int) -> None:
+        self.count += int(count)
+        if currency is not None and valued:
+            self.sums[currency] = self.sums.get(currency, Decimal(0)) + Decimal(amount or 0)
+            self.valued[currency] = self.valued.get(currency, 0) + int(valued)
+
+    def merge(self, other: Conversions) -> None:
+        self.count += other.count
+        for currency, amount in other.sums.items():
+            self.add(currency, amount, 0, other.valued[currency])
+
+    @property
+    def currency(self) -> str | None:
+        return max(self.valued, key=lambda c: (self.valued[c], c)) if self.valued else None
+
+    @property
+    def revenue(self) -> Decimal | None:
+        """The sum in the main currency; None when no conversion carries a value."""
+        return self.sums[self.currency] if self.currency else None
+
+    def fields(self) -> dict:
+        answer = {
+            "conversions": self.count,
+            "revenue": self.revenue,
+            "revenueCurrency": self.currency,
+        }
+        if len(self.sums) > 1:
+            answer["revenueByCurrency"] = dict(self.sums)
+        return answer
+
+
+def _columns():
+    valued = func.count(_C.value)
+    return _C.currency, func.count(), func.sum(_C.value), valued
+
+
+def _messaged(campaign_id: int):
+    return (_C.campaign_id == campaign_id, _C.enrollment_id.is_not(None))
+
+
+def step_conversions(session: Session, campaign_id: int) -> dict[int | None, Conversions]:
+    """attributed step id (None: before any message was sent) -> its conversions."""
+    rows = session.execute(
+        select(_C.attributed_step_id, *_columns())
+        .where(*_messaged(campaign_id))
+        .group_by(_C.attributed_step_id, _C.currency)
+    )
+    result: dict[int | None, Conversions] = defaultdict(Conversions)
+    for step_id, currency, count, amount, valued in rows:
+        result[step_id].add(currency, amount, count, valued)
+    return dict(result)
+
+
+def total(by_step: dict) -> Conversions:
+    answer = Conversions()
+    for conversions in by_step.values():
+        answer.merge(conversions)
+    return answer
+
+
+def day_conversions(
+    session: Session, campaign_id: int, start: datetime, end: datetime, days: LocalDays
+) -> dict[date, Conversions]:
+    """Local day of the conversion -> its conversions, for occurred_at in [start, end)."""
+    day = days.day_number(epoch_seconds(_C.occurred_at) // BUCKET_SECONDS).label("day")
+    rows = session.execute(
+        select(day, *_columns())
+        .where(*_messaged(campaign_id), _C.occurred_at >= start, _C.occurred_at < end)
+        .group_by(day, _C.currency)
+    )
+    result: dict[date, Conversions] = defaultdict(Conversions)
+    for number, currency, count, amount, valued in rows:
+        result[days.date(number)].add(currency, amount, count, valued)
+    return dict(result)
+
+
+def converted_by_step(session: Session, campaign_id: int) -> dict[int | None, int]:
+    """last step id (None: before the first message) -> enrollments the goal ended."""
+    rows = session.execute(
+        select(DripEnrollment.last_step_id, func.count())
+        .where(
+            DripEnrollment.campaign_id == campaign_id,
+            DripEnrollment.status == "stopped",
+            DripEnrollment.stop_reason == CONVERTED,
+        )
+        .group_by(DripEnrollment.last_step_id)
+    )
+    return {step_id: int(count) for step_id, count in rows}
