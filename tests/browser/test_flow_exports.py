@@ -25,8 +25,9 @@ from tests.browser.support import (
 FUNNEL_CSV_HEADER = [
     "position", "step", *(f"{m}_count" for m in STEP_COUNTS),
     "conversion_rate", "drop_off_count", "drop_off_rate",
-    *(f"drop_off_{r}" for r in DROP_OFF_REASONS), "drop_off_marketing_cap", "failed_by_code",
-    "cost", "currency",
+    *(f"drop_off_{r}" for r in DROP_OFF_REASONS), "drop_off_converted",
+    "drop_off_marketing_cap", "failed_by_code", "cost", "currency",
+    "conversions", "revenue", "revenue_currency",  # the goal's (issue 19)
 ]  # fmt: skip
 FUNNEL = re.compile(r"^Bar chart of contacts reached")
 

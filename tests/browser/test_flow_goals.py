@@ -19,6 +19,7 @@ from tests.browser.support import (
     api,
     campaign_through_api,
     contacts_wrote_to_us,
+    docs_shot,
     finish,
     log_in_through_form,
     new_member,
@@ -75,6 +76,7 @@ def test_flow_goal_event_to_conversion_and_lift(page, live_server, request):
     assert lift["lift"] is not None
     expect(panel.locator(".lift-numbers")).to_contain_text(f"{lift['lift'] * 100:+,.1f}%")
     expect(panel.locator(".lift-numbers")).to_contain_text(f"{lift['pValue']:.3f}")
+    docs_shot(page, "lift-panel", panel)
     expect(panel.locator(".lift-sentence")).to_have_text(lift["sentence"])
     expect(panel).to_contain_text("always-valid")
     finish(page, request)

@@ -458,3 +458,30 @@ def test_a_draft_campaign_with_a_decided_test_can_be_deleted(clean_app, api):
     assert response.status_code == 200, response.json
     with clean_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(DripAbVariant)) == 0
+
+
+def test_issue_19_settings_through_the_api(api):
+    """The planned size and maximum duration are set on create and by a PATCH without an
+    action; the planned size is fixed once the test runs; a window under an hour and the
+    conversion metric without a goal are 422s naming the field, and nothing is made."""
+    campaign_id, step_id = campaign_with_step(api)
+    for bad, field in (
+        ({"outcomeWindowHours": 0}, "outcomeWindowHours"),
+        ({"winningMetric": "conversion_rate"}, "winningMetric"),
+        ({"plannedSampleSize": "many"}, "plannedSampleSize"),
+    ):
+        body = {"name": "T", "stepId": step_id, "winningMetric": "read_rate", **bad}
+        refused = api("POST", ab_url(campaign_id), body)
+        assert refused.status_code in (400, 422), refused.json
+        assert field in str(refused.json["error"]), refused.json
+    assert api("GET", ab_url(campaign_id)).json["data"] == []
+    test = create_test(api, campaign_id, step_id, plannedSampleSize=4000, maxDurationDays=21)
+    assert (test["plannedSampleSize"], test["maxDurationDays"]) == (4000, 21)
+    changed = api("PATCH", ab_url(campaign_id, test["id"]), {"maxDurationDays": 30})
+    assert changed.status_code == 200 and changed.json["data"]["maxDurationDays"] == 30
+    assert add_variant(api, campaign_id, test["id"], trafficAllocation=50).status_code == 201
+    started = api("PATCH", ab_url(campaign_id, test["id"]), {"action": "start"})
+    assert started.status_code == 200, started.json
+    fixed = api("PATCH", ab_url(campaign_id, test["id"]), {"plannedSampleSize": 100})
+    assert fixed.status_code == 422, fixed.json
+    assert api("GET", ab_url(campaign_id, test["id"])).json["data"]["plannedSampleSize"] == 4000

@@ -64,6 +64,7 @@ def test_enroll_by_tag_and_list(clean_app, org_a, world):
     assert response.json["data"] == {
         "enrolled": 2,
         "skipped": [{"contactId": world["vips"][2], "reason": "opted_out"}],
+        "heldOut": 0,  # the campaign has no holdout (issue 19)
     }
 
     listed = client.get(url(world), headers=org_a.auth)
@@ -89,6 +90,7 @@ def test_enroll_by_ids_reports_each_skip(clean_app, org_a, world):
     assert again.json["data"] == {
         "enrolled": 1,
         "skipped": [{"contactId": world["vips"][0], "reason": "already_active"}],
+        "heldOut": 0,
     }
     first = enroll(client, world, body, org_a.auth)
     assert {(s["contactId"], s["reason"]) for s in first.json["data"]["skipped"]} == {
@@ -101,7 +103,7 @@ def test_enroll_by_ids_reports_each_skip(clean_app, org_a, world):
 def test_enroll_by_search(clean_app, org_a, world):
     client = clean_app.test_client()
     response = enroll(client, world, {"search": {"q": "grace"}}, org_a.auth)
-    assert response.json["data"] == {"enrolled": 1, "skipped": []}
+    assert response.json["data"] == {"enrolled": 1, "skipped": [], "heldOut": 0}
 
 
 def test_a_logged_in_session_can_use_the_api(client_a, world):

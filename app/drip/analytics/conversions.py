@@ -17,12 +17,13 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.drip import enrollment
 from app.drip.analytics.local_days import LocalDays
 from app.drip.sql import BUCKET_SECONDS, epoch_seconds
 from app.models import DripConversion, DripEnrollment
 
 _C = DripConversion
-CONVERTED = "converted"  # drip_enrollments.stop_reason (app.drip.goals.STOP_REASON_CONVERTED)
+CONVERTED = enrollment.STOP_REASON_CONVERTED  # drip_enrollments.stop_reason
 
 
 @dataclass

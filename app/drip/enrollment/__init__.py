@@ -14,6 +14,7 @@ from app.drip.enrollment.actions import (
 from app.drip.enrollment.audience import contact_filter
 from app.drip.enrollment.bulk import BulkResult, bulk_action
 from app.drip.enrollment.endings import (
+    STOP_REASON_CONVERTED,
     STOP_REASON_OPTED_OUT,
     STOP_REASON_OUTSIDE_WINDOW,
     STOP_REASON_REPLIED,
@@ -71,6 +72,7 @@ __all__ = [
     "LIVE_STATUSES",
     "SKIP_REASONS",
     "SKIP_REASON_TEXT",
+    "STOP_REASON_CONVERTED",
     "STOP_REASON_OPTED_OUT",
     "STOP_REASON_OUTSIDE_WINDOW",
     "STOP_REASON_REPLIED",

@@ -17,6 +17,8 @@ from app.models import DripEnrollment
 
 STOP_REASON_OPTED_OUT = "opted_out"
 STOP_REASON_REPLIED = "replied"
+# The contact reached the campaign's goal and the campaign ends enrollments on it (issue 19).
+STOP_REASON_CONVERTED = "converted"
 # A free-text step due while the contact's 24-hour window is closed, with no fallback template:
 # ended before any request (Meta would refuse it with 131047).
 STOP_REASON_OUTSIDE_WINDOW = "outside_window"

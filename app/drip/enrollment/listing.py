@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.drip.enrollment.audience import contact_filter
-from app.drip.enrollment.endings import STOP_REASON_REPLIED
+from app.drip.enrollment.endings import STOP_REASON_CONVERTED, STOP_REASON_REPLIED
 from app.drip.enrollment.enrolling import LIVE_STATUSES
 from app.drip.enrollment.timing import campaign_window
 from app.drip.enrollment.waiting import WaitFacts, Waiting, explain_wait
@@ -31,7 +31,15 @@ from app.models import (
 from app.models.enrollments import ENROLLMENT_STATUSES
 
 # The funnel's drop-off reasons (app.drip.analytics: dropOffReasons), marketingCap included.
-DROP_OFF_REASONS = ("replied", "unsubscribed", "failed", "stopped", "waiting", "marketingCap")
+DROP_OFF_REASONS = (
+    "replied",
+    "unsubscribed",
+    "failed",
+    "stopped",
+    "converted",
+    "waiting",
+    "marketingCap",
+)
 MARKETING_CAP_WAIT = "marketing_cap"
 # ?step=0: the enrollments that dropped off before their first message (beforeFirstStep).
 BEFORE_FIRST_STEP = 0
@@ -101,9 +109,13 @@ def filter_conditions(organization_id: int, campaign_id: int, where: EnrollmentF
         "unsubscribed": e.status == "unsubscribed",
         "failed": e.status == "failed",
         "replied": and_(e.status == "stopped", e.stop_reason == STOP_REASON_REPLIED),
+        "converted": and_(e.status == "stopped", e.stop_reason == STOP_REASON_CONVERTED),
         "stopped": and_(
             e.status == "stopped",
-            or_(e.stop_reason.is_(None), e.stop_reason != STOP_REASON_REPLIED),
+            or_(
+                e.stop_reason.is_(None),
+                e.stop_reason.not_in((STOP_REASON_REPLIED, STOP_REASON_CONVERTED)),
+            ),
         ),
     }
     if where.reason:

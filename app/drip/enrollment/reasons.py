@@ -5,6 +5,7 @@ shown as they are."""
 from __future__ import annotations
 
 from app.drip.enrollment.endings import (
+    STOP_REASON_CONVERTED,
     STOP_REASON_OPTED_OUT,
     STOP_REASON_OUTSIDE_WINDOW,
     STOP_REASON_REPLIED,
@@ -16,8 +17,7 @@ STOP_REASON_TEXT = {
     STOP_REASON_REPLIED: "replied (the campaign stops on a reply)",
     STOP_REASON_OPTED_OUT: "opted out",
     "campaign_archived": "the campaign was archived",
-    # app.drip.goals.STOP_REASON_CONVERTED (goals sits above enrollment: not imported).
-    "converted": "reached the campaign's goal",
+    STOP_REASON_CONVERTED: "reached the campaign's goal",
     STOP_REASON_OUTSIDE_WINDOW: "outside the 24-hour window: add a fallback template",
     "undeliverable": "undeliverable: WhatsApp cannot reach this number",
     # A free-text message Meta refused with 131047 (the window had closed).

@@ -26,7 +26,7 @@ from app.models import (
     DripMessageLog,
 )
 
-STOP_REASON_CONVERTED = "converted"
+STOP_REASON_CONVERTED = enrollment.STOP_REASON_CONVERTED
 _TABLE = DripConversion.__table__
 
 
