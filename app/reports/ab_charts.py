@@ -94,26 +94,8 @@ def rates_figure(report: dict) -> FigureDict:
             f"<br>{count(v.get('successes'))} {event} of {count(v.get('sent'))} sent"
         )
         marker.append(WINNER_COLOUR if v["id"] == winner_id else colours[v["id"]])
-    bars = {
-        "type": "bar",
-        "x": x,
-        "y": y,
-        "marker": {"color": marker},
-        "error_y": {
-            "type": "data",
-            "symmetric": False,
-            "array": plus,
-            "arrayminus": minus,
-            "color": "#1d2327",
-            "thickness": 1.5,
-            "width": 8,
-        },
-        "text": text,
-        "textposition": "inside",
-        "insidetextanchor": "start",
-        "hovertext": hover,
-        "hovertemplate": "%{hovertext}<extra></extra>",
-    }
+    bars = _bars_with_intervals(x, y, marker, plus, minus, hover)
+    bars.update(text=text, textposition="inside", insidetextanchor="start")
     fig = styled({"data": [bars], "layout": {}}, title, height=380, showlegend=False)
     layout = fig["layout"]
     layout["yaxis"].update(
@@ -158,7 +140,19 @@ def lift_figure(report: dict) -> FigureDict:
             f"<br>{level} always-valid interval: {c['liftLow']:+,.1f}% to {c['liftHigh']:+,.1f}%"
         )
         marker.append(WINNER_COLOUR if variant["id"] == winner_id else colours[variant["id"]])
-    bars = {
+    bars = _bars_with_intervals(x, y, marker, plus, minus, hover)
+    fig = styled({"data": [bars], "layout": {}}, title, height=340, showlegend=False)
+    fig["layout"]["yaxis"].update(
+        title={"text": "Lift over the control"}, ticksuffix="%", zeroline=True
+    )
+    fig["layout"]["xaxis"]["showgrid"] = False
+    return fig
+
+
+def _bars_with_intervals(x, y, marker, plus, minus, hover) -> dict:
+    """A bar per variant with its interval as asymmetric error bars (the rates' and the
+    lifts' charts)."""
+    return {
         "type": "bar",
         "x": x,
         "y": y,
@@ -175,12 +169,6 @@ def lift_figure(report: dict) -> FigureDict:
         "hovertext": hover,
         "hovertemplate": "%{hovertext}<extra></extra>",
     }
-    fig = styled({"data": [bars], "layout": {}}, title, height=340, showlegend=False)
-    fig["layout"]["yaxis"].update(
-        title={"text": "Lift over the control"}, ticksuffix="%", zeroline=True
-    )
-    fig["layout"]["xaxis"]["showgrid"] = False
-    return fig
 
 
 def timeline_figure(report: dict) -> FigureDict:
