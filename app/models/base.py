@@ -21,6 +21,8 @@ NAMING_CONVENTION = {
 # SQLite only autoincrements a column declared exactly INTEGER PRIMARY KEY.
 IdType = BigInteger().with_variant(Integer(), "sqlite")
 JsonType = JSON().with_variant(JSONB(), "postgresql")
+# A JSON column whose Python None is SQL NULL (not the JSON null), so IS NULL finds it.
+NullableJson = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 def utcnow() -> datetime:

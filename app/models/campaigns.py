@@ -7,7 +7,7 @@ from datetime import datetime, time
 from sqlalchemy import Boolean, CheckConstraint, Index, Integer, String, Text, Time, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, CreatedMixin, IdMixin, JsonType, fk, org_fk, utcnow
+from app.models.base import Base, CreatedMixin, IdMixin, JsonType, NullableJson, fk, org_fk, utcnow
 
 CAMPAIGN_STATUSES = ("draft", "active", "paused", "archived")
 TRIGGER_TYPES = ("manual", "tag_added", "contact_created", "keyword")
@@ -103,5 +103,8 @@ class DripCampaignStep(IdMixin, CreatedMixin, Base):
     fallback_template_name: Mapped[str | None] = mapped_column(String(512))
     fallback_template_language: Mapped[str | None] = mapped_column(String(16))
     fallback_template_parameters: Mapped[list | None] = mapped_column(JsonType)
+    # What the step waits for once sent, and where each outcome leads
+    # (app.drip.enrollment.branching.Branch); None: the next step follows after its delay.
+    branch: Mapped[dict | None] = mapped_column(NullableJson)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None]

@@ -59,9 +59,14 @@ class DripEnrollment(IdMixin, Base):
         "drip_campaign_steps.id", nullable=True, ondelete="SET NULL", index=False
     )
     next_send_at: Mapped[datetime | None]
-    # When the previous step went out: the current step's delay counts from here
-    # (from enrolled_at for the first step).
+    # When the previous step went out, or when the branch that led to the current step was
+    # decided: the current step's delay counts from here (from enrolled_at for the first step).
     last_sent_at: Mapped[datetime | None]
+    # How the enrollment reached its current step: the step it came from and "next" (in
+    # order), "timeout" or the event of that step's branch (read, replied, clicked, goal).
+    # A branch that ended the journey leaves via_step_id = current_step_id, status completed.
+    via_step_id: Mapped[int | None] = mapped_column(IdType)
+    via: Mapped[str | None] = mapped_column(String(16))
     # Consecutive retryable failures of the current step, for the backoff.
     retry_count: Mapped[int] = mapped_column(Integer, default=0)
     enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -122,6 +127,9 @@ class DripMessageLog(IdMixin, CreatedMixin, Base):
     replied_at: Mapped[datetime | None]
     clicked_at: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]
+    # The enrollment's via_step_id and via when this step was claimed: the path it arrived by.
+    via_step_id: Mapped[int | None] = mapped_column(IdType)
+    via: Mapped[str | None] = mapped_column(String(16))
     # Meta's pricing category of what went out (MARKETING, UTILITY, AUTHENTICATION, SERVICE for
     # free text inside the window), and the template sent, if any (a fallback included).
     category: Mapped[str | None] = mapped_column(String(16))

@@ -33,8 +33,9 @@ from app.drip.engagement.keywords import (
 )
 from app.drip.engagement.opt_out import opt_out_contact
 from app.drip.engagement.statuses import Failure
+from app.drip.enrollment import rejudge_branches
 from app.drip.sql import as_utc, insert_many_once
-from app.models import WhatsAppStatusEvent, utcnow
+from app.models import DripEnrollment, WhatsAppStatusEvent, utcnow
 from app.whatsapp import InboundMessageEvent, StatusUpdate
 
 # Outcomes of apply_status / apply_inbound, for the caller's counts.
@@ -49,6 +50,9 @@ OPTED_OUT = "opted_out"  # an opt-out keyword: unsubscribed everywhere, not a re
 ENROLLED = "enrolled"  # an unknown sender's keyword: contact created and enrolled
 UNKNOWN_SENDER = "unknown_sender"  # recorded without a contact
 
+# Statuses that can decide a branch: a read, or a failure that ends enrollments (which undoes
+# a branch taken after it). Sent and delivered never do.
+_BRANCHING_STATUSES = ("read", "failed")
 _CALLBACK = re.compile(r"\s*log=(\d{1,18})\s*")
 
 
@@ -79,7 +83,7 @@ def apply_status(
     price_logs(session, organization_id, [(log, update)])
     if failure is not None:
         message_status.apply_failure(session, log, failure, at)
-    session.flush()
+    rejudge_branches(session, DripEnrollment.contact_id == log.contact_id, now=now or utcnow())
     return SETTLED if settling else APPLIED
 
 
@@ -114,7 +118,7 @@ def apply_statuses(
         ],
         ("organization_id", "wamid", "status"),
     )
-    outcomes, priced = {}, []
+    outcomes, priced, judged = {}, [], set()
     for update_, failure in rows:
         if (organization_id, update_.wamid, update_.status) not in recorded:
             continue
@@ -123,8 +127,12 @@ def apply_statuses(
         priced.append((log, update_))
         if failure is not None:
             message_status.apply_failure(session, log, failure, at)
+        if update_.status in _BRANCHING_STATUSES:
+            judged.add(log.contact_id)
         outcomes[(update_.wamid, update_.status)] = APPLIED
     price_logs(session, organization_id, priced)  # one rate-card load for the batch
+    if judged:
+        rejudge_branches(session, DripEnrollment.contact_id.in_(judged), now=now or utcnow())
     session.flush()
     results = []
     for update_ in updates:
@@ -170,7 +178,15 @@ def _retired(session: Session, organization_id: int, update: StatusUpdate, at, f
 def apply_inbound(session: Session, organization_id: int, event: InboundMessageEvent) -> str:
     """Apply one message from a contact, once: the 24-hour window, an opt-out keyword
     (unsubscribed everywhere, not a reply), or a reply (replied_at, stop on reply) and a
-    keyword trigger (which may create an unknown sender as a contact and enroll them)."""
+    keyword trigger (which may create an unknown sender as a contact and enroll them). The
+    branches of the contact's enrollments are judged again after an opt-out or a reply."""
+    outcome, contact_id = _apply_inbound(session, organization_id, event)
+    if outcome in (OPTED_OUT, REPLY):
+        rejudge_branches(session, DripEnrollment.contact_id == contact_id, now=utcnow())
+    return outcome
+
+
+def _apply_inbound(session: Session, organization_id: int, event: InboundMessageEvent):
     at = as_utc(event.timestamp)
     phone, user_id = replies.e164(event.from_phone), event.from_user_id
     contact_id = replies.contact_id_for(session, organization_id, phone, user_id)
@@ -178,33 +194,33 @@ def apply_inbound(session: Session, organization_id: int, event: InboundMessageE
         session, organization_id, _inbound_row(event, at, contact_id)
     )
     if inbound_id is None:
-        return DUPLICATE
+        return DUPLICATE, contact_id
     if contact_id is not None:
         replies.link_identities(session, organization_id, contact_id, phone, user_id)
     keywords = organization_keywords(session, organization_id)
     if is_opt_out((event.text, event.button_payload, event.button_title), keywords):
         if contact_id is None:
-            return UNKNOWN_SENDER
+            return UNKNOWN_SENDER, None
         replies.touch_last_inbound(session, contact_id, at)
         opt_out_contact(session, contact_id, REASON_KEYWORD, at)
-        return OPTED_OUT
+        return OPTED_OUT, contact_id
     campaigns = replies.keyword_campaigns(session, organization_id, event.text)
     if contact_id is None:
         if not campaigns:
-            return UNKNOWN_SENDER
+            return UNKNOWN_SENDER, None
         contact_id = replies.create_sender(
             session, organization_id, phone, event.profile_name, user_id
         )
         replies.link_inbound(session, inbound_id, contact_id)
         replies.touch_last_inbound(session, contact_id, at)
         replies.enroll_by_keyword(session, campaigns, contact_id)
-        return ENROLLED
+        return ENROLLED, contact_id
     replies.touch_last_inbound(session, contact_id, at)
     # The keyword of a campaign is how one joins it, not a reply to it.
     skip = {c.id for c in campaigns}
     replies.apply_reply(session, contact_id, at, event.context_wamid, skip)
     replies.enroll_by_keyword(session, campaigns, contact_id)
-    return REPLY
+    return REPLY, contact_id
 
 
 def apply_marketing_opt_out(
@@ -223,6 +239,7 @@ def apply_marketing_opt_out(
     if contact_id is None:
         return UNKNOWN_SENDER
     opt_out_contact(session, contact_id, REASON_USER_PREFERENCES, as_utc(timestamp))
+    rejudge_branches(session, DripEnrollment.contact_id == contact_id, now=utcnow())
     return OPTED_OUT
 
 

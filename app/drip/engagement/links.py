@@ -20,8 +20,9 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from app.drip.enrollment import rejudge_branches
 from app.drip.sql import id_in
-from app.models import DripMessageLog, Link, LinkClick
+from app.models import DripEnrollment, DripMessageLog, Link, LinkClick
 from app.models.base import UTCDateTime
 
 CODE_BYTES = 12  # 96 bits
@@ -226,6 +227,10 @@ def record_click(session: Session, code: str, at: datetime, user_agent: str | No
             .values(clicked_at=literal(at, UTCDateTime()))
             .execution_options(synchronize_session=False)
         )
+        enrollment_id = select(DripMessageLog.enrollment_id).where(
+            DripMessageLog.id == link.message_log_id
+        )
+        rejudge_branches(session, DripEnrollment.id.in_(enrollment_id.scalar_subquery()), now=at)
     session.add(
         LinkClick(
             organization_id=link.organization_id,

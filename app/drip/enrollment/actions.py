@@ -228,8 +228,11 @@ def on_step_deleted(session: Session, step: DripCampaignStep) -> None:
     # Active ones get a due time for the next step from the same anchor; paused ones get one
     # when they resume.
     reschedule(session, campaign, *waiting, to_step=following, now=now)
+    # A wait on the deleted step's branch ends with it: they go on in order.
     session.execute(
-        update(DripEnrollment).where(*waiting).values(current_step_id=following.id, updated_at=now)
+        update(DripEnrollment)
+        .where(*waiting)
+        .values(current_step_id=following.id, wait_reason=None, updated_at=now)
     )
 
 

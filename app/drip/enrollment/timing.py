@@ -1,14 +1,16 @@
 """Scheduling over the database: a campaign's send window, each contact's clock, and the
-rescheduling of waiting enrollments in batches. The arithmetic is in schedule.py."""
+rescheduling of waiting enrollments in batches (not those waiting on a branch: the wait's
+clock is its own). The arithmetic is in schedule.py."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from app.drip.enrollment.branching import WAIT_REASON
 from app.drip.enrollment.schedule import ALL_WEEKDAYS, SendWindow, next_send_time, window_zone
 from app.drip.sql import fresh_plans
 from app.drip.zones import organization_zone_name
@@ -71,6 +73,9 @@ def reschedule(
     to that step first (same anchor). Works in id-ordered batches; returns the count."""
     scheduler = Scheduler(session, campaign, now)
     delays = _step_delays(session, campaign.id) if to_step is None else {}
+    if to_step is None:
+        # Waiting on a branch, or pointed at its end: their time is the branch's, not a delay's.
+        conditions = (*conditions, *not_on_branch())
     table = DripEnrollment.__table__
     values = {"next_send_at": bindparam("b_next"), "updated_at": scheduler.now}
     if to_step is not None:
@@ -95,6 +100,17 @@ def reschedule(
     )
     with fresh_plans(session):
         return _reschedule_batches(session, query, statement, scheduler, delays, to_step)
+
+
+def not_on_branch() -> tuple:
+    """Enrollments neither waiting on their step's branch nor pointed at the end it led to."""
+    e = DripEnrollment
+    return (
+        or_(e.wait_reason.is_(None), e.wait_reason != WAIT_REASON),
+        or_(
+            e.via_step_id.is_(None), e.current_step_id.is_(None), e.via_step_id != e.current_step_id
+        ),
+    )
 
 
 def _reschedule_batches(session, query, statement, scheduler, delays, to_step) -> int:

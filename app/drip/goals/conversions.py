@@ -74,6 +74,8 @@ def convert(session: Session, event: DripEvent, now: datetime) -> int:
                 reason=STOP_REASON_CONVERTED,
                 at=min(event.occurred_at, now),
             )
+    if made:  # a goal may settle a branch waiting for it
+        enrollment.rejudge_branches(session, DripEnrollment.contact_id == event.contact_id, now=now)
     return made
 
 

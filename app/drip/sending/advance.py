@@ -1,4 +1,5 @@
-"""Moving enrollments after a send (or a settled one), in batches: next step and its time,
+"""Moving enrollments after a send (or a settled one), in batches: next step and its time (in
+order, or where the step's branch leads: app.drip.enrollment.paths), waiting on a branch,
 completion, retry, park or fail. One bulk UPDATE per kind of change, not one per row."""
 
 from __future__ import annotations
@@ -9,9 +10,19 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, String, select, update
 from sqlalchemy.orm import Session
 
-from app.drip.enrollment import Scheduler
+from app.drip.enrollment import (
+    IN_ORDER,
+    NEXT,
+    WAIT_REASON,
+    CampaignPlans,
+    Facts,
+    branch_facts,
+    deadline_of,
+    decide,
+    sent_steps,
+)
 from app.drip.sql import Rows, id_in
-from app.models import Contact, DripCampaign, DripCampaignStep, DripEnrollment, DripMessageLog
+from app.models import Contact, DripEnrollment, DripMessageLog
 
 _TABLE = DripEnrollment.__table__
 # The values a change carries, by name (app.drip.sql.Rows).
@@ -22,6 +33,8 @@ _TYPES = {
     "b_sent": DateTime(timezone=True),
     "b_why": String(),
     "b_reason": String(),
+    "b_via_step": BigInteger(),
+    "b_via": String(),
 }
 
 
@@ -79,21 +92,31 @@ class Advancer:
                 "stopped_at": self.now,
                 "next_send_at": None,
             }
-        if kind == "park":
-            return {"next_send_at": c.b_next}
-        if kind == "retry":
-            return {"next_send_at": c.b_next, "retry_count": _TABLE.c.retry_count + 1}
-        if kind == "wait":
-            return {"next_send_at": c.b_next, "wait_reason": c.b_why}
+        simple = {
+            "park": lambda: {"next_send_at": c.b_next},
+            "retry": lambda: {"next_send_at": c.b_next, "retry_count": _TABLE.c.retry_count + 1},
+            "wait": lambda: {"next_send_at": c.b_next, "wait_reason": c.b_why},
+        }
+        if kind in simple:
+            return simple[kind]()
         if kind == "advance":
             return {
                 "current_step_id": c.b_step,
                 "next_send_at": c.b_next,
-                "last_sent_at": c.b_sent,
+                "last_sent_at": c.b_sent,  # the anchor: the send, or the branch's decision
                 "retry_count": 0,
                 "wait_reason": None,  # the step went out: nothing holds it back any more
+                "via_step_id": c.b_via_step,
+                "via": c.b_via,
             }
-        return {  # complete
+        if kind == "branch":  # sent; now waiting for an event or the end of the wait
+            return {
+                "next_send_at": c.b_next,
+                "last_sent_at": c.b_sent,
+                "retry_count": 0,
+                "wait_reason": WAIT_REASON,
+            }
+        values = {  # complete
             "status": "completed",
             "completed_at": self.now,
             "next_send_at": None,
@@ -101,6 +124,9 @@ class Advancer:
             "retry_count": 0,
             "wait_reason": None,
         }
+        if kind == "end_branch":
+            values.update(via_step_id=c.b_via_step, via=c.b_via)
+        return values
 
     def _resolve_moves(self) -> dict[str, int]:
         ids = [enrollment_id for enrollment_id, _, _ in self._moves]
@@ -117,64 +143,51 @@ class Advancer:
                 .where(id_in(self.session, DripEnrollment.id, ids))
             )
         }
-        done = defaultdict(set)
-        for enrollment_id, step_id in self.session.execute(
-            select(DripMessageLog.enrollment_id, DripMessageLog.step_id).where(
-                id_in(self.session, DripMessageLog.enrollment_id, ids)
-            )
-        ):
-            done[enrollment_id].add(step_id)
-        plans = _CampaignPlans(self.session, self.now)
+        done = sent_steps(self.session, ids)
+        plans = CampaignPlans(self.session, self.now)
+        branching = [
+            (enrollment_id, step_id)
+            for enrollment_id, step_id, _ in self._moves
+            if plans.branch(info[enrollment_id].campaign_id, step_id) is not None
+        ]
+        facts = branch_facts(self.session, branching)
         counts = {"completed": 0, "advanced": 0}
         for enrollment_id, step_id, sent_at in self._moves:
             row = info[enrollment_id]
-            step = plans.next_step(row.campaign_id, step_id, done[enrollment_id])
+            branch = plans.branch(row.campaign_id, step_id)
+            via, anchor, to = IN_ORDER, sent_at, NEXT
+            if branch is not None:
+                outcome = decide(branch, facts.get(enrollment_id) or Facts(sent_at), self.now)
+                if outcome is None:
+                    self._changes["branch"].append(
+                        {
+                            "b_id": enrollment_id,
+                            "b_next": deadline_of(branch, sent_at),
+                            "b_sent": sent_at,
+                        }
+                    )
+                    continue
+                via, anchor, to = outcome.via, outcome.at, outcome.to
+            step = plans.target(row.campaign_id, step_id, to, done[enrollment_id])
             if step is None:
-                self._changes["complete"].append({"b_id": enrollment_id, "b_sent": sent_at})
+                change = {"b_id": enrollment_id, "b_sent": sent_at}
+                if via != IN_ORDER:  # ended by its branch: say how
+                    change.update(b_via_step=step_id, b_via=via)
+                self._changes["complete" if via == IN_ORDER else "end_branch"].append(change)
                 counts["completed"] += 1
                 continue
             due = plans.scheduler(row.campaign_id).due(
-                sent_at, step.delay_amount, step.delay_unit, row.timezone
+                anchor, step.delay_amount, step.delay_unit, row.timezone
             )
             self._changes["advance"].append(
-                {"b_id": enrollment_id, "b_step": step.id, "b_next": due, "b_sent": sent_at}
+                {
+                    "b_id": enrollment_id,
+                    "b_step": step.id,
+                    "b_next": due,
+                    "b_sent": anchor,
+                    "b_via_step": step_id,
+                    "b_via": via,
+                }
             )
             counts["advanced"] += 1
         return counts
-
-
-class _CampaignPlans:
-    """Each campaign's live steps in order, and its scheduler, loaded once per batch."""
-
-    def __init__(self, session: Session, now: datetime):
-        self.session, self.now = session, now
-        self._steps: dict[int, list[DripCampaignStep]] = {}
-        self._positions: dict[int, int] = {}
-        self._schedulers: dict[int, Scheduler] = {}
-
-    def steps(self, campaign_id: int) -> list[DripCampaignStep]:
-        if campaign_id not in self._steps:
-            rows = self.session.scalars(
-                select(DripCampaignStep)
-                .where(DripCampaignStep.campaign_id == campaign_id)
-                .order_by(DripCampaignStep.position, DripCampaignStep.id)
-            ).all()
-            self._positions.update({s.id: s.position for s in rows})
-            self._steps[campaign_id] = [s for s in rows if s.deleted_at is None]
-        return self._steps[campaign_id]
-
-    def next_step(self, campaign_id: int, after_step_id: int, done: set[int]):
-        """The first live step after the one sent, skipping steps this enrollment already got
-        (a reorder never sends a step twice)."""
-        steps = self.steps(campaign_id)
-        position = self._positions.get(after_step_id, 0)
-        for step in steps:
-            if step.position > position and step.id not in done:
-                return step
-        return None
-
-    def scheduler(self, campaign_id: int) -> Scheduler:
-        if campaign_id not in self._schedulers:
-            campaign = self.session.get(DripCampaign, campaign_id)
-            self._schedulers[campaign_id] = Scheduler(self.session, campaign, self.now)
-        return self._schedulers[campaign_id]
