@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app.drip import enrollment, templates
+from app.drip.campaigns.branches import check_branch
 from app.drip.campaigns.lifecycle import ensure_editable, live_steps
 from app.drip.campaigns.template_fields import check_template
 from app.drip.campaigns.templating import text_errors
@@ -128,6 +129,8 @@ def apply_step_fields(session: Session, step: DripCampaignStep, fields: dict) ->
         values["name"] = name
     _delay(fields, step, values, errors)
     _message(session, fields, step, values, errors)
+    if "branch" in fields:
+        values["branch"] = check_branch(session, step, fields["branch"], errors)
     if errors:
         raise ValidationError("The step needs attention.", errors)
     for key, value in values.items():
