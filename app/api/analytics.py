@@ -11,7 +11,8 @@ from app.api.openapi import CAMPAIGN_ID, data_response, error_responses
 from app.api.respond import ok
 from app.auth import current_org_id
 from app.drip import analytics
-from app.drip.analytics import GRANULARITIES, TYPES, parse_query, report_zone
+from app.drip.analytics import GRANULARITIES, TYPES, UNRECORDED, parse_query, report_zone
+from app.drip.enrollment import EVENTS as BRANCH_EVENTS
 from app.drip.scope import get_scoped
 from app.extensions import db
 from app.models import DripCampaign
@@ -103,8 +104,51 @@ LIFT = {
         "sentence": {"type": "string", "description": "The result in plain words."},
     },
 }
+PATH = {
+    "type": "object",
+    "required": ["fromStepId", "fromStepName", "via", "reached"],
+    "properties": {
+        "fromStepId": {
+            "type": "integer",
+            "nullable": True,
+            "description": "The step the contacts came from; null for their first message.",
+        },
+        "fromStepName": {"type": "string", "nullable": True},
+        "via": {
+            "type": "string",
+            "nullable": True,
+            "enum": [None, "next", "timeout", *BRANCH_EVENTS, UNRECORDED],
+            "description": (
+                "How they came: null, enrolled (their first message, or a message claimed"
+                " before paths were recorded); next, in order after fromStepId; timeout, the"
+                " wait of fromStepId's branch ran out; read, replied, clicked, goal, that"
+                f" event of fromStepId's branch; {UNRECORDED}, messages whose log retention"
+                " purged (the counts outlive the logs, their paths do not)."
+            ),
+        },
+        "reached": {"type": "integer", "description": "Messages attempted at the step."},
+    },
+}
+FUNNEL = {
+    "type": "object",
+    "description": (
+        "type=funnel. Each step's `paths` split its reachedCount (they add up to it) by the"
+        " way its contacts arrived, most first. With branches, a step's conversionRate is over"
+        " the contacts settled at the steps that lead to it (each less those it sent to a"
+        " step in between), not only at the step before in order."
+    ),
+    "properties": {
+        "steps": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"paths": {"type": "array", "items": PATH}},
+            },
+        }
+    },
+}
 REPORT = {
-    "anyOf": [{"type": "object"}, LIFT],
+    "anyOf": [{"type": "object"}, FUNNEL, LIFT],
     "description": (
         "The report of `type`. funnel, engagement and timeseries carry the goal conversions of"
         " the messaged (not the holdout's): `conversions`, `conversionRate` (over enrolled,"

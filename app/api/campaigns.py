@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from app.api.campaign_answers import serialize_forecast, serialize_hold, serialize_window_report
 from app.api.campaign_goals import goal_fields, serialize_goal
 from app.api.campaigns_openapi import OPENAPI  # noqa: F401 - collected by create_app
 from app.api.respond import json_body, ok, paged, paging_args, text_arg
@@ -46,44 +47,15 @@ def serialize_step(step: DripCampaignStep) -> dict:
         "messageContent": step.message_content,
         "template": template,
         "fallbackTemplate": fallback,
+        "branch": step.branch or None,
         "createdAt": step.created_at,
         "updatedAt": step.updated_at,
     }
 
 
-def serialize_hold(hold: templates.Hold) -> dict:
-    return {
-        "template": hold.name,
-        "language": hold.language,
-        "status": hold.status,
-        "reason": hold.reason,
-        "contacts": hold.contacts,
-        "since": hold.since,
-        "stepId": hold.step_id,
-        "position": hold.position,
-    }
-
-
-def serialize_window_report(report: campaigns.WindowReport) -> dict:
-    return {
-        "estimate": True,
-        "outsideWindow": report.outside_window,
-        "wouldStop": report.would_stop,
-        "steps": [
-            {
-                "stepId": step.step_id,
-                "position": step.position,
-                "messageType": step.message_type,
-                "outsideWindow": step.outside_window,
-                "wouldStop": step.would_stop,
-                "hasFallback": step.has_fallback,
-            }
-            for step in report.steps
-        ],
-    }
-
-
-def serialize_campaign(campaign: DripCampaign, counts: dict, step_rows=None, holds=()) -> dict:
+def serialize_campaign(
+    campaign: DripCampaign, counts: dict, step_rows=None, holds=(), graph=None
+) -> dict:
     data = {
         "id": campaign.id,
         "name": campaign.name,
@@ -119,6 +91,8 @@ def serialize_campaign(campaign: DripCampaign, counts: dict, step_rows=None, hol
     }
     if step_rows is not None:
         data["steps"] = [serialize_step(s) for s in step_rows]
+    if graph is not None:
+        data["graph"] = graph.as_json()
     return data
 
 
@@ -160,6 +134,7 @@ def step_fields(body: dict) -> dict:
         ("messageContent", "message_content"),
         ("template", "template"),
         ("fallbackTemplate", "fallback_template"),
+        ("branch", "branch"),
     ):
         if key in body:
             fields[name] = body[key]
@@ -173,7 +148,28 @@ def step_changes(body: dict) -> dict:
         raise ValidationError(
             "delayAmount must be a number.", {"delayAmount": "A whole number, 0 or more."}
         )
+    _check_branch_targets(body.get("branch"))
     return step_fields(body)
+
+
+def _check_branch_targets(branch) -> None:
+    """What JSON spells differently from the editor's form: {} and a step id as text are
+    refused (the domain takes both from a form), so the API means what its schema says."""
+    if branch == {}:
+        raise ValidationError("The branch is not valid.", {"branch": "Give a branch, or null."})
+    if not isinstance(branch, dict):
+        return
+    conditions = branch.get("conditions")
+    errors = {
+        f"branch.conditions.{i}.goTo": "A later step's id, or end."
+        for i, c in enumerate(conditions if isinstance(conditions, list) else ())
+        if isinstance(c, dict) and isinstance(c.get("goTo"), str) and c["goTo"] != "end"
+    }
+    timeout = branch.get("onTimeout")
+    if isinstance(timeout, str) and timeout not in ("end", "next"):
+        errors["branch.onTimeout"] = "A later step's id, end or next."
+    if errors:
+        raise ValidationError("The branch is not valid.", errors)
 
 
 def _object(value, name: str) -> dict:
@@ -189,9 +185,8 @@ def _campaign(campaign_id: int) -> DripCampaign:
 def _one(campaign: DripCampaign):
     counts = campaigns.enrollment_counts(db.session, [campaign.id])[campaign.id]
     holds = templates.campaign_holds(db.session, campaign.organization_id, [campaign.id])
-    return serialize_campaign(
-        campaign, counts, campaigns.live_steps(db.session, campaign.id), holds[campaign.id]
-    )
+    graph = campaigns.campaign_graph(db.session, campaign)
+    return serialize_campaign(campaign, counts, graph.steps, holds[campaign.id], graph)
 
 
 @bp.get("")
@@ -254,13 +249,19 @@ def delete_campaign(id: int):
 @bp.post("/<int:id>/status")
 def change_status(id: int):
     body = json_body()
-    confirm = body.get("confirm", False)
-    if not isinstance(confirm, bool):
-        raise ValidationError("confirm must be true or false.", {"confirm": "true or false."})
+    flags = {name: body.get(name, False) for name in ("confirm", "acceptWarnings")}
+    wrong = {name: "true or false." for name, value in flags.items() if not isinstance(value, bool)}
+    if wrong:
+        raise ValidationError(" and ".join(wrong) + " must be true or false.", wrong)
     campaign = _campaign(id)
     try:
         campaign, report = campaigns.change_status_checked(
-            db.session, current_actor(), campaign, body.get("action"), confirm=confirm
+            db.session,
+            current_actor(),
+            campaign,
+            body.get("action"),
+            confirm=flags["confirm"],
+            accept_warnings=flags["acceptWarnings"],
         )
     except campaigns.WindowConfirmationNeeded as needed:
         db.session.rollback()
@@ -332,44 +333,11 @@ def preview(id: int):
     # The domain also reads "" as no contact (the editor's form); the API takes an id or null.
     if contact_id is not None and (isinstance(contact_id, bool) or not isinstance(contact_id, int)):
         raise ValidationError("contactId must be a contact id.", {"contactId": "An id, or null."})
-    result = preview_message(db.session, _campaign(id), step_fields(body), contact_id=contact_id)
+    fields = step_fields(body)
+    fields.pop("branch", None)  # the preview renders the message; where it leads is not in it
+    result = preview_message(db.session, _campaign(id), fields, contact_id=contact_id)
     result["errors"] = {api_field_name(k): v for k, v in result["errors"].items()}
     return ok(result)
-
-
-def serialize_forecast(result: campaigns.Forecast) -> dict:
-    return {
-        "audience": result.audience,
-        "newEnrollment": result.new_enrollment,
-        "upperBound": True,
-        "steps": [
-            {
-                "stepId": step.step_id,
-                "position": step.position,
-                "messageType": step.message_type,
-                "category": step.category,
-                "fallbackCategory": step.fallback_category,
-                "messages": step.messages,
-                "insideWindow": step.inside_window,
-                "outsideWindow": step.outside_window,
-                "stopped": step.stopped,
-                "billable": step.billable,
-                "cost": step.cost,
-                "unpriced": step.unpriced,
-            }
-            for step in result.steps
-        ],
-        "messages": result.messages,
-        "billable": result.billable,
-        "totalCost": result.total_cost,
-        "currency": result.currency,
-        "rateCardDate": result.rate_card_date,
-        "rateCardSource": result.rate_card_source,
-        "rateCardSample": result.rate_card_sample,
-        "messagingLimit": result.messaging_limit,
-        "firstStepOutsideWindow": result.first_step_outside,
-        "daysForFirstStep": result.days_for_first_step,
-    }
 
 
 def forecast_ids(values: list[str]) -> list[int] | None:

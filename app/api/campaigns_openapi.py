@@ -15,7 +15,7 @@ from app.api.openapi import (
     path_id,
     trimmed_text,
 )
-from app.api.steps_openapi import PREVIEW, PREVIEW_INPUT, STEP, STEP_INPUT
+from app.api.steps_openapi import GRAPH, PREVIEW, PREVIEW_INPUT, STEP, STEP_INPUT
 from app.drip import campaigns, enrollment, limits
 from app.models.campaigns import CAMPAIGN_STATUSES
 
@@ -168,6 +168,7 @@ CAMPAIGN = {
         "counters": {"type": "object", "additionalProperties": {"type": "integer"}},
         "steps": {"type": "array", "items": STEP},
         "holds": {"type": "array", "items": HOLD},
+        "graph": GRAPH,
         **GOAL_SETTINGS,
         "holdoutNote": {
             **NULLABLE_STRING,
@@ -278,6 +279,13 @@ OPENAPI = {
                         "description": "activate or resume even though some enrolled contacts "
                         "would be stopped (see the description)",
                     },
+                    "acceptWarnings": {
+                        "type": "boolean",
+                        "default": False,
+                        "description": "activate or resume even though the journey has "
+                        "warnings (graph.warnings: a step no path reaches, a branch the "
+                        "settings keep from being taken)",
+                    },
                 },
                 "example": {"action": "activate"},
             },
@@ -287,7 +295,10 @@ OPENAPI = {
             "free-text step without a fallback template would stop some of them (wouldStop > "
             "0), nothing changes without confirm: true: the answer is a 409 with code "
             "confirmation_required and the report in error.details.windowReport. Those "
-            "contacts are stopped at that step with stop reason outside_window.",
+            "contacts are stopped at that step with stop reason outside_window. Before that, "
+            "a journey with warnings (graph.warnings of the campaign) is not activated or "
+            "resumed without acceptWarnings: true: the answer is a 409 with code "
+            "warnings_need_confirmation and the sentences in error.details.warnings.",
         )
     },
     "/api/drip-campaigns/{id}/steps": {

@@ -33,8 +33,11 @@ def serialize_enrollment(row: DripEnrollment) -> dict:
         "stoppedAt": row.stopped_at,
         "stopReason": row.stop_reason,
         "stopReasonText": enrollment.stop_reason_text(row.stop_reason),
-        # Why next_send_at was pushed back: messaging_limit, frequency_cap or marketing_cap.
+        # Why next_send_at was pushed back: messaging_limit, frequency_cap, marketing_cap, or
+        # branch (waiting for an event of its step's branch).
         "waitReason": row.wait_reason if row.status == "active" else None,
+        "viaStepId": row.via_step_id,
+        "via": row.via,
     }
 
 

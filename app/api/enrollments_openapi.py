@@ -30,15 +30,32 @@ ENROLLMENT = {
             "description": "the step this enrollment waits for (the next one to send)",
         },
         "nextSendAt": {**NULLABLE_UTC_DATETIME, "description": "UTC; null when paused or finished"},
-        "lastSentAt": {**NULLABLE_UTC_DATETIME, "description": "when the previous step went out"},
+        "lastSentAt": {
+            **NULLABLE_UTC_DATETIME,
+            "description": "when the previous step went out, or when the branch that led to the "
+            "current step was decided: the current step's delay counts from here",
+        },
+        "viaStepId": {
+            **NULLABLE_INTEGER,
+            "description": "the step the enrollment came from to its current step (null before "
+            "the first); equal to currentStepId when that step's branch ended the journey",
+        },
+        "via": {
+            "type": "string",
+            "nullable": True,
+            "enum": ["next", "timeout", *enrollment.EVENTS, None],
+            "description": "how it came: next (in order), timeout (the branch's wait ran out), "
+            "or the branch event that decided it (read, replied, clicked, goal)",
+        },
         "enrolledAt": UTC_DATETIME,
         "pausedAt": NULLABLE_UTC_DATETIME,
         "waitReason": {
             **NULLABLE_STRING,
             "description": "why the step waits past its time: messaging_limit (the account's "
             "limit of people reached outside their window), frequency_cap (the organization's "
-            "marketing cap per contact) or marketing_cap (Meta's per-user cap, 131049); null "
-            "otherwise",
+            "marketing cap per contact), marketing_cap (Meta's per-user cap, 131049) or branch "
+            "(its step was sent and it waits for the branch's event or the end of its wait); "
+            "null otherwise",
         },
         "completedAt": NULLABLE_UTC_DATETIME,
         "stoppedAt": NULLABLE_UTC_DATETIME,

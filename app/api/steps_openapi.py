@@ -1,10 +1,11 @@
 """OpenAPI shapes of a campaign step (its text, its catalog template with parameters, header
-and buttons, a text step's fallback template), for app/api/campaigns_openapi.py."""
+and buttons, a text step's fallback template, its branch) and of the journey's graph, for
+app/api/campaigns_openapi.py."""
 
 from __future__ import annotations
 
 from app.api.openapi import MESSAGE_TEXT, NULLABLE_INTEGER, NULLABLE_STRING, trimmed_text
-from app.drip import limits
+from app.drip import enrollment, limits
 
 TEMPLATE_PARAMETERS = {
     "type": "array",
@@ -50,6 +51,68 @@ TEMPLATE = {
         },
     },
 }
+GO_TO = {
+    "oneOf": [
+        {"type": "integer", "minimum": 1, "description": "a later live step of this campaign"},
+        {"type": "string", "enum": [enrollment.END], "description": "the end of the journey"},
+    ]
+}
+BRANCH = {
+    "type": "object",
+    "nullable": True,
+    "description": "what the step waits for once sent, and where each outcome leads: the "
+    "first of the conditions' events to happen within the wait wins (a tie goes to the one "
+    "listed first; a reply also counts as read), else onTimeout when the wait runs out. "
+    "goTo and onTimeout name a later step of this campaign (never this step or an earlier "
+    "one; another organization's step is a 404) or end. replied needs stopOnReply off, "
+    "clicked needs trackLinks on, goal needs the campaign's goal with exitOnGoal off. null "
+    "removes the branch. Problems are a 422 naming branch.waitAmount, "
+    "branch.conditions.0.goTo ...",
+    "required": ["waitAmount", "conditions"],
+    "additionalProperties": False,
+    "properties": {
+        "waitAmount": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": enrollment.MAX_WAIT["minutes"],
+            "description": "how long to wait: at most 30 days ("
+            + ", ".join(f"{n:,} {unit}" for unit, n in enrollment.MAX_WAIT.items())
+            + ")",
+        },
+        "waitUnit": {"type": "string", "enum": list(enrollment.MAX_WAIT), "default": "days"},
+        "conditions": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": enrollment.MAX_CONDITIONS,
+            "description": "each event at most once, in the order they are judged",
+            "items": {
+                "type": "object",
+                "required": ["event", "goTo"],
+                "properties": {
+                    "event": {"type": "string", "enum": list(enrollment.EVENTS)},
+                    "goTo": GO_TO,
+                },
+            },
+        },
+        "onTimeout": {
+            "oneOf": [
+                GO_TO["oneOf"][0],
+                {
+                    "type": "string",
+                    "enum": [enrollment.END, enrollment.NEXT],
+                    "description": "end: the end of the journey; next: the next step in order",
+                },
+            ],
+            "default": enrollment.NEXT,
+        },
+    },
+    "example": {
+        "waitAmount": 2,
+        "waitUnit": "days",
+        "conditions": [{"event": "replied", "goTo": "end"}, {"event": "read", "goTo": 12}],
+        "onTimeout": "next",
+    },
+}
 STEP_INPUT = {
     "type": "object",
     "description": "a text step has messageContent, a template step a template: never both",
@@ -61,6 +124,7 @@ STEP_INPUT = {
         "messageContent": MESSAGE_TEXT,
         "template": TEMPLATE,
         "fallbackTemplate": {**FALLBACK_TEMPLATE, "nullable": True},
+        "branch": BRANCH,
         "position": {"type": "integer", "minimum": 1},
     },
     "example": {
@@ -83,6 +147,32 @@ STEP = {
         "messageContent": NULLABLE_STRING,
         "template": {**TEMPLATE, "nullable": True},
         "fallbackTemplate": {**FALLBACK_TEMPLATE, "nullable": True},
+        "branch": BRANCH,
+    },
+}
+
+GRAPH = {
+    "type": "object",
+    "description": "the journey (one campaign's answer only, not the list's): where each live "
+    "step leads, the steps no path reaches, and the warnings activation gives",
+    "properties": {
+        "edges": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "fromStepId": {"type": "integer"},
+                    "toStepId": {**NULLABLE_INTEGER, "description": "null: the end"},
+                    "via": {
+                        "type": "string",
+                        "description": "next (in order, or a branch's default timeout), "
+                        "timeout, or the branch's event: read, replied, clicked, goal",
+                    },
+                },
+            },
+        },
+        "unreachableStepIds": {"type": "array", "items": {"type": "integer"}},
+        "warnings": {"type": "array", "items": {"type": "string"}},
     },
 }
 
@@ -153,7 +243,7 @@ PREVIEW_INPUT = {
         **{
             name: {"description": f"as {name} of a step"}
             for name in STEP_INPUT["properties"]
-            if name != "position"
+            if name not in ("position", "branch")
         },
         "contactId": {
             **NULLABLE_INTEGER,

@@ -51,6 +51,7 @@ CAMPAIGN_FIELDS = {
 }
 STEP_FIELDS = {
     "name": "name",
+    "branch": "branch",
     "delay_amount": "delay",
     "delay_unit": "delay",
     "message_type": "message",

@@ -12,6 +12,10 @@ AXIS_EVENT = 0  # bucket = the 15-minute UTC bucket of the event itself
 AXIS_COHORT = 1  # bucket = the 15-minute UTC bucket of the enrollment
 AXIS_DELAY = 2  # bucket = whole seconds from send to read (metric read) or reply (replied)
 AXIS_FAILURE = 3  # bucket = a failure's error code: its number, -1 "stale", 0 none
+# bucket = the step a purged log's enrollment came from (via_step_id, 0 for none), metric =
+# VIA_CODES of its via: the funnel's paths outlive the logs retention purges.
+AXIS_PATH = 4
+VIA_CODES = {None: 0, "next": 1, "timeout": 2, "read": 3, "replied": 4, "clicked": 5, "goal": 6}
 
 
 class DripActivityRollup(IdMixin, Base):

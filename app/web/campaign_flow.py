@@ -1,14 +1,19 @@
 """The campaign page's flow: each step as a box with its delay, figures (sent, read, replied,
-dropped, from the same funnel the analytics page draws), template status, A/B test and the
-enrollments waiting on it; and the "Undo" of a step deleted in the last minutes."""
+dropped, from the same funnel the analytics page draws), template status, A/B test, branch and
+the enrollments waiting on it; the "Undo" of a step deleted in the last minutes; what the page
+warns of (templates, the activity log) and the confirmation before activating."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.drip import analytics, campaigns
+from flask import render_template
+
+from app.drip import analytics, audit, campaigns, templates
+from app.drip.zones import organization_zone
 from app.extensions import db
 from app.models import DripCampaign, DripCampaignStep, utcnow
+from app.web.forms import EmptyForm, local_time, viewer_zone
 
 BADGE_OF_STATUS = {
     "APPROVED": "badge-active",
@@ -22,7 +27,7 @@ BADGE_OF_STATUS = {
 
 @dataclass(frozen=True)
 class StepBox:
-    """One box of the flow (issue 20's branches add boxes of other kinds beside it)."""
+    """One box of the flow (its branch, if any, is said in words inside it)."""
 
     kind: str  # "message"
     flow: campaigns.FlowStep
@@ -61,8 +66,8 @@ def delete_question(campaign: DripCampaign, flow: campaigns.FlowStep) -> str:
     )
 
 
-def step_boxes(campaign: DripCampaign) -> list[StepBox]:
-    flows = campaigns.flow_steps(db.session, campaign)
+def step_boxes(campaign: DripCampaign, graph: campaigns.Graph | None = None) -> list[StepBox]:
+    flows = campaigns.flow_steps(db.session, campaign, graph)
     if not flows:
         return []
     funnel = analytics.funnel(db.session, campaign.organization_id, campaign.id)
@@ -130,3 +135,47 @@ def restored_text(undone: campaigns.Undone) -> str:
             "so they stay where they are."
         )
     return text
+
+
+def template_warnings(campaign: DripCampaign) -> dict:
+    """The campaign page's template warnings: holds, and templates Meta rates low."""
+    org_id = campaign.organization_id
+    zone = viewer_zone()
+    return {
+        "holds": templates.campaign_holds(db.session, org_id, [campaign.id])[campaign.id],
+        "not_in_catalog": templates.NOT_IN_CATALOG,
+        "low_quality": templates.low_quality_templates(db.session, org_id, campaign.id),
+        "local": lambda value: local_time(value, zone),
+    }
+
+
+def activity(campaign: DripCampaign, limit: int, page: int = 1) -> dict:
+    """A page of the campaign's audit log, for the template: who did what, and when (in the
+    organization's time zone)."""
+    events, total = audit.campaign_events(
+        db.session, campaign.organization_id, campaign.id, limit=limit, offset=(page - 1) * limit
+    )
+    zone = organization_zone(db.session, campaign.organization_id)
+    rows = [
+        {
+            "when": local_time(e.created_at, zone),
+            "who": e.actor,
+            "what": audit.describe(e.action, e.details),
+        }
+        for e in events
+    ]
+    return {"activity": rows, "activity_total": total, "activity_zone": zone.key}
+
+
+def confirm_page(campaign, action: str, report, warnings: list[str]):
+    """Activate or resume anyway? With the journey's problems (app.drip.campaigns.
+    campaign_graph), the contacts the window would stop, or both."""
+    return render_template(
+        "campaigns/confirm_activation.html",
+        campaign=campaign,
+        action=action,
+        report=report,
+        warnings=warnings,
+        forecast=campaigns.forecast(db.session, campaign),
+        action_form=EmptyForm(),
+    )

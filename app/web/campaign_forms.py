@@ -20,7 +20,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.drip.campaigns import GOAL_EVENT_MAX, split_key, template_key
+from app.drip.campaigns import GOAL_EVENT_MAX, split_key, step_title, template_key
+from app.drip.errors import ValidationError
 from app.drip.limits import DESCRIPTION_MAX, KEYWORD_MAX, NAME_MAX
 from app.models.campaigns import DELAY_UNITS
 
@@ -145,7 +146,114 @@ class TextListField(Field):
         return data[index] if index < len(data) else ""
 
 
-class StepForm(FlaskForm):
+BRANCH_ROWS = 4  # one per event (app.drip.enrollment.MAX_CONDITIONS)
+BRANCH_EVENTS = [
+    SelectChoice("", "—"),
+    SelectChoice("replied", "Replied"),
+    SelectChoice("read", "Read"),
+    SelectChoice("clicked", "Clicked a link"),
+    SelectChoice("goal", "Reached the goal"),
+]
+WAIT_UNITS = [SelectChoice(unit, unit) for unit in ("minutes", "hours", "days")]
+# The domain's branch fields (app.drip.enrollment.parse_branch) -> this form's.
+BRANCH_ERROR_FIELDS = {
+    "branch": "branch_mode",
+    "branch.conditions": "branch_mode",
+    "branch.waitAmount": "branch_wait_amount",
+    "branch.waitUnit": "branch_wait_unit",
+    "branch.onTimeout": "branch_timeout",
+}
+
+
+class BranchFields:
+    """The step form's branch section: plain fields, one row per condition (an empty row is
+    ignored), so it works without script. The domain checks it (parse_branch); its errors
+    ("branch.conditions.0.goTo") come back to the row the user typed them in."""
+
+    branch_section = StringField()  # "1" from the page that shows the section
+    branch_mode = RadioField(
+        "After this step",
+        choices=[
+            SelectChoice("none", "Then: go on to the next step"),
+            SelectChoice("branch", "Then: wait for what the contact does, and branch"),
+        ],
+        default="none",
+    )
+    branch_wait_amount = IntegerField("Wait up to", default=1, validators=[Optional()])
+    branch_wait_unit = SelectField("Unit", choices=WAIT_UNITS, default="days")
+    branch_timeout = SelectField("If none of these happens", validate_choice=False, default="next")
+
+    def set_later_steps(self, later) -> None:
+        """The targets a branch may take: the later steps (by position and name), the end."""
+        steps = [SelectChoice(str(s.id), step_title(s)) for s in later]
+        end = SelectChoice("end", "End the journey")
+        for index in range(BRANCH_ROWS):
+            self.branch_row(index)[1].choices = [SelectChoice("", "—"), *steps, end]
+        self.branch_timeout.choices = [SelectChoice("next", "The next step"), *steps, end]
+
+    def branch_row(self, index: int) -> tuple[Field, Field]:
+        return getattr(self, f"branch_event_{index}"), getattr(self, f"branch_goto_{index}")
+
+    def branch_for_domain(self) -> dict | None:
+        if self.branch_mode.data != "branch":
+            return None
+        self._rows = []  # the row each condition came from, for its errors
+        conditions = []
+        for index in range(BRANCH_ROWS):
+            event, goto = (f.data or "" for f in self.branch_row(index))
+            if event or goto:
+                self._rows.append(index)
+                conditions.append({"event": event or None, "goTo": goto or None})
+        return {
+            "waitAmount": self.branch_wait_amount.data,
+            "waitUnit": self.branch_wait_unit.data,
+            "conditions": conditions,
+            "onTimeout": self.branch_timeout.data or "next",
+        }
+
+    def branch_errors(self, exc: ValidationError) -> ValidationError:
+        """The domain's error with its branch fields named as this form's fields."""
+        rows = getattr(self, "_rows", [])
+        fields = {}
+        for name, message in exc.fields.items():
+            parts = name.split(".")
+            field = BRANCH_ERROR_FIELDS.get(name, name)
+            if field == name and parts[:2] == ["branch", "conditions"] and len(parts) > 2:
+                row = rows[int(parts[2])] if int(parts[2]) < len(rows) else 0
+                field = f"branch_goto_{row}" if parts[-1] == "goTo" else f"branch_event_{row}"
+            fields[field] = message
+        return ValidationError(exc.message, fields)
+
+    def load_branch(self, branch: dict | None) -> dict:
+        """The section's data for process() from a stored branch."""
+        if not branch:
+            return {"branch_mode": "none"}
+        data = {
+            "branch_mode": "branch",
+            "branch_wait_amount": branch.get("waitAmount"),
+            "branch_wait_unit": branch.get("waitUnit"),
+            "branch_timeout": str(branch.get("onTimeout", "next")),
+        }
+        for index, rule in enumerate(branch.get("conditions", [])[:BRANCH_ROWS]):
+            data[f"branch_event_{index}"] = rule.get("event")
+            data[f"branch_goto_{index}"] = str(rule.get("goTo"))
+        return data
+
+
+for _index in range(BRANCH_ROWS):
+    setattr(
+        BranchFields,
+        f"branch_event_{_index}",
+        SelectField(f"Event {_index + 1}", choices=BRANCH_EVENTS, default=""),
+    )
+    setattr(
+        BranchFields,
+        f"branch_goto_{_index}",
+        SelectField(f"Go to, event {_index + 1}", validate_choice=False, default=""),
+    )
+
+
+class StepForm(BranchFields, FlaskForm):
     name = StringField("Step name", validators=[Optional(), Length(max=NAME_MAX)])
     delay_amount = IntegerField("Wait", default=1, validators=[Optional()])
     delay_unit = SelectField(
@@ -202,6 +310,8 @@ class StepForm(FlaskForm):
         }
         if self.name.data:
             fields["name"] = self.name.data
+        if self.branch_section.data:
+            fields["branch"] = self.branch_for_domain()
         if self.message_type.data == "template":
             name, language = self.chosen_template()
             fields["template"] = {
@@ -241,6 +351,7 @@ class StepForm(FlaskForm):
                     step.fallback_template_name, step.fallback_template_language
                 ),
                 "fallback_template_parameters": list(step.fallback_template_parameters or []),
+                **self.load_branch(step.branch),
             }
         )
 

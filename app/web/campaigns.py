@@ -5,22 +5,24 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from app.auth import current_actor, current_org_id
-from app.drip import audit, campaigns, templates
+from app.drip import campaigns
 from app.drip.campaigns import FREE_TEXT_WARNING
 from app.drip.errors import NotFound, ValidationError
 from app.drip.paging import page_count
 from app.drip.scope import get_scoped, scoped
 from app.drip.sending import queue_health
-from app.drip.zones import organization_zone
 from app.extensions import db
 from app.models import Contact, DripCampaign, DripCampaignStep, utcnow
 from app.models.campaigns import CAMPAIGN_STATUSES
 from app.web.actions import commit_or_report
 from app.web.campaign_flow import (
     BADGE_OF_STATUS,
+    activity,
+    confirm_page,
     deleted_text,
     restored_text,
     step_boxes,
+    template_warnings,
     undo_offer,
 )
 from app.web.campaign_forms import CampaignForm, StepForm
@@ -120,11 +122,13 @@ def render_editor(campaign, settings_form=None, step_form=None, status=200):
     if settings_form is None:
         settings_form = CampaignForm(formdata=None)
         settings_form.load(campaign)
+    graph = campaigns.campaign_graph(db.session, campaign)
     return render_template(
         "campaigns/show.html",
         campaign=campaign,
         steps=campaigns.live_steps(db.session, campaign.id),
-        boxes=step_boxes(campaign),
+        boxes=step_boxes(campaign, graph),
+        graph_warnings=graph.warnings,
         undo=undo_offer(campaign) if campaign.status != "archived" else None,
         template_badge=BADGE_OF_STATUS,
         counts=campaigns.enrollment_counts(db.session, [campaign.id])[campaign.id],
@@ -136,36 +140,6 @@ def render_editor(campaign, settings_form=None, step_form=None, status=200):
         **template_warnings(campaign),
         **activity(campaign, ACTIVITY_SHOWN),
     ), status
-
-
-def template_warnings(campaign: DripCampaign) -> dict:
-    """The campaign page's template warnings: holds, and templates Meta rates low."""
-    org_id = campaign.organization_id
-    zone = viewer_zone()
-    return {
-        "holds": templates.campaign_holds(db.session, org_id, [campaign.id])[campaign.id],
-        "not_in_catalog": templates.NOT_IN_CATALOG,
-        "low_quality": templates.low_quality_templates(db.session, org_id, campaign.id),
-        "local": lambda value: local_time(value, zone),
-    }
-
-
-def activity(campaign: DripCampaign, limit: int, page: int = 1) -> dict:
-    """A page of the campaign's audit log, for the template: who did what, and when (in the
-    organization's time zone)."""
-    events, total = audit.campaign_events(
-        db.session, campaign.organization_id, campaign.id, limit=limit, offset=(page - 1) * limit
-    )
-    zone = organization_zone(db.session, campaign.organization_id)
-    rows = [
-        {
-            "when": local_time(e.created_at, zone),
-            "who": e.actor,
-            "what": audit.describe(e.action, e.details),
-        }
-        for e in events
-    ]
-    return {"activity": rows, "activity_total": total, "activity_zone": zone.key}
 
 
 @bp.route("/<int:id>")
@@ -204,28 +178,35 @@ def change_status(id: int):
     action = request.form.get("action", "")
     campaign = _campaign(id)  # outside the try: another organization's id is a 404
 
+    # The confirmation page shows the journey's warnings and the window report together, so
+    # its one "anyway" accepts both.
     confirm = request.form.get("confirm") == "1"
     needed: list[campaigns.WindowConfirmationNeeded] = []
+    warned: list[campaigns.GraphConfirmationNeeded] = []
 
     def change():
         try:
             campaigns.change_status_checked(
-                db.session, current_actor(), campaign, action, confirm=confirm
+                db.session,
+                current_actor(),
+                campaign,
+                action,
+                confirm=confirm,
+                accept_warnings=confirm,
             )
         except campaigns.WindowConfirmationNeeded as exc:  # nothing was changed
             needed.append(exc)
+        except campaigns.GraphConfirmationNeeded as exc:
+            warned.append(exc)
 
     done = commit_or_report(change)
-    if needed:
-        return render_template(
-            "campaigns/confirm_activation.html",
-            campaign=campaign,
-            action=action,
-            report=needed[0].report,
-            message=needed[0].message,
-            forecast=campaigns.forecast(db.session, campaign),
-            action_form=EmptyForm(),
+    if warned:
+        report = campaigns.window_report(db.session, campaign, utcnow())
+        return confirm_page(
+            campaign, action, report if report.would_stop else None, warned[0].warnings
         )
+    if needed:
+        return confirm_page(campaign, action, needed[0].report, [])
     if done:
         flash(ACTION_MESSAGES[action], "success")
     return redirect(url_for("campaigns.show", id=id))
@@ -309,7 +290,10 @@ def edit_step(id: int, step_id: int):
 
         def save():
             fields = form.fields_for_domain()
-            campaigns.update_step(db.session, current_actor(), campaign, step, fields)
+            try:
+                campaigns.update_step(db.session, current_actor(), campaign, step, fields)
+            except ValidationError as exc:  # the branch's errors, named as the form's rows
+                raise form.branch_errors(exc) from exc
 
         if choosing_template(form):
             status = 200
@@ -320,6 +304,9 @@ def edit_step(id: int, step_id: int):
             status = 422
             campaign = _campaign(id)
             step = _step(campaign, step_id)
+    form.set_later_steps(
+        [s for s in campaigns.live_steps(db.session, campaign.id) if s.position > step.position]
+    )
     return render_template(
         "campaigns/step.html",
         campaign=campaign,

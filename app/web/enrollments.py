@@ -113,10 +113,16 @@ def _filter_args(where: enrollment.EnrollmentFilter) -> dict:
 def _render(campaign, form=None, result=None, status=200, forecast=None):
     where = _filters(request.args)
     page = page_arg()
-    rows, total = enrollment.list_enrollments(
-        db.session, current_org_id(), campaign.id, page=page, per_page=PER_PAGE, where=where
-    )
     zone = viewer_zone()
+    rows, total = enrollment.list_enrollments(
+        db.session,
+        current_org_id(),
+        campaign.id,
+        page=page,
+        per_page=PER_PAGE,
+        where=where,
+        viewer_zone=zone.key,
+    )
     return render_template(
         "enrollments/index.html",
         campaign=campaign,

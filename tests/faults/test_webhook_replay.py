@@ -21,6 +21,11 @@ against the enrollment and message states at its own time (an enrollment ended l
 live; a message that failed later had not failed), and an enrollment ends (a contact is
 opted out or marked undeliverable) at the time of the earliest such event. The regression
 cases of KNOWN_ORDER_DEPENDENCE at the end pin the pairs that used to depend on the order.
+
+Both enrollments of each contact wait on a branch (STOP_BRANCH, keep_branch): a read or a
+reply moves them on in the webhook's transaction, and an earlier ending arriving later undoes
+a branch taken after it. Each enrollment's step, the step and event it came by (via_step_id,
+via) and the anchor of its next step (last_sent_at) are compared too.
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ pytestmark = pytest.mark.slow  # registered for the fault tests; CI runs them al
 SECRET = "replay_app_secret"
 PHONES = ("+447700900123", "+447700900456", "+447700900789")
 # Each contact has three sent messages: steps 1 and 2 of a campaign that stops on reply (now
-# at step 3), step 1 of one that does not (now at step 2).
+# waiting on step 2's branch), step 1 of one that does not (waiting on step 1's branch).
 MESSAGES = 3
 T0 = meta.unix(NOW)
 FATES = ("silent", "sent", "delivered", "read", "read_only", "failed", "sent_failed")
@@ -207,23 +212,61 @@ def build(session, label: str) -> World:
     _key, token = accounts.create_api_key(session, org.id, "replay")
     stops = make_campaign(session, org.id, steps=((1, "days"),) * 3, name="Stops on reply")
     keeps = make_campaign(
-        session, org.id, steps=((1, "days"),) * 2, name="Keeps going", stop_on_reply=False
+        session, org.id, steps=((1, "days"),) * 3, name="Keeps going", stop_on_reply=False
     )
     prefix = f"{label}{n}"
     stop_steps, keep_steps = live_steps(session, stops), live_steps(session, keeps)
+    stop_steps[1].branch = STOP_BRANCH
+    keep_steps[0].branch = keep_branch(keep_steps[2].id)
     for i, phone in enumerate(PHONES):
         contact = Contact(organization_id=org.id, phone=phone, first_name=f"P{i}")
         session.add(contact)
         session.flush()
-        stopping = enrollment_row(session, stops, contact, step=stop_steps[2])
-        keeping = enrollment_row(session, keeps, contact, step=keep_steps[1])
+        # Both wait on the branch of the step they were sent last (message 1, message 2).
+        stopping = waiting_row(session, stops, contact, stop_steps[1], sent_at(i, 1), stop_steps[0])
+        keeping = waiting_row(session, keeps, contact, keep_steps[0], sent_at(i, 2))
         for message, (enrollment, step) in enumerate(
             [(stopping, stop_steps[0]), (stopping, stop_steps[1]), (keeping, keep_steps[0])]
         ):
             at = NOW + timedelta(seconds=sent_at(i, message) - T0)
-            log_row(session, enrollment, step, wamid=wamid(prefix, i, message), sent_at=at)
+            via = {"via_step_id": stop_steps[0].id, "via": "next"} if message == 1 else {}
+            log_row(session, enrollment, step, wamid=wamid(prefix, i, message), sent_at=at, **via)
     session.commit()
     return World(org.id, prefix, phone_number_id, token, [stops.id, keeps.id])
+
+
+# Step 2 of the campaign that stops on reply: a read (or the reply that stops it) ends the
+# journey within the hour. Step 1 of the one that keeps going: a reply ends it, a read leads to
+# step 3, within two hours (some events come later: they do not count).
+STOP_BRANCH = {
+    "waitAmount": 1,
+    "waitUnit": "hours",
+    "conditions": [{"event": "read", "goTo": "end"}],
+}
+
+
+def keep_branch(step_3: int) -> dict:
+    conditions = [{"event": "replied", "goTo": "end"}, {"event": "read", "goTo": step_3}]
+    return {"waitAmount": 2, "waitUnit": "hours", "conditions": conditions, "onTimeout": "next"}
+
+
+def waiting_row(session, campaign, contact, step, sent: int, came_from=None):
+    """An enrollment waiting on the branch of `step`, sent at `sent` (unix time), reached in
+    order from `came_from` (None: the first step)."""
+    at = NOW + timedelta(seconds=sent - T0)
+    wait = timedelta(hours=step.branch["waitAmount"])
+    return enrollment_row(
+        session,
+        campaign,
+        contact,
+        step=step,
+        last_step_id=step.id,
+        last_sent_at=at,
+        next_send_at=at + wait,
+        wait_reason="branch",
+        via_step_id=came_from.id if came_from is not None else None,
+        via="next" if came_from is not None else None,
+    )
 
 
 def body_of(world: World, events: list[Event]) -> bytes:
@@ -283,7 +326,8 @@ def snapshot(session, client, world: World) -> dict:
             for log, name, position, phone in logs
         ),
         "enrollments": sorted(
-            (name, phone, e.status, e.stop_reason, e.stopped_at, steps.get(e.current_step_id))
+            (name, phone, e.status, e.stop_reason, e.stopped_at, steps.get(e.current_step_id),
+             steps.get(e.via_step_id), e.via, e.last_sent_at, e.wait_reason)
             for e, name, phone in enrollments
         ),
         "contacts": sorted(
@@ -329,7 +373,9 @@ def analytics(client, world: World) -> list:
 def without_ids(value):
     if isinstance(value, dict):
         return {
-            k: without_ids(v) for k, v in value.items() if k not in ("campaignId", "stepId", "id")
+            k: without_ids(v)
+            for k, v in value.items()
+            if k not in ("campaignId", "stepId", "fromStepId", "id")
         }
     if isinstance(value, list):
         return [without_ids(v) for v in value]
@@ -386,6 +432,18 @@ KNOWN_ORDER_DEPENDENCE = {
     "two_failures": [
         Event(T0 + 100, "status", 0, 0, "failed", code=131026),
         Event(T0 + 700, "status", 0, 1, "failed", code=131026),
+    ],
+    # A read moved the branch (to step 3, anchored at the read), then the earlier reply that
+    # ends the journey came: the anchor used to stay the read's.
+    "branch_read_then_earlier_reply": [
+        Event(T0 + 1301, "message", 0, 2, text="Tell me more", key=1),
+        Event(T0 + 1713, "status", 0, 2, "read"),
+    ],
+    # A reply ended the journey by its branch (a reply is a read), then an earlier reply
+    # stopped the enrollment before it: undone, it used to lose its wait on the branch.
+    "branch_end_then_earlier_stop": [
+        Event(T0 + 1, "message", 0, text="Hello?", key=1),
+        Event(T0 + 1301, "message", 0, text="Anyone there?", key=2),
     ],
 }
 

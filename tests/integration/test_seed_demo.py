@@ -10,6 +10,7 @@ from app.cli import DEMO_EMAIL, DEMO_PASSWORD
 from app.drip.ab import running as ab_testing
 from app.drip.analytics import funnels as funnel
 from app.drip.analytics.enrollment_counts import DROP_OFF_REASONS
+from app.drip.demo.cart import NAME as CART_CAMPAIGN
 from app.drip.demo.history import NAME as HISTORY_CAMPAIGN
 from app.drip.demo.seed import DEMO_CAMPAIGN, LIVE_CONTACTS
 from app.extensions import db
@@ -61,8 +62,51 @@ def test_seed_demo_is_idempotent_and_every_page_has_data(clean_app):
         check_cohorts_and_days(history)
         check_ab_tests(history)
         live_id = check_live_campaign()
+        cart_id = check_branched_campaign()
         ids = (history.id, live_id, history_test_ids(history))
     check_pages(clean_app, *ids)
+    client = clean_app.test_client()
+    assert login(client, DEMO_EMAIL, DEMO_PASSWORD).status_code == 302
+    page = client.get(f"/campaigns/{cart_id}/analytics").get_data(as_text=True)
+    assert "from “Your cart”, clicked a link:" in page
+    assert "from “Your cart”, wait ran out:" in page
+
+
+def check_branched_campaign() -> int:
+    """ "Cart recovery" branches, and contacts took each of its paths: the funnel's paths add
+    up to each step's reached figure, the drop-off reasons to their totals."""
+    cart = campaign_named(CART_CAMPAIGN)
+    steps = db.session.scalars(
+        select(DripCampaignStep)
+        .where(DripCampaignStep.campaign_id == cart.id)
+        .order_by(DripCampaignStep.position)
+    ).all()
+    assert steps[0].branch["conditions"][0]["goTo"] == steps[2].id
+    report = funnel.funnel(db.session, cart.organization_id, cart.id)
+    ways = set()
+    for step in report["steps"]:
+        assert sum(p["reached"] for p in step["paths"]) == step["reachedCount"] > 0
+        ways |= {(p["fromStepId"], p["via"]) for p in step["paths"]}
+        reasons = step["dropOffReasons"]
+        assert reasons["waiting"] + reasons["marketingCap"] == step["waitingCount"]
+        assert sum(reasons.values()) - step["waitingCount"] == step["dropOffCount"]
+        assert step["conversionRate"] <= 100
+    first, reminder, _ = (s.id for s in steps)
+    assert {(None, None), (first, "clicked"), (first, "timeout"), (reminder, "next")} <= ways
+    e = DripEnrollment
+    by_way = dict(
+        db.session.execute(
+            select(e.via, func.count()).where(e.campaign_id == cart.id).group_by(e.via)
+        ).all()
+    )
+    assert by_way.get("replied", 0) > 0  # journeys the branch ended
+    waiting = select(func.count()).where(e.campaign_id == cart.id, e.wait_reason == "branch")
+    assert db.session.scalar(waiting) > 0
+    assert report["steps"][0]["waitingCount"] > 0
+    now = utcnow()
+    due = select(func.min(e.next_send_at)).where(e.campaign_id == cart.id, e.status == "active")
+    assert db.session.scalar(due) > now - timedelta(minutes=2)  # nothing long overdue
+    return cart.id
 
 
 def check_funnel(history: DripCampaign) -> None:

@@ -1,5 +1,6 @@
 """Analytics: funnel, engagement, cohorts, daily series, rollups and the query parser."""
 
+from app.drip.analytics.arrivals import UNRECORDED
 from app.drip.analytics.by_cohort import cohorts
 from app.drip.analytics.by_day import overview, report_zone, timeseries
 from app.drip.analytics.enrollment_counts import DROP_OFF_REASONS
@@ -14,6 +15,7 @@ __all__ = [
     "JOB_NAME",
     "LIFT_SHOWN_MAX",
     "TYPES",
+    "UNRECORDED",
     "AnalyticsQuery",
     "BadParameter",
     "cohorts",

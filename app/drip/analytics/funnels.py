@@ -14,14 +14,20 @@ Goal conversions (issue 19) are those of the messaged (holdouts are the lift's):
 has the conversions attributed to it (the last message sent before the conversion) and
 their revenue; the total's `conversionRate` is over enrolled. A step's `conversionRate` is
 older and stays what it was: the share reaching the step. Enrollments the goal ended
-(stop_reason "converted") are the drop-off reason `converted`, taken out of `stopped`."""
+(stop_reason "converted") are the drop-off reason `converted`, taken out of `stopped`.
+
+Journeys that branch (issue 20): each step's `paths` split its reached count by the step the
+contacts came from and the way they took (app.drip.analytics.arrivals). A step's
+conversionRate is then over those who had their chance to reach it: settled at the steps
+that lead there, not only at the one before in order (whom a branch may have skipped).
+An enrollment waiting on a branch waits at its step; a journey a branch ended is completed."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.drip.analytics import activity, costs, enrollment_counts
+from app.drip.analytics import activity, arrivals, costs, enrollment_counts
 from app.drip.analytics import conversions as goal
 from app.drip.analytics.by_cohort import cohorts, compare
 from app.drip.analytics.by_day import overview, timeseries
@@ -57,14 +63,20 @@ def funnel(session: Session, organization_id: int, campaign_id: int) -> dict:
     enrolled = sum(statuses.values())
     completed = statuses.get("completed", 0)
     before = drops.get(None, _no_reasons())
-    rows, previous = [], enrolled - waiting_of(before)
-    for step in steps:
+    found = arrivals.step_paths(session, campaign.id)
+    order = [None, *(step.id for step in steps)]
+    settled_at = {None: enrolled - waiting_of(before)}
+    moved = {(p["fromStepId"], step_id): p["reached"] for step_id, ps in found.items() for p in ps}
+    rows = []
+    for index, step in enumerate(steps, start=1):
         counts = totals.get((campaign.id, step.id), activity.Counts())
         reasons = drops.get(step.id, _no_reasons())
         waiting = waiting_of(reasons)
         dropped = sum(reasons.values()) - waiting
         settled = max(counts["reached"] - waiting, 0)
         codes = failures.get(step.id, {})
+        paths = arrivals.complete(found.get(step.id, []), counts["reached"])
+        previous = arrivals.conversion_base(order, index, paths, settled_at, moved)
         rows.append(
             {
                 "stepId": step.id,
@@ -72,9 +84,11 @@ def funnel(session: Session, organization_id: int, campaign_id: int) -> dict:
                 "name": step.name,
                 "deleted": step.deleted_at is not None,
                 **{f"{m}Count": counts[m] for m in activity.METRICS},
-                # Of those settled at the stage before: the ones still waiting there have
-                # not had their chance to reach this step yet.
+                # Of those settled at the stage before (or, with branches, at the steps
+                # that lead here): the ones still waiting there have not had their chance to
+                # reach this step yet.
                 "conversionRate": percent(counts["reached"], previous),
+                "paths": paths,
                 "dropOffCount": dropped,
                 "dropOffRate": percent(dropped, settled),
                 "dropOffReasons": reasons,
@@ -89,7 +103,7 @@ def funnel(session: Session, organization_id: int, campaign_id: int) -> dict:
                 **converted.get(step.id, goal.Conversions()).fields(),
             }
         )
-        previous = settled
+        settled_at[step.id] = settled
     conversions = goal.total(converted)
     return {
         "campaignId": campaign.id,

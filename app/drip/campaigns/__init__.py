@@ -24,6 +24,14 @@ from app.drip.campaigns.copies import copy_name
 from app.drip.campaigns.flow import FlowStep, TemplateState, flow_steps
 from app.drip.campaigns.forecast import Forecast, StepForecast, forecast
 from app.drip.campaigns.goal_settings import GOAL_DAYS_MAX, GOAL_EVENT_MAX, HOLDOUT_NOTE
+from app.drip.campaigns.graph import (
+    Edge,
+    Graph,
+    GraphConfirmationNeeded,
+    build_graph,
+    campaign_graph,
+    step_title,
+)
 from app.drip.campaigns.lifecycle import enrollment_counts, ensure_editable, live_steps
 from app.drip.campaigns.listing import CampaignPage, check_filters, list_campaigns
 from app.drip.campaigns.preview import FREE_TEXT_WARNING, contact_values, preview_message
@@ -46,8 +54,11 @@ __all__ = [
     "UNDO_MINUTES",
     "AudienceValues",
     "CampaignPage",
+    "Edge",
     "FlowStep",
     "Forecast",
+    "Graph",
+    "GraphConfirmationNeeded",
     "StepForecast",
     "StepWindow",
     "TemplateMessage",
@@ -57,7 +68,9 @@ __all__ = [
     "WindowReport",
     "add_step",
     "audience_values",
+    "build_graph",
     "bulk_change_enrollments",
+    "campaign_graph",
     "change_enrollment",
     "change_status",
     "change_status_checked",
@@ -85,6 +98,7 @@ __all__ = [
     "split_key",
     "step_catalog",
     "step_move",
+    "step_title",
     "template_key",
     "text_errors",
     "update_campaign",

@@ -9,12 +9,21 @@ to the caller.
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy.orm import Session
 
 from app.drip import audit, enrollment
 from app.drip.audit import Actor
-from app.drip.campaigns import copies, goal_settings, lifecycle, step_undo, steps
+from app.drip.campaigns import (
+    branches,
+    copies,
+    goal_settings,
+    graph,
+    lifecycle,
+    step_undo,
+    steps,
+)
 from app.drip.campaigns.window_report import (
     WindowConfirmationNeeded,
     WindowReport,
@@ -45,6 +54,7 @@ def update_campaign(
     settings, goal_fields = goal_settings.split_fields(fields)
     lifecycle.ensure_editable(campaign)
     _check_goal(campaign, settings, goal_fields)
+    _check_branches(session, campaign, settings, goal_fields)
     lifecycle.update_campaign(session, campaign, settings)
     goal_settings.apply_goal_values(campaign, goal_settings.goal_values(campaign, goal_fields)[0])
     session.flush()
@@ -73,6 +83,21 @@ def _check_goal(campaign: DripCampaign, settings: dict, goal_fields: dict) -> No
     raise ValidationError("The campaign settings need attention.", errors)
 
 
+def _check_branches(session: Session, campaign: DripCampaign, settings, goal_fields) -> None:
+    """Refuse settings that would keep a step's branch from ever being taken (naming the step),
+    before anything is set. Values of the wrong type are lifecycle's to report."""
+    after = SimpleNamespace(id=campaign.id)
+    for name in ("stop_on_reply", "track_links"):
+        value = settings.get(name)
+        setattr(after, name, value if isinstance(value, bool) else getattr(campaign, name))
+    goal = goal_settings.goal_values(campaign, goal_fields)[0]
+    for name in ("goal_event", "exit_on_goal"):
+        setattr(after, name, goal.get(name, getattr(campaign, name)))
+    errors = branches.settings_problems(session, after, {**settings, **goal_fields})
+    if errors:
+        raise ValidationError("The campaign settings need attention.", errors)
+
+
 def change_status(session: Session, actor: Actor, campaign: DripCampaign, action) -> DripCampaign:
     """activate, pause, resume or archive (anything else is the lifecycle's 422)."""
     lifecycle.change_status(session, campaign, action)
@@ -85,14 +110,26 @@ STARTS_SENDING = ("activate", "resume")
 
 
 def change_status_checked(
-    session: Session, actor: Actor, campaign: DripCampaign, action, *, confirm: bool, now=None
+    session: Session,
+    actor: Actor,
+    campaign: DripCampaign,
+    action,
+    *,
+    confirm: bool,
+    accept_warnings: bool = False,
+    now=None,
 ) -> tuple[DripCampaign, WindowReport | None]:
-    """change_status from a page or the API. Activating (or resuming) first estimates, per
-    step, the contacts outside their 24-hour window at send time; when a free-text step
-    without a fallback would stop some of them, the change waits for confirm
+    """change_status from a page or the API. Activating (or resuming) first checks the
+    journey: a step no path reaches or a branch the settings keep from being taken waits for
+    accept_warnings (GraphConfirmationNeeded, a 409 carrying the sentences). Then it
+    estimates, per step, the contacts outside their 24-hour window at send time; when a
+    free-text step without a fallback would stop some of them, the change waits for confirm
     (WindowConfirmationNeeded, a 409 carrying the report). Returns the report, if any."""
     report = None
     if action in STARTS_SENDING and campaign.status in lifecycle.TRANSITIONS[action][0]:
+        warnings = graph.campaign_graph(session, campaign).warnings
+        if warnings and not accept_warnings:
+            raise graph.GraphConfirmationNeeded(warnings)
         report = window_report(session, campaign, now or utcnow())
         if report.would_stop and not confirm:
             raise WindowConfirmationNeeded(report)

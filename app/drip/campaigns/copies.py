@@ -62,16 +62,42 @@ def duplicate_campaign(
     )
     session.add(copy)
     session.flush()
+    pairs = []
     for step in live_steps(session, campaign.id):
-        session.add(
-            DripCampaignStep(
-                organization_id=campaign.organization_id,
-                campaign_id=copy.id,
-                **_columns(step, NOT_COPIED_STEP),
-            )
+        new = DripCampaignStep(
+            organization_id=campaign.organization_id,
+            campaign_id=copy.id,
+            **_columns(step, NOT_COPIED_STEP),
         )
+        session.add(new)
+        pairs.append((step, new))
+    session.flush()
+    # A branch names steps by id: the copy's lead to the copy's own steps.
+    for _, new in pairs:
+        if new.branch:
+            new.branch = _remapped(session, new.branch, pairs)
     session.flush()
     return copy
+
+
+def _remapped(session: Session, branch: dict, pairs: list) -> dict:
+    """The branch with each step id replaced by its copy's ("end" and "next" stay). A target
+    not copied (deleted since) becomes the step the original's leads to instead: the first
+    live step after it (app.drip.enrollment.CampaignPlans.target), or the end."""
+    ids = {step.id: new.id for step, new in pairs}
+
+    def to(target):
+        if not isinstance(target, int) or isinstance(target, bool) or target in ids:
+            return ids.get(target, target)
+        gone = session.get(DripCampaignStep, target)
+        after = [new.id for step, new in pairs if gone and step.position > gone.position]
+        return after[0] if after else "end"
+
+    return {
+        **branch,
+        "conditions": [{**c, "goTo": to(c["goTo"])} for c in branch.get("conditions", ())],
+        "onTimeout": to(branch.get("onTimeout", "next")),
+    }
 
 
 def _columns(row, left_out: frozenset[str]) -> dict:

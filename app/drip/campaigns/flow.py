@@ -1,6 +1,8 @@
 """What the campaign page's flow shows about each step besides its figures: the delay, the
-template's status in the catalog (and the fallback's), the A/B test on it, and how many
-enrollments wait on it. A handful of queries for all the steps together, never one per step.
+template's status in the catalog (and the fallback's), the A/B test on it, how many
+enrollments wait on it (and on its branch), its branch in words, and whether any journey
+reaches it (app.drip.campaigns.graph). A handful of queries for all the steps together,
+never one per step.
 (The figures come from app.drip.analytics, which sits above this package: the page puts the
 two together.)"""
 
@@ -8,13 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
-from app.drip.campaigns.lifecycle import live_steps
+from app.drip import enrollment
+from app.drip.campaigns.graph import Graph, campaign_graph, step_title
 from app.drip.campaigns.step_undo import next_live_step, waiting_counts
 from app.drip.templates import NOT_IN_CATALOG, SENDABLE_STATUSES
-from app.models import DripAbTest, DripCampaign, DripCampaignStep, WhatsAppTemplate
+from app.models import (
+    DripAbTest,
+    DripCampaign,
+    DripCampaignStep,
+    DripEnrollment,
+    WhatsAppTemplate,
+)
 
 # Tests shown on a step: one that runs, or one being prepared (a paused one still splits
 # nobody, but it is the step's test until it completes).
@@ -37,10 +46,16 @@ class FlowStep:
     ab_test: DripAbTest | None
     waiting: int  # live enrollments whose next message is this step
     next_step: DripCampaignStep | None  # where they go if this step is deleted
+    branch: str | None = None  # its branch in words
+    branch_waiting: int = 0  # of `waiting`, those sent it and waiting on its branch
+    unreachable: bool = False  # no journey leads to it
 
 
-def flow_steps(session: Session, campaign: DripCampaign) -> list[FlowStep]:
-    steps = live_steps(session, campaign.id)
+def flow_steps(
+    session: Session, campaign: DripCampaign, graph: Graph | None = None
+) -> list[FlowStep]:
+    graph = graph or campaign_graph(session, campaign)
+    steps = graph.steps
     wanted = {
         pair
         for s in steps
@@ -53,6 +68,8 @@ def flow_steps(session: Session, campaign: DripCampaign) -> list[FlowStep]:
     catalog = _templates(session, campaign.organization_id, wanted)
     tests = _tests(session, campaign.id)
     waiting = waiting_counts(session, campaign.id)
+    on_branch = _branch_waiting(session, campaign.id)
+    unreachable = {step.id for step in graph.unreachable}
 
     def state(name, language) -> TemplateState | None:
         if not name:
@@ -75,9 +92,44 @@ def flow_steps(session: Session, campaign: DripCampaign) -> list[FlowStep]:
             ab_test=tests.get(s.id),
             waiting=waiting.get(s.id, 0),
             next_step=next_live_step(steps, s),
+            branch=branch_words(graph, s),
+            branch_waiting=on_branch.get(s.id, 0),
+            unreachable=s.id in unreachable,
         )
         for s in steps
     ]
+
+
+def branch_words(graph: Graph, step: DripCampaignStep) -> str | None:
+    """'Waits up to 2 days: replied → End the journey · read → Step 3 “Offer” · otherwise →
+    Step 2 “Reminder”' (where each way leads as the processor goes: a deleted target is the
+    next live step after it)."""
+    branch = enrollment.Branch.from_json(step.branch)
+    if branch is None:
+        return None
+    titles = {s.id: step_title(s) for s in graph.steps}
+    edges = [edge for edge in graph.edges if edge.from_step_id == step.id]
+    labels = [*branch.events, "otherwise"]
+    ways = [
+        f"{label} → {titles.get(edge.to_step_id, 'End the journey')}"
+        for label, edge in zip(labels, edges, strict=False)
+    ]
+    unit = branch.wait_unit if branch.wait_amount != 1 else branch.wait_unit[:-1]
+    return f"Waits up to {branch.wait_amount:,} {unit}: " + " · ".join(ways)
+
+
+def _branch_waiting(session: Session, campaign_id: int) -> dict[int, int]:
+    """step id -> live enrollments sent it and waiting on its branch, in one GROUP BY."""
+    rows = session.execute(
+        select(DripEnrollment.current_step_id, func.count())
+        .where(
+            DripEnrollment.campaign_id == campaign_id,
+            DripEnrollment.status == "active",
+            DripEnrollment.wait_reason == enrollment.WAIT_REASON,
+        )
+        .group_by(DripEnrollment.current_step_id)
+    )
+    return {step_id: int(n) for step_id, n in rows}
 
 
 def _templates(session: Session, organization_id: int, wanted: set) -> dict:

@@ -16,6 +16,7 @@ from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from app.drip import enrollment
+from app.drip.campaigns.branches import branch_targets
 from app.drip.campaigns.lifecycle import ensure_editable, live_steps
 from app.drip.enrollment import LIVE_STATUSES
 from app.drip.errors import Conflict
@@ -146,8 +147,9 @@ def restore_step(
     deleted_at = step.deleted_at
     steps = live_steps(session, campaign.id)
     place = min(max(int(details.get("position") or len(steps) + 1), 1), len(steps) + 1)
-    step.deleted_at = None
     steps.insert(place - 1, step)
+    _check_order(steps, place)
+    step.deleted_at = None
     for index, row in enumerate(steps, start=1):
         if row.position != index:
             row.position = index
@@ -160,6 +162,20 @@ def restore_step(
     session.flush()
     total = len(moved["ids"]) + len(moved["pausedIds"])
     return Undone(step, back, total - back, unrecorded=False)
+
+
+def _check_order(ordered: list[DripCampaignStep], place: int) -> None:
+    """The step comes back with its branch, at its place: refused when that branch would then
+    lead to itself or backwards (the steps were reordered since the deletion)."""
+    step = ordered[place - 1]
+    targets = branch_targets(step)
+    for index, before in enumerate(ordered[:place], start=1):
+        if before.id in targets:
+            raise Conflict(
+                f"Undoing would bring back step {place} “{step.name}” with its branch leading "
+                f"to step {index} “{before.name}”, which is now before it: put the steps back "
+                "in order first, or add the step again."
+            )
 
 
 def _move_back(session, campaign, step, moved: dict, deleted_at: datetime, now) -> int:

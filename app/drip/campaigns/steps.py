@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app.drip import enrollment, templates
-from app.drip.campaigns.branches import check_branch
+from app.drip.campaigns.branches import check_branch, check_deletable, check_order
 from app.drip.campaigns.lifecycle import ensure_editable, live_steps
 from app.drip.campaigns.template_fields import check_template
 from app.drip.campaigns.templating import text_errors
@@ -62,10 +62,14 @@ def add_step(
 def update_step(session: Session, step: DripCampaignStep, fields: dict) -> DripCampaignStep:
     ensure_editable(session.get(DripCampaign, step.campaign_id))
     timing = (step.delay_amount, step.delay_unit)
+    branch = step.branch
     apply_step_fields(session, step, fields)
     session.flush()
     if (step.delay_amount, step.delay_unit) != timing:
         enrollment.on_step_timing_changed(session, step)
+    if step.branch != branch:
+        # Those waiting on the old branch are decided again, by the next pass, on this one.
+        enrollment.on_branch_changed(session, step)
     if any(key in fields for key in MESSAGE_KEYS):
         # Held on the old template: the step now says something else.
         templates.release_step_holds(session, [step.id])
@@ -76,6 +80,7 @@ def delete_step(session: Session, step: DripCampaignStep) -> None:
     """Soft-delete (logs and analytics keep the step), move waiting enrollments on."""
     campaign = session.get(DripCampaign, step.campaign_id)
     ensure_editable(campaign)
+    check_deletable(session, step)
     step.deleted_at = utcnow()
     session.flush()
     templates.release_step_holds(session, [step.id])  # before they move on to the next step
@@ -94,6 +99,7 @@ def reorder_steps(session: Session, campaign: DripCampaign, step_ids: list) -> l
             {"step_ids": f"A list of these {len(steps)} step ids: {sorted(steps)}."},
         )
     ordered = [steps[i] for i in step_ids]
+    check_order(ordered)
     _renumber(ordered)
     session.flush()
     return ordered

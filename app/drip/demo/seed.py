@@ -4,7 +4,9 @@
   replies, opt-outs, failures and clicks, a finished A/B test and a running one;
 - "Welcome series": a live campaign with minute-long delays and no send window, whose
   contacts start one a minute, so that the embedded worker and the sandbox provider keep
-  sending, delivering, reading and answering for a while after `make run` starts.
+  sending, delivering, reading and answering for a while after `make run` starts;
+- "Cart recovery" (app.drip.demo.cart): a journey that branches (a click leads to checkout
+  help, a reply ends it, silence to a reminder), with two weeks of contacts on each path.
 
 Each part is made once: a part whose campaign already exists is left as it is.
 """
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.drip import campaigns, sending, templates
 from app.drip.audit import SYSTEM
+from app.drip.demo import cart as demo_cart
 from app.drip.demo import history as demo_history
 from app.drip.demo import people as demo_people
 from app.models import DripCampaign, DripEnrollment, utcnow
@@ -90,6 +93,12 @@ def seed_demo_data(
     else:
         result.rows = demo_history.seed_history(session, organization_id, now, SEED)
         result.created.append(demo_history.NAME)
+    # After the history: the cart campaign's contacts are the history's.
+    if demo_cart.exists(session, organization_id):
+        result.existing.append(demo_cart.NAME)
+    else:
+        result.rows.update(demo_cart.seed_cart(session, organization_id, now, SEED))
+        result.created.append(demo_cart.NAME)
     if _live_exists(session, organization_id):
         result.existing.append(DEMO_CAMPAIGN)
     else:

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
+from app.drip.enrollment.branching import WAIT_REASON
 from app.drip.enrollment.enrolling import (
     LIVE_STATUSES,
     SKIP_REASONS,
@@ -48,6 +49,7 @@ __all__ = [
     "following_step",
     "get_enrollment",
     "list_enrollments",
+    "on_branch_changed",
     "on_contacts_created",
     "on_step_deleted",
     "on_step_timing_changed",
@@ -241,6 +243,26 @@ def on_step_timing_changed(session: Session, step: DripCampaignStep) -> None:
     if step.deleted_at is None:
         campaign = session.get(DripCampaign, step.campaign_id)
         reschedule(session, campaign, DripEnrollment.current_step_id == step.id)
+
+
+def on_branch_changed(session: Session, step: DripCampaignStep, *, now=None) -> int:
+    """Make the active enrollments waiting on a step's branch due now, after the branch was
+    added, edited or removed: the next pass decides again with the branch as it is (the
+    timeout of a shorter wait, an event of a new rule, or the next step in order when it is
+    gone). Returns how many."""
+    now = now or utcnow()
+    result = session.execute(
+        update(DripEnrollment)
+        .where(
+            DripEnrollment.campaign_id == step.campaign_id,
+            DripEnrollment.current_step_id == step.id,
+            DripEnrollment.status == "active",
+            DripEnrollment.wait_reason == WAIT_REASON,
+        )
+        .values(next_send_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
 
 
 def on_window_changed(session: Session, campaign: DripCampaign) -> None:

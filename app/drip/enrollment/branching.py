@@ -119,13 +119,17 @@ class Outcome:
 def decide(branch: Branch, facts: Facts, now: datetime | None = None) -> Outcome | None:
     """The way the branch goes: the first event in the wait (ties to the rule listed first);
     with `now` at or after the end of the wait and no event, the timeout; else None (still
-    waiting). Events before the send or after the enrollment ended do not count."""
+    waiting). An event stamped before the send counts as at the send; one after the wait or
+    after the enrollment ended does not count."""
     deadline = facts.sent_at + branch.wait
     best = None
     for order, rule in enumerate(branch.rules):
         at = facts.time_of(rule.event)
-        if at is None or at < facts.sent_at or at > deadline:
+        if at is None or at > deadline:
             continue
+        # Meta's timestamps are whole seconds from another clock: a read in the second of the
+        # send can read as before it. And a goal reached before the send is met at once.
+        at = max(at, facts.sent_at)
         if facts.ended_at is not None and at > facts.ended_at:
             continue
         if best is None or (at, order) < (best[0], best[1]):
@@ -182,6 +186,7 @@ def _rules(conditions, step_id, later: set[int], errors: dict) -> tuple[Rule, ..
         )
         return ()
     rules: list[Rule] = []
+    seen: set[str] = set()  # events named so far, valid targets or not
     for index, condition in enumerate(conditions):
         field = f"branch.conditions.{index}"
         if not isinstance(condition, dict):
@@ -190,8 +195,9 @@ def _rules(conditions, step_id, later: set[int], errors: dict) -> tuple[Rule, ..
         event = condition.get("event")
         if event not in EVENTS:
             errors[f"{field}.event"] = "Choose read, replied, clicked or goal."
-        elif event in {rule.event for rule in rules}:
+        elif event in seen:
             errors[f"{field}.event"] = f"“{event}” is already a condition of this branch."
+        seen.add(event)
         target = _target(condition.get("goTo"), step_id, later, f"{field}.goTo", errors)
         if event in EVENTS and target is not None:
             rules.append(Rule(event, target))

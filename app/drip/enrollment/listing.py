@@ -14,7 +14,7 @@ from app.drip.enrollment.audience import contact_filter
 from app.drip.enrollment.endings import STOP_REASON_CONVERTED, STOP_REASON_REPLIED
 from app.drip.enrollment.enrolling import LIVE_STATUSES
 from app.drip.enrollment.timing import campaign_window
-from app.drip.enrollment.waiting import WaitFacts, Waiting, explain_wait
+from app.drip.enrollment.waiting import WaitFacts, Waiting, branch_places, explain_wait
 from app.drip.errors import ValidationError
 from app.drip.limits import SEARCH_TEXT_MAX
 from app.drip.scope import get_scoped
@@ -154,6 +154,7 @@ def list_enrollments(
     *,
     where: EnrollmentFilter | None = None,
     now: datetime | None = None,
+    viewer_zone: str | None = None,
 ) -> tuple[list[EnrollmentRow], int]:
     """A page of the campaign's enrollments (newest first) and the total, optionally of one
     status or matching a filter. Contact, step, held template and a retried message's error
@@ -200,6 +201,7 @@ def list_enrollments(
     window = campaign_window(campaign)
     org_zone = organization_zone_name(session, organization_id)
     now = now or utcnow()
+    places = branch_places(session, campaign_id)
     result = []
     for row in rows:
         facts = WaitFacts(
@@ -212,6 +214,9 @@ def list_enrollments(
             held_template=row.template_name,
             held_template_status=row.template_status,
             retry_code=row.error_code,
+            step_name=row.name,
+            places=places,
+            viewer_zone=viewer_zone,
         )
         result.append(
             EnrollmentRow(

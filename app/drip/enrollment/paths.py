@@ -164,6 +164,8 @@ def rejudge_branches(session: Session, *where, now: datetime) -> int:
             e.last_step_id,
             e.via_step_id,
             e.via,
+            e.last_sent_at,
+            e.wait_reason,
             Contact.timezone,
             DripMessageLog.sent_at,
             DripMessageLog.via_step_id.label("log_via_step_id"),
@@ -208,41 +210,66 @@ def rejudge_branches(session: Session, *where, now: datetime) -> int:
 
 
 def _values(plans: CampaignPlans, row, branch: Branch, outcome, done: set[int], facts: Facts):
-    """The columns to write for this outcome, or None when the enrollment is already there."""
+    """The columns to write for this outcome, or None when the enrollment is already there.
+
+    Every column the path decides is written and compared (the step, the way, the anchor,
+    the wait), not only the way: an earlier event of the same kind arriving later moves the
+    anchor, and an ending arriving after a branch event finds the enrollment as it was then."""
     step_id = row.last_step_id
     active = row.status == "active"
     if outcome is None:
-        # No event decides it: waiting at the step, or on the timeout's way if the wait ran
-        # out and the processor took it.
-        if row.via_step_id == step_id and row.via == "timeout":
-            return None
-        if row.current_step_id == step_id and row.via_step_id != step_id:
-            return None
-        values = {
-            "current_step_id": step_id,
-            "via_step_id": row.log_via_step_id,
-            "via": row.log_via,
-            "last_sent_at": facts.sent_at,
-        }
-        if active:
-            values.update(next_send_at=facts.sent_at + branch.wait, wait_reason=WAIT_REASON)
-        return values
-    if row.via_step_id == step_id and row.via == outcome.via:
-        return None
+        return _waiting(row, branch, facts)
     target = plans.target(row.campaign_id, step_id, outcome.to, done)
     values = {"via_step_id": step_id, "via": outcome.via, "wait_reason": None}
     if target is None:
-        # The journey ends: the processor completes it at its next pass (due now).
-        values["current_step_id"] = step_id
+        # The journey ends: the processor completes it at its next pass (due now), its anchor
+        # the send, as the completion writes it.
+        values.update(current_step_id=step_id, last_sent_at=facts.sent_at)
+        if _same(row, values):
+            return None
         if active:
             values["next_send_at"] = plans.now
         return values
     values.update(current_step_id=target.id, last_sent_at=outcome.at)
+    if _same(row, values):
+        return None
     if active:
         values["next_send_at"] = plans.scheduler(row.campaign_id).due(
             outcome.at, target.delay_amount, target.delay_unit, row.timezone
         )
     return values
+
+
+def _waiting(row, branch: Branch, facts: Facts):
+    """No event decides it: waiting at the step, or on the timeout's way if the wait ran out
+    and the processor took it."""
+    step_id = row.last_step_id
+    if row.via_step_id == step_id and row.via == "timeout":
+        return None
+    if row.current_step_id == step_id and row.via_step_id != step_id:
+        return None  # waiting already (or parked on an ambiguous send: left as it is)
+    values = {
+        "current_step_id": step_id,
+        "via_step_id": row.log_via_step_id,
+        "via": row.log_via,
+        "last_sent_at": facts.sent_at,
+        # An ended one too: it was waiting on the branch when its ending came.
+        "wait_reason": WAIT_REASON,
+    }
+    if row.status == "active":
+        values["next_send_at"] = facts.sent_at + branch.wait
+    return values
+
+
+def _same(row, values: dict) -> bool:
+    """Whether the enrollment already has these values."""
+    for name, value in values.items():
+        current = getattr(row, name)
+        if name == "last_sent_at":
+            current = _utc(current)
+        if current != value:
+            return False
+    return True
 
 
 def _with_end(facts: Facts, ended_at: datetime | None) -> Facts:

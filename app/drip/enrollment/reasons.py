@@ -58,3 +58,38 @@ def stop_reason_text(reason: str | None) -> str | None:
     if reason.startswith(f"{SEND_FAILED}:"):
         return f"a message could not be sent: {describe_code(reason.split(':', 1)[1])}"
     return reason
+
+
+# What a branch waits for, said of its message: "a reply to or a read of “Welcome”".
+BRANCH_EVENT_NOUN = {
+    "replied": "a reply to",
+    "read": "a read of",
+    "clicked": "a click in",
+}
+# How an enrollment reached its branch's end: "(it replied to “Welcome”)".
+BRANCH_END_CAUSE = {
+    "replied": "it replied to {}",
+    "read": "it read {}",
+    "clicked": "it clicked a link in {}",
+    "goal": "it reached the campaign's goal after {}",
+    "timeout": "nothing came within the wait after {}",
+}
+
+
+def branch_wait_text(
+    wait: str, events, step_name: str, deadline: str | None, then: str | None
+) -> str:
+    """ "Waiting up to 2 days for a reply to or a read of “Welcome”: if none comes by
+    Wed 9 Jan 14:00 it goes on to “Reminder”." (`then` None: the journey ends.)"""
+    nouns = [BRANCH_EVENT_NOUN[e] for e in events if e in BRANCH_EVENT_NOUN]
+    what = f"{' or '.join(nouns)} “{step_name}”" if nouns else ""
+    if "goal" in events:
+        what = f"{what} or the campaign's goal" if what else "the campaign's goal"
+    by = f" by {deadline}" if deadline else ""
+    way = f"it goes on to “{then}”" if then else "the journey ends"
+    return f"Waiting up to {wait} for {what}: if none comes{by} {way}."
+
+
+def branch_end_text(via: str | None, step_name: str) -> str:
+    cause = BRANCH_END_CAUSE.get(via or "", "its branch ended it at {}")
+    return f"Ends the journey at the next pass ({cause.format(f'“{step_name}”')})."

@@ -1,16 +1,23 @@
 """Why a live enrollment's next message is not out yet, in words a marketer can act on: its
 step's delay, the campaign's sending hours, a sending rule that pushed it back (the messaging
 limit, the frequency cap, Meta's per-user marketing cap), a template that cannot be sent, a
-retry after an error, or a pause by hand. The enrollment page and the API's waitingFor /
-waitReasonText read the same Waiting."""
+retry after an error, a pause by hand, or the branch of the step just sent (waiting for an
+event on it, or ending the journey at the next pass). The enrollment page and the API's
+waitingFor / waitReasonText read the same Waiting."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.drip.enrollment.reasons import wait_reason_text
+from sqlalchemy.orm import Session
+
+from app.drip.enrollment.branching import END, IN_ORDER, WAIT_REASON, Branch
+from app.drip.enrollment.paths import CampaignPlans
+from app.drip.enrollment.reasons import branch_end_text, branch_wait_text, wait_reason_text
 from app.drip.enrollment.schedule import SendWindow, add_delay, window_zone
+from app.drip.zones import resolve_zone
+from app.models import utcnow
 from app.whatsapp import describe_code
 
 WAITING_FOR = (
@@ -23,6 +30,7 @@ WAITING_FOR = (
     "due",
     "send_window",
     "step_delay",
+    WAIT_REASON,
 )
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # next_send_at later than the step's own due time by more than this: the sending hours moved it.
@@ -48,6 +56,17 @@ class WaitFacts:
     held_template: str | None = None
     held_template_status: str | None = None
     retry_code: str | None = None
+    step_name: str | None = None  # the current step's
+    # The campaign's steps and branches (branch_places): where a branch leads, by name.
+    places: CampaignPlans | None = None
+    viewer_zone: str | None = None  # the zone a time in the text is shown in (else org_zone)
+
+
+def branch_places(session: Session, campaign_id: int) -> CampaignPlans:
+    """What explain_wait reads to say a branch's ways: one query for the campaign's steps."""
+    plans = CampaignPlans(session, utcnow())
+    plans.steps(campaign_id)
+    return plans
 
 
 def hours_text(window: SendWindow) -> str:
@@ -90,6 +109,9 @@ def _held(enrollment, facts: WaitFacts) -> Waiting | None:
     """Held back by hand, by a template, by a sending rule or for a retry."""
     if enrollment.status == "paused":
         return Waiting("paused", "paused by hand: nothing is sent until it is resumed")
+    branch = _branch_wait(enrollment, facts)
+    if branch is not None:
+        return branch
     if enrollment.held_at is not None:
         name = f"“{facts.held_template}” " if facts.held_template else ""
         state = (facts.held_template_status or "not approved").lower()
@@ -134,3 +156,44 @@ def _delay_text(enrollment, facts: WaitFacts) -> str:
         unit = unit.rstrip("s")
     after = "the previous message" if enrollment.last_sent_at else "enrolling"
     return f"waiting for {step}'s delay: {facts.delay_amount} {unit} after {after}"
+
+
+def _branch_wait(enrollment, facts: WaitFacts) -> Waiting | None:
+    """At a branch: waiting for its event, or pointed at its end (completed by the next pass)."""
+    name = facts.step_name or "its last message"
+    ended = (
+        enrollment.via_step_id is not None
+        and enrollment.via_step_id == enrollment.current_step_id
+        and enrollment.via not in (None, IN_ORDER)
+    )
+    if ended:
+        return Waiting("due", branch_end_text(enrollment.via, name))
+    if enrollment.wait_reason != WAIT_REASON or facts.places is None:
+        return None
+    places, campaign_id = facts.places, enrollment.campaign_id
+    branch = places.branch(campaign_id, enrollment.current_step_id)
+    if branch is None:
+        return None
+    target = places.target(campaign_id, enrollment.current_step_id, branch.on_timeout, set())
+    zone = resolve_zone(facts.viewer_zone, facts.org_zone)
+    deadline = enrollment.next_send_at.astimezone(zone) if enrollment.next_send_at else None
+    return Waiting(
+        WAIT_REASON,
+        branch_wait_text(
+            _wait_words(branch),
+            branch.events,
+            name,
+            _day_time(deadline) if deadline else None,
+            None if target is None or branch.on_timeout == END else target.name,
+        ),
+    )
+
+
+def _wait_words(branch: Branch) -> str:
+    unit = branch.wait_unit if branch.wait_amount != 1 else branch.wait_unit[:-1]
+    return f"{branch.wait_amount:,} {unit}"
+
+
+def _day_time(value: datetime) -> str:
+    """'Wed 9 Jan 14:00' (the zone's clock)."""
+    return f"{_DAYS[value.weekday()]} {value.day} {value:%b %H:%M}"

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, delete, exists, func, or_, select, update
+from sqlalchemy import and_, case, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from app.drip.enrollment import LIVE_STATUSES
-from app.models import DripCampaign, DripEnrollment, DripMessageLog, JobRun
+from app.models import DripActivityRollup, DripCampaign, DripEnrollment, DripMessageLog, JobRun
+from app.models.analytics import AXIS_PATH, VIA_CODES
 
 STALE_AFTER = timedelta(hours=24)
 STALE_CODE = "stale"
@@ -92,10 +93,33 @@ def delete_old_logs_batch(
     ).all()
     if not ids:
         return 0
+    session.execute(_keep_paths(ids))
     session.execute(
         delete(_LOG).where(_LOG.id.in_(ids)).execution_options(synchronize_session=False)
     )
     return len(ids)
+
+
+def _keep_paths(log_ids: list[int]):
+    """The paths (via_step_id, via) of the logs about to go, as AXIS_PATH rollup rows, so that
+    the funnel's arrivals by path outlive them as its counts do (app.drip.analytics.arrivals)."""
+    r = DripActivityRollup
+    via = case(*((_LOG.via == v, c) for v, c in VIA_CODES.items() if v), else_=0)
+    source = (
+        select(
+            _LOG.organization_id,
+            _LOG.campaign_id,
+            _LOG.step_id,
+            literal(AXIS_PATH),
+            via,
+            func.coalesce(_LOG.via_step_id, 0),
+            func.count(),
+        )
+        .where(_LOG.id.in_(log_ids))
+        .group_by(_LOG.organization_id, _LOG.campaign_id, _LOG.step_id, via, _LOG.via_step_id)
+    )
+    columns = ["organization_id", "campaign_id", "step_id", "axis", "metric", "bucket", "count"]
+    return insert(r).from_select(columns, source)
 
 
 def delete_old_job_runs(session: Session, now: datetime, *, days: int = JOB_RUN_RETENTION_DAYS):
