@@ -1,10 +1,12 @@
 """Webhook ingest on PostgreSQL: gunicorn serving the app, 4 concurrent senders posting signed
 deliveries of 50 statuses (of existing message logs) for ~10 s.
 
-    .venv/bin/python bench/webhook_ingest.py [--seconds 10] [--senders 4] [--workers 4]
+    .venv/bin/python bench/webhook_ingest.py [--seconds 10] [--senders 4] [--workers 4] [--branch]
 
 Prints status events applied per second (goal >= 3,000/s), p50/p99 latency per request
-(goal p99 < 250 ms) and the peak RSS of each gunicorn worker.
+(goal p99 < 250 ms) and the peak RSS of each gunicorn worker. With --branch the logs' step
+branches on a read (read -> step 2, otherwise the next step after a day) and every enrollment
+waits on it: each read then decides a branch in the webhook's transaction (the worst case).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from app.extensions import db  # noqa: E402
 from app.models import WebhookEvent, WhatsAppStatusEvent  # noqa: E402
 from app.whatsapp.webhook import SIGNATURE_HEADER, signature_for  # noqa: E402
 from bench.harness import PG, gunicorn, percentile  # noqa: E402
-from tests.integration.enrollment_world import make_campaign  # noqa: E402
+from tests.integration.enrollment_world import live_steps, make_campaign  # noqa: E402
 from tests.support.accounts import set_verified_account  # noqa: E402
 from tests.support.scratch import (  # noqa: E402
     drop_schema,
@@ -47,7 +49,7 @@ BATCH = 50
 STATUSES = ("sent", "delivered", "read")
 
 
-def prepare(url: str, logs: int) -> list[str]:
+def prepare(url: str, logs: int, branch: bool = False) -> list[str]:
     """An organization with the account, `logs` contacts enrolled, one sent log each; the
     logs' wamids."""
     app = create_app(Config(secret_key=SECRET_KEY, database_url=url))
@@ -57,6 +59,15 @@ def prepare(url: str, logs: int) -> list[str]:
         org = accounts.create_organization(session, "Bench")
         set_verified_account(app, session, org, PHONE_ID, APP_SECRET)
         campaign = make_campaign(session, org.id, steps=((0, "minutes"), (1, "days")))
+        if branch:
+            first, second = live_steps(session, campaign)
+            campaign.stop_on_reply = False
+            first.branch = {
+                "waitAmount": 1,
+                "waitUnit": "days",
+                "conditions": [{"event": "read", "goTo": second.id}],
+                "onTimeout": "next",
+            }
         enroll_generated_contacts(session, org.id, campaign, logs)
         session.execute(
             text(
@@ -67,6 +78,14 @@ def prepare(url: str, logs: int) -> list[str]:
                 " FROM drip_enrollments e"
             )
         )
+        if branch:  # sent a moment ago, now waiting on the branch
+            session.execute(
+                text(
+                    "UPDATE drip_enrollments SET last_step_id = current_step_id,"
+                    " wait_reason = 'branch', last_sent_at = now() - interval '2 hours',"
+                    " next_send_at = now() + interval '22 hours'"
+                )
+            )
         session.commit()
         wamids = session.scalars(text("SELECT wamid FROM drip_message_logs ORDER BY id")).all()
         db.engine.dispose()
@@ -120,10 +139,11 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--logs", type=int, default=20_000)
+    parser.add_argument("--branch", action="store_true", help="every read decides a branch")
     args = parser.parse_args()
 
     url = scratch_schema(PG, SCHEMA)
-    wamids = prepare(url, args.logs)
+    wamids = prepare(url, args.logs, args.branch)
     queue = bodies(wamids)
     with gunicorn(url, SECRET_KEY, args.workers) as server:
         lock = threading.Lock()
@@ -152,6 +172,9 @@ def main() -> None:
         unapplied = db.session.scalar(
             select(func.count()).select_from(WebhookEvent).where(WebhookEvent.applied_at.is_(None))
         )
+        decided = db.session.scalar(
+            text("SELECT count(*) FROM drip_enrollments WHERE via = 'read'")
+        )
         db.engine.dispose()
     drop_schema(PG, SCHEMA)
 
@@ -164,6 +187,7 @@ def main() -> None:
         "status_events_applied": applied,
         "webhook_events": events,
         "webhook_events_unapplied": unapplied,
+        "branches_decided": decided,
         "events_per_s": round(applied / elapsed, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
         "p99_ms": round(p99 * 1000, 1),

@@ -40,13 +40,19 @@ class StepBox:
         return self.flow.step
 
 
-def delay_text(step: DripCampaignStep, first: bool) -> str:
+def delay_text(step: DripCampaignStep, first: bool, branched: bool = False) -> str:
+    """The connector above a step; `branched` when a branch (or its timeout) leads to it, whose
+    decision its delay then counts from."""
     if step.delay_amount == 0:
         when = "At once"
     else:
         unit = step.delay_unit if step.delay_amount != 1 else step.delay_unit[:-1]
         when = f"Wait {step.delay_amount:,} {unit}"
-    return when + (" after enrollment" if first else " after the previous step")
+    if first:
+        return when + " after enrollment"
+    if branched:
+        return when + " after the previous step, or after the branch that leads here"
+    return when + " after the previous step"
 
 
 def delete_question(campaign: DripCampaign, flow: campaigns.FlowStep) -> str:
@@ -72,6 +78,7 @@ def step_boxes(campaign: DripCampaign, graph: campaigns.Graph | None = None) -> 
         return []
     funnel = analytics.funnel(db.session, campaign.organization_id, campaign.id)
     by_step = {row["stepId"]: row for row in funnel["steps"]}
+    branched = {edge.to_step_id for edge in (graph.edges if graph else ()) if edge.via != "next"}
     boxes = []
     for index, flow in enumerate(flows):
         row = by_step.get(flow.step.id, {})
@@ -85,7 +92,7 @@ def step_boxes(campaign: DripCampaign, graph: campaigns.Graph | None = None) -> 
             StepBox(
                 "message",
                 flow,
-                delay_text(flow.step, index == 0),
+                delay_text(flow.step, index == 0, flow.step.id in branched),
                 figures,
                 delete_question(campaign, flow),
             )

@@ -22,6 +22,7 @@ from tests.browser.support import (
     PHONE,
     api,
     assert_accessible,
+    docs_shot,
     fake_cloud_api,
     finish,
     log_in_through_form,
@@ -57,7 +58,8 @@ def test_flow_two_branch_journey_built_in_the_editor(page, live_server, request)
         ids = enroll_two(page, live_server, campaign_id)
         assert run_processing_pass(live_server)["sent"] >= 2  # other organizations send too
         wamid = {r["body"]["to"].lstrip("+"): r["wamid"] for r in meta.records()}
-        read = {**status(wamid[READER], "read", READER), "timestamp": str(int(time.time()) + 1)}
+        # Meta stamps whole seconds: this read reads as before the send, and counts at it.
+        read = {**status(wamid[READER], "read", READER), "timestamp": str(int(time.time()))}
         payload = webhook_payload(phone_number_id, statuses=[read])
         assert post_webhook(live_server, APP_SECRET, payload)["statuses"] == 1
         the_silent_ones_wait_runs_out(live_server, ids[SILENT])
@@ -114,6 +116,7 @@ def branch_the_first_step(page, campaign_id: int) -> None:
         expect(page.locator(".bubble.loading")).to_have_count(0)
         assert_accessible(page, f"the step editor's branch at {viewport['width']}px")
     on_screen(page)
+    docs_shot(page, "step-branch", section)
     page.get_by_role("button", name="Save step").click()
     expect(page.get_by_text("Step saved.")).to_be_visible()
     first = page.locator("li.flow-step").first
@@ -160,6 +163,11 @@ def see_both_paths(page, campaign_id: int, ids: dict[str, int]) -> None:
     page.goto(f"/campaigns/{campaign_id}")
     first = page.locator("li.flow-step").first
     expect(first.locator(".flow-branch")).to_contain_text(WORDS)
+    docs_shot(
+        page,
+        "campaign-flow-branch",
+        page.get_by_role("list", name="The campaign's steps, in order"),
+    )
     page.goto(f"/campaigns/{campaign_id}/enrollments")
     expect(page.locator("tr[id^=enrollment-]")).to_have_count(2)
     reader = timeline_messages(page, ids[READER])

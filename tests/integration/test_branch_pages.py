@@ -198,6 +198,9 @@ def test_the_flow_says_each_branch_in_words_and_warns(client_a, clean_app, journ
     ) in page
     assert "waiting on its branch" in page
     assert "can never be reached" not in page
+    # The Offer's delay counts from the read that leads there too; the Reminder's is in order.
+    # (once in the connector's text, once in its label)
+    assert page.count("after the previous step, or after the branch that leads here") == 2
 
     # The timeout skips the Reminder too: nothing leads to it any more.
     set_branch(
