@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
 from app.drip.engagement import replies
@@ -33,7 +34,7 @@ from app.drip.engagement.keywords import (
 )
 from app.drip.engagement.opt_out import opt_out_contact
 from app.drip.engagement.statuses import Failure
-from app.drip.enrollment import rejudge_branches
+from app.drip.enrollment import branching_step_ids, rejudge_branches
 from app.drip.sql import as_utc, insert_many_once
 from app.models import DripEnrollment, WhatsAppStatusEvent, utcnow
 from app.whatsapp import InboundMessageEvent, StatusUpdate
@@ -83,7 +84,9 @@ def apply_status(
     price_logs(session, organization_id, [(log, update)])
     if failure is not None:
         message_status.apply_failure(session, log, failure, at)
-    rejudge_branches(session, DripEnrollment.contact_id == log.contact_id, now=now or utcnow())
+    session.flush()
+    if update.status in _BRANCHING_STATUSES:
+        _judge_branches(session, organization_id, [(log, update.status)], now or utcnow())
     return SETTLED if settling else APPLIED
 
 
@@ -118,7 +121,7 @@ def apply_statuses(
         ],
         ("organization_id", "wamid", "status"),
     )
-    outcomes, priced, judged = {}, [], set()
+    outcomes, priced, judged = {}, [], []
     for update_, failure in rows:
         if (organization_id, update_.wamid, update_.status) not in recorded:
             continue
@@ -128,11 +131,11 @@ def apply_statuses(
         if failure is not None:
             message_status.apply_failure(session, log, failure, at)
         if update_.status in _BRANCHING_STATUSES:
-            judged.add(log.contact_id)
+            judged.append((log, update_.status))
         outcomes[(update_.wamid, update_.status)] = APPLIED
     price_logs(session, organization_id, priced)  # one rate-card load for the batch
     if judged:
-        rejudge_branches(session, DripEnrollment.contact_id.in_(judged), now=now or utcnow())
+        _judge_branches(session, organization_id, judged, now or utcnow())
     session.flush()
     results = []
     for update_ in updates:
@@ -143,6 +146,27 @@ def apply_statuses(
         else:
             results.append(apply_status(session, organization_id, update_, now=now))
     return results
+
+
+def _judge_branches(session: Session, organization_id: int, changed: list, now: datetime):
+    """Decide again the branches these statuses may settle: a read, on its own message's
+    enrollment; a failure, on every enrollment of its contact (the failure may end them, which
+    undoes a branch taken after it). Nothing at all for an organization without branches."""
+    branching = branching_step_ids(session, organization_id)
+    if not branching:
+        return
+    enrollments = {log.enrollment_id for log, status in changed if log.step_id in branching}
+    contacts = {log.contact_id for log, status in changed if status == "failed"}
+    rejudge_branches(
+        session,
+        or_(DripEnrollment.id.in_(enrollments), DripEnrollment.contact_id.in_(contacts)),
+        now=now,
+    )
+
+
+def _rejudge_contact(session: Session, organization_id: int, contact_id: int) -> None:
+    if branching_step_ids(session, organization_id):
+        rejudge_branches(session, DripEnrollment.contact_id == contact_id, now=utcnow())
 
 
 def _find_log(session: Session, organization_id: int, update: StatusUpdate):
@@ -182,7 +206,7 @@ def apply_inbound(session: Session, organization_id: int, event: InboundMessageE
     branches of the contact's enrollments are judged again after an opt-out or a reply."""
     outcome, contact_id = _apply_inbound(session, organization_id, event)
     if outcome in (OPTED_OUT, REPLY):
-        rejudge_branches(session, DripEnrollment.contact_id == contact_id, now=utcnow())
+        _rejudge_contact(session, organization_id, contact_id)
     return outcome
 
 
@@ -239,7 +263,7 @@ def apply_marketing_opt_out(
     if contact_id is None:
         return UNKNOWN_SENDER
     opt_out_contact(session, contact_id, REASON_USER_PREFERENCES, as_utc(timestamp))
-    rejudge_branches(session, DripEnrollment.contact_id == contact_id, now=utcnow())
+    _rejudge_contact(session, organization_id, contact_id)
     return OPTED_OUT
 
 

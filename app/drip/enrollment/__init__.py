@@ -61,6 +61,7 @@ from app.drip.enrollment.listing import (
 from app.drip.enrollment.paths import (
     CampaignPlans,
     branch_facts,
+    branching_step_ids,
     rejudge_branches,
     sent_steps,
 )
@@ -130,6 +131,7 @@ __all__ = [
     "add_delay",
     "apply_action",
     "branch_facts",
+    "branching_step_ids",
     "bulk_action",
     "campaign_window",
     "contact_filter",

@@ -23,14 +23,15 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import BigInteger, DateTime, String, and_, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from app.drip.enrollment.branching import END, NEXT, WAIT_REASON, Branch, Facts, decide
 from app.drip.enrollment.endings import ended_by_event
 from app.drip.enrollment.enrolling import LIVE_STATUSES
 from app.drip.enrollment.timing import Scheduler
-from app.drip.sql import as_utc, id_in
+from app.drip.sql import Rows, as_utc, id_in
 from app.models import (
     Contact,
     DripCampaign,
@@ -190,7 +191,7 @@ def rejudge_branches(session: Session, *where, now: datetime) -> int:
     plans = CampaignPlans(session, now)
     facts = branch_facts(session, [(row.id, row.last_step_id) for row in rows])
     done = sent_steps(session, [row.id for row in rows])
-    changed = 0
+    changes: dict[tuple, list[dict]] = defaultdict(list)  # by the columns they set
     for row in rows:
         branch = plans.branch(row.campaign_id, row.last_step_id)
         if branch is None or row.id not in facts:
@@ -199,14 +200,54 @@ def rejudge_branches(session: Session, *where, now: datetime) -> int:
         outcome = decide(branch, _with_end(facts[row.id], ended))
         values = _values(plans, row, branch, outcome, done[row.id], facts[row.id])
         if values is not None:
-            session.execute(
-                update(DripEnrollment)
-                .where(DripEnrollment.id == row.id)
-                .values(updated_at=now, **values)
-                .execution_options(synchronize_session="fetch")
+            row_values = {f"b_{name}": value for name, value in values.items()}
+            changes[tuple(sorted(values))].append({"b_id": row.id, **row_values})
+    table = DripEnrollment.__table__
+    for names, batch_rows in changes.items():
+        # One UPDATE per kind of change (a webhook batch of reads moves many at once).
+        types = {"b_id": _TYPES["id"], **{f"b_{n}": _TYPES[n] for n in names}}
+        batch = Rows(session, batch_rows, types)
+        batch.execute(
+            update(table)
+            .where(table.c.id == batch.c.b_id)
+            .values(updated_at=now, **{n: getattr(batch.c, f"b_{n}") for n in names})
+        )
+    changed = [row["b_id"] for rows_ in changes.values() for row in rows_]
+    _expire(session, changed)
+    return len(changed)
+
+
+def branching_step_ids(session: Session, organization_id: int) -> set[int]:
+    """The organization's steps that have a branch (deleted ones too: an enrollment may still
+    point there). Empty for most organizations, whose webhooks then judge nothing."""
+    return set(
+        session.scalars(
+            select(DripCampaignStep.id).where(
+                DripCampaignStep.organization_id == organization_id,
+                DripCampaignStep.branch.is_not(None),
             )
-            changed += 1
-    return changed
+        )
+    )
+
+
+# The columns rejudge_branches writes, typed for app.drip.sql.Rows.
+_TYPES = {
+    "id": BigInteger(),
+    "current_step_id": BigInteger(),
+    "via_step_id": BigInteger(),
+    "via": String(),
+    "last_sent_at": DateTime(timezone=True),
+    "next_send_at": DateTime(timezone=True),
+    "wait_reason": String(),
+}
+
+
+def _expire(session: Session, ids: list[int]) -> None:
+    """Enrollments loaded in the session read the columns changed behind their back again."""
+    for row_id in ids:
+        loaded = session.identity_map.get(identity_key(DripEnrollment, row_id))
+        if loaded is not None:
+            session.expire(loaded)
 
 
 def _values(plans: CampaignPlans, row, branch: Branch, outcome, done: set[int], facts: Facts):
