@@ -97,6 +97,21 @@ def main_nav(page, name: str) -> None:
 # --- screenshots and problems -----------------------------------------------------------------
 
 
+def connect_whatsapp(page, meta, app_secret: str) -> str:
+    """Save the member's WhatsApp account on Settings, sending through the fake Cloud API
+    `meta` under a fresh phone number id (returned)."""
+    phone_number_id = str(10**14 + secrets.randbelow(10**14))
+    main_nav(page, "Settings")
+    form = page.locator("form", has=page.get_by_label("Phone number ID"))
+    form.get_by_label("Phone number ID").fill(phone_number_id)
+    form.get_by_label("Access token").fill(meta.access_token)
+    form.get_by_label("App secret").fill(app_secret)
+    form.get_by_label("API base URL").fill(meta.base_url)
+    form.get_by_role("button", name="Save WhatsApp account").click()
+    expect(page.get_by_text(f"Sending through phone number ID {phone_number_id}")).to_be_visible()
+    return phone_number_id
+
+
 def finish(page, request) -> None:
     """The end of a flow: a full-page screenshot in the artifacts, and no problem seen."""
     ARTIFACTS.mkdir(exist_ok=True)

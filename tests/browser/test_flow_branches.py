@@ -7,7 +7,6 @@ read webhook for one of them, and each contact's timeline showing the path it to
 
 from __future__ import annotations
 
-import secrets
 import time
 from datetime import timedelta
 
@@ -22,11 +21,11 @@ from tests.browser.support import (
     PHONE,
     api,
     assert_accessible,
+    connect_whatsapp,
     docs_shot,
     fake_cloud_api,
     finish,
     log_in_through_form,
-    main_nav,
     new_member,
     on_screen,
     post_webhook,
@@ -52,7 +51,7 @@ def test_flow_two_branch_journey_built_in_the_editor(page, live_server, request)
     on_screen(page)
     log_in_through_form(page, new_member(live_server, "Flow branches"))
     with fake_cloud_api() as meta:
-        phone_number_id = connect_whatsapp(page, meta)
+        phone_number_id = connect_whatsapp(page, meta, APP_SECRET)
         campaign_id = build_in_the_editor(page)
         branch_the_first_step(page, campaign_id)
         ids = enroll_two(page, live_server, campaign_id)
@@ -67,19 +66,6 @@ def test_flow_two_branch_journey_built_in_the_editor(page, live_server, request)
             run_processing_pass(live_server)
     see_both_paths(page, campaign_id, ids)
     finish(page, request)
-
-
-def connect_whatsapp(page, meta) -> str:
-    phone_number_id = str(10**14 + secrets.randbelow(10**14))
-    main_nav(page, "Settings")
-    form = page.locator("form", has=page.get_by_label("Phone number ID"))
-    form.get_by_label("Phone number ID").fill(phone_number_id)
-    form.get_by_label("Access token").fill(meta.access_token)
-    form.get_by_label("App secret").fill(APP_SECRET)
-    form.get_by_label("API base URL").fill(meta.base_url)
-    form.get_by_role("button", name="Save WhatsApp account").click()
-    expect(page.get_by_text(f"Sending through phone number ID {phone_number_id}")).to_be_visible()
-    return phone_number_id
 
 
 def build_in_the_editor(page) -> int:

@@ -7,7 +7,6 @@ reached the same way. (What every flow shares: test_flow_contacts.py.)"""
 from __future__ import annotations
 
 import re
-import secrets
 import time
 
 import pytest
@@ -17,12 +16,12 @@ from tests.browser.conftest import log_in
 from tests.browser.support import (
     api,
     campaign_through_api,
+    connect_whatsapp,
     demo_campaigns,
     docs_shot,
     fake_cloud_api,
     finish,
     log_in_through_form,
-    main_nav,
     new_member,
     on_screen,
     path_of,
@@ -48,7 +47,7 @@ def test_flow_contact_timeline_from_an_enrollment_row(page, live_server, request
     on_screen(page)
     log_in_through_form(page, new_member(live_server, "Flow timeline", timezone="Asia/Tokyo"))
     with fake_cloud_api() as meta:
-        phone_number_id = connect_whatsapp(page, meta)
+        phone_number_id = connect_whatsapp(page, meta, APP_SECRET)
         campaign_id = send_to_ada(page, live_server, phone_number_id)
         (sent,) = meta.records()
     wamid = sent["wamid"]
@@ -106,19 +105,6 @@ def test_flow_a_demo_contact_from_an_enrollment_row(page, live_server, request):
     expect(timeline.locator("li[data-kind=message]").first).to_be_visible()
     expect(timeline.locator("li[data-kind=completed]")).to_contain_text(name)
     finish(page, request)
-
-
-def connect_whatsapp(page, meta) -> str:
-    phone_number_id = str(10**14 + secrets.randbelow(10**14))
-    main_nav(page, "Settings")
-    form = page.locator("form", has=page.get_by_label("Phone number ID"))
-    form.get_by_label("Phone number ID").fill(phone_number_id)
-    form.get_by_label("Access token").fill(meta.access_token)
-    form.get_by_label("App secret").fill(APP_SECRET)
-    form.get_by_label("API base URL").fill(meta.base_url)
-    form.get_by_role("button", name="Save WhatsApp account").click()
-    expect(page.get_by_text(f"Sending through phone number ID {phone_number_id}")).to_be_visible()
-    return phone_number_id
 
 
 def send_to_ada(page, live_server, phone_number_id: str) -> int:
