@@ -23,9 +23,11 @@ once, then a reconciliation of every event and message.
 
 Prints each stream's achieved rate against its target, p50/p99 latency and errors per route,
 a reconciliation (webhook events posted vs applied, messages sent by the workers vs received
-by the fake, duplicates), peak RSS, the CPU time of each part while the streams ran, and a
-last line `LOAD_RESULT {json}`. Exits 1 when a request failed or an event or message was lost
-or duplicated; a missed rate or latency goal is printed, not an exit status.
+by the fake, duplicates), peak RSS, the CPU time of each part while the streams ran, CPU per
+unit of work (ms of CPU of the web workers per status event and per page, of the worker
+processes per send), and a last line `LOAD_RESULT {json}`. Exits 1 when a request failed or
+an event or message was lost or duplicated; a missed rate or latency goal is printed, not an
+exit status.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import resource
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.whatsapp.webhook import SIGNATURE_HEADER, signature_for  # noqa: E402
-from bench import load_report, load_world  # noqa: E402
+from bench import load_cpu, load_report, load_world  # noqa: E402
 from bench.harness import (  # noqa: E402
     PG,
     cpu_seconds,
@@ -337,7 +340,10 @@ def run(args: argparse.Namespace, plan: Plan, setup: dict, url: str, redis: str 
         )
         setup["setup_s"] = round(time.perf_counter() - started, 1)
         print(f"data ready in {setup['setup_s']} s; starting the processes", flush=True)
-        with gunicorn(url, load_world.SECRET_KEY, args.web_workers) as server:
+        cpu_dir = tempfile.mkdtemp(prefix="drip_load_cpu_")
+        hooks = {"GUNICORN_CMD_ARGS": f"--config {ROOT / 'bench' / 'load_cpu.py'}"}
+        hooks["LOAD_CPU_DIR"] = cpu_dir
+        with gunicorn(url, load_world.SECRET_KEY, args.web_workers, env=hooks) as server:
             cookie = login(server.base_url)
             workers = start_workers(args, url, redis)
             processes = {
@@ -347,7 +353,7 @@ def run(args: argparse.Namespace, plan: Plan, setup: dict, url: str, redis: str 
                 "load generator": [os.getpid()],
             }
             try:
-                figures = drive(args, plan, setup, world, server.port, cookie, processes)
+                figures = drive(args, plan, setup, world, server.port, cookie, processes, cpu_dir)
             finally:
                 print("streams done; the workers drain what is still due", flush=True)
                 totals = stop_workers(workers, args.drain)
@@ -366,9 +372,12 @@ def run(args: argparse.Namespace, plan: Plan, setup: dict, url: str, redis: str 
     }
 
 
-def drive(args, plan: Plan, setup: dict, world, port: int, cookie: str, processes) -> dict:
-    """Make the sends due from t0 and run the HTTP streams from t0; the samples, and the CPU
-    seconds each group of processes used while the streams ran."""
+def drive(
+    args, plan: Plan, setup: dict, world, port: int, cookie: str, processes, cpu_dir: str
+) -> dict:
+    """Make the sends due from t0 and run the HTTP streams from t0; the samples, the CPU
+    seconds each group of processes used while the streams ran, and the web workers' CPU
+    inside requests by kind (bench/load_cpu.py) in that time."""
     secret, phone_id = world.app_secret, world.phone_ids[0]
     deliveries = webhook_plan(world.wamids, args.statuses_per_post, secret, phone_id)
     pages = page_plan(world)
@@ -391,12 +400,21 @@ def drive(args, plan: Plan, setup: dict, world, port: int, cookie: str, processe
     )
     print(f"running the streams for {args.seconds:g} s", flush=True)
     before = {name: sum(map(cpu_seconds, pids)) for name, pids in processes.items()}
+    in_requests = load_cpu.read_sums(cpu_dir)
     samples = asyncio.run(run_streams(port, cookie, streams))
     cpu = {
-        name: round(sum(map(cpu_seconds, pids)) - before[name], 1)
+        name: round(sum(map(cpu_seconds, pids)) - before[name], 2)
         for name, pids in processes.items()
     }
-    return {"samples": samples, "t0": t0, "spans": spans, "cpu_s": cpu}
+    after = load_cpu.read_sums(cpu_dir)
+    in_requests = {key: after[key] - in_requests[key] for key in after}
+    return {
+        "samples": samples,
+        "t0": t0,
+        "spans": spans,
+        "cpu_s": cpu,
+        "cpu_in_requests": in_requests,
+    }
 
 
 def main() -> None:

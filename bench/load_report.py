@@ -15,7 +15,19 @@ RANK = {"sent": 1, "delivered": 2, "read": 3}
 
 
 def report(
-    setup: dict, *, samples, t0, spans, database, rows, fake, workers, memory, cpu_s, sends
+    setup: dict,
+    *,
+    samples,
+    t0,
+    spans,
+    database,
+    rows,
+    fake,
+    workers,
+    memory,
+    cpu_s,
+    cpu_in_requests,
+    sends,
 ) -> dict:
     """Print the figures; the result as a JSON-able dict (its "ok": nothing lost or failed)."""
     routes = _routes(samples)
@@ -38,10 +50,38 @@ def report(
         "sending": sending,
         "memory_peak_rss_mb": memory,
         "cpu_seconds_during_streams": cpu_s,
+        "cpu_ms_per_unit": cpu_per_unit(setup, cpu_s, cpu_in_requests, workers),
         "setup": setup,
     }
     _print(result)
     return result
+
+
+CPU_GOALS_MS = {"send": 0.6, "status_event": 0.2, "page": 15.0}
+
+
+def cpu_per_unit(setup: dict, cpu_s: dict, in_requests: dict, workers: list[dict]) -> dict:
+    """ms of CPU per send (the worker processes, from "ready" to their end, over the messages
+    they sent), per status event and per page (the web workers while the streams ran: the CPU
+    measured inside each kind of request, plus the rest, accepting and parsing, shared by
+    request count; a repeated delivery's statuses count as events too)."""
+    hooks, views = in_requests["webhook_requests"], in_requests["page_requests"]
+    rest = max(
+        0.0, cpu_s["web workers"] * 1000 - in_requests["webhook_ms"] - in_requests["page_ms"]
+    )
+    share = rest / (hooks + views) if hooks + views else 0.0
+    events = hooks * setup["statuses_per_post"]
+    sent = sum(w.get("sent_after_ready", 0) for w in workers)
+    worker_ms = sum(w.get("cpu_s_after_ready", 0) for w in workers) * 1000
+    out = {
+        "send": worker_ms / sent if sent else None,
+        "status_event": (in_requests["webhook_ms"] + share * hooks) / events if events else None,
+        "page": (in_requests["page_ms"] + share * views) / views if views else None,
+        "status_event_in_request": in_requests["webhook_ms"] / events if events else None,
+        "page_in_request": in_requests["page_ms"] / views if views else None,
+        "web_outside_requests_per_request": share,
+    }
+    return {k: None if v is None else round(v, 3) for k, v in out.items()}
 
 
 def _routes(samples) -> dict:
@@ -239,6 +279,18 @@ def _print(result: dict) -> None:
     print(
         f"  CPU seconds used while the streams ran ({setup['seconds']:g} s, 2 cores:"
         f" {2 * setup['seconds']:g} CPU s at most, PostgreSQL not counted): {cpu}"
+    )
+    unit = result["cpu_ms_per_unit"]
+    print("  CPU per unit (ms of user + system CPU; goal):")
+    for name, label in (("send", "send"), ("status_event", "status event"), ("page", "page")):
+        value = unit[name]
+        shown = "-" if value is None else f"{value:.3f}"
+        met = value is not None and value <= CPU_GOALS_MS[name]
+        print(f"    {label:<14}{shown:>9}  <= {CPU_GOALS_MS[name]:g} {_yes(met)}")
+    print(
+        f"    (inside requests: {unit['status_event_in_request']} per status event,"
+        f" {unit['page_in_request']} per page; accepting and parsing"
+        f" {unit['web_outside_requests_per_request']} per request)"
     )
     verdict = "OK" if result["ok"] else "FAILED"
     print(

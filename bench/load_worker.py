@@ -9,8 +9,9 @@ SECRET_KEY must be the key the WhatsApp accounts' tokens were encrypted with.
 Prints "ready" once the app is built and a first pass has run (connections open), then starts
 a pass at most every --interval seconds (a pass sends everything due, batch after batch). When
 a line arrives on stdin (or stdin closes) it drains: it stops at the first pass that finds
-nothing due, or after --drain seconds. Its last line is JSON: the passes' totals and the
-process's peak RSS.
+nothing due, or after --drain seconds. Its last line is JSON: the passes' totals, the CPU
+seconds (user + system, all threads) used from "ready" to the end with the messages sent in
+that time, and the process's peak RSS.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def main() -> None:
     with app.app_context():
         one_pass(1)  # opens the connections; the load's messages are not due yet
         print("ready", flush=True)
+        # CPU per send counts from here: the passes, not the imports and the app's start.
+        cpu_at_ready, sent_at_ready = time.process_time(), totals.get("sent", 0)
         drain_until = None
         while True:
             started = time.monotonic()
@@ -78,6 +81,8 @@ def main() -> None:
                     break
             if stats["claimed"] < args.batch:
                 time.sleep(max(0.0, args.interval - (time.monotonic() - started)))
+    totals["cpu_s_after_ready"] = round(time.process_time() - cpu_at_ready, 3)
+    totals["sent_after_ready"] = totals.get("sent", 0) - sent_at_ready
     totals["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(totals), flush=True)
 

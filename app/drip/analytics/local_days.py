@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, literal
@@ -33,6 +34,12 @@ class LocalDays:
     @classmethod
     def between(cls, zone: ZoneInfo, start: datetime, end: datetime) -> LocalDays:
         """The offsets in force from start to end (hourly scan, refined to the bucket)."""
+        # A dashboard asks for the same range four times, and again on each view that day:
+        # the scan is thousands of conversions, its answer immutable.
+        return _between(cls, zone, start, end)
+
+    @classmethod
+    def _scan(cls, zone: ZoneInfo, start: datetime, end: datetime) -> LocalDays:
         at = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         changes = [(0, _offset_buckets(zone, at))]
         while at < end:
@@ -66,3 +73,8 @@ class LocalDays:
     @staticmethod
     def date(number: int) -> date:
         return EPOCH_DAY + timedelta(days=int(number))
+
+
+@lru_cache(maxsize=256)
+def _between(cls: type[LocalDays], zone: ZoneInfo, start: datetime, end: datetime) -> LocalDays:
+    return cls._scan(zone, start, end)
