@@ -15,11 +15,17 @@ class WebhookEvent(IdMixin, Base):
     """A raw webhook delivery, recorded before it is applied so a crash loses nothing."""
 
     __tablename__ = "webhook_events"
-    __table_args__ = (Index("ix_webhook_events_applied_received", "applied_at", "received_at"),)
+    # Partitioned by month of received_at on PostgreSQL (migration 0018), so the key must hold
+    # it; a repeat comes in at another time, so record_delivery keeps the hash unique itself.
+    __table_args__ = (
+        Index("ix_webhook_events_applied_received", "applied_at", "received_at"),
+        Index("ix_webhook_events_body_sha256", "body_sha256"),
+        UniqueConstraint("body_sha256", "received_at"),
+    )
 
     # Null until routed: a delivery is recorded before its phone number id is looked up.
     organization_id: Mapped[int | None] = fk("organizations.id", nullable=True)
-    body_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    body_sha256: Mapped[str] = mapped_column(String(64))
     body: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     applied_at: Mapped[datetime | None]
@@ -27,18 +33,37 @@ class WebhookEvent(IdMixin, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+def _occurred_at(context) -> datetime:
+    # Engagement always gives the log's created_at; an event built without it (a test, a
+    # script) falls back to Meta's time, as migration 0018 does for an event whose log is gone.
+    return context.get_current_parameters()["occurred_at"]
+
+
 class WhatsAppStatusEvent(IdMixin, Base):
     """One (wamid, status) as Meta reported it; unique, so a repeat is applied once."""
 
     __tablename__ = "whatsapp_status_events"
-    # Per organization: another organization's webhook cannot take a key this one needs.
-    __table_args__ = (UniqueConstraint("organization_id", "wamid", "status"),)
+    # Per organization: another organization's webhook cannot take a key this one needs. The
+    # key holds the month it is partitioned by (0018): its log's created_at, one per wamid, so
+    # a repeat meets its first copy whatever timestamp Meta puts on it.
+    __table_args__ = (
+        UniqueConstraint(
+            "organization_id",
+            "wamid",
+            "status",
+            "message_created_at",
+            name="uq_whatsapp_status_events_key",
+        ),
+    )
 
     organization_id: Mapped[int] = fk("organizations.id")
     message_log_id: Mapped[int | None] = fk("drip_message_logs.id", nullable=True)
     wamid: Mapped[str] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16))
     occurred_at: Mapped[datetime]
+    # The created_at of the log the event belongs to: the events of a month's messages sit in
+    # that month's partition and go when it is dropped, with the month's logs.
+    message_created_at: Mapped[datetime] = mapped_column(default=_occurred_at)
     error_code: Mapped[str | None] = mapped_column(String(16))
     error_title: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -50,7 +75,8 @@ class InboundMessage(IdMixin, Base):
     __tablename__ = "inbound_messages"
     __table_args__ = (
         Index("ix_inbound_messages_contact_received", "contact_id", "received_at"),
-        UniqueConstraint("organization_id", "wa_message_id"),
+        # With Meta's timestamp, the month it is partitioned by (0018): a repeat carries it too.
+        UniqueConstraint("organization_id", "wa_message_id", "occurred_at"),
     )
 
     organization_id: Mapped[int] = fk("organizations.id")

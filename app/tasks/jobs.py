@@ -19,6 +19,7 @@ from app.drip import ab, analytics, contacts, engagement, sending
 from app.drip.sending import PROCESSING_JOB
 from app.extensions import db
 from app.models import JobRun, utcnow
+from app.tasks import partitions as history_partitions
 from app.tasks import processing
 from app.tasks.scheduler import RecurringJob, claim_interval, job_lock
 from app.tasks.template_sync import sync_all
@@ -126,14 +127,24 @@ def purge_old_logs() -> dict:
 
     def body(session: Session, now: datetime) -> dict:
         days = current_app.config["LOG_RETENTION_DAYS"]
+        # On PostgreSQL the months of status events, deliveries and inbound messages past
+        # retention go first, whole (app.drip.sending.partitions); the logs then go up to the
+        # same month boundary, so their cascade finds no event left to delete row by row.
+        sending.drop_expired_partitions(session, now, days=days)
+        session.commit()
+        cutoff = sending.logs_cutoff(session, now, days=days)
         deleted, batches = in_batches(
             session,
-            lambda batch: sending.delete_old_logs_batch(session, now, days=days, batch=batch),
+            lambda batch: sending.delete_old_logs_batch(session, cutoff, days=0, batch=batch),
         )
         job_runs = sending.delete_old_job_runs(session, now)
         return {"deleted": deleted, "batches": batches, "job_runs_deleted": job_runs}
 
     return run_job("purge_old_logs", body)
+
+
+def manage_partitions() -> dict:
+    return run_job(history_partitions.JOB_NAME, history_partitions.manage_partitions)
 
 
 RECURRING = [
@@ -146,6 +157,7 @@ RECURRING = [
     RecurringJob("fail_stale", fail_stale, 60 * 60),
     RecurringJob("sync_templates", sync_templates, 60 * 60),
     RecurringJob("purge_old_logs", purge_old_logs, 24 * 60 * 60, timeout_seconds=3 * 60 * 60),
+    RecurringJob(history_partitions.JOB_NAME, manage_partitions, 24 * 60 * 60),
 ]
 
 

@@ -119,8 +119,9 @@ def apply_statuses(
             message_status.event_row(logs[u.wamid], u.wamid, u.status, as_utc(u.timestamp), f)
             for u, f in rows
         ],
-        ("organization_id", "wamid", "status"),
+        message_status.EVENT_KEY,
     )
+    recorded = {key[:3] for key in recorded}
     outcomes, priced, judged = {}, [], []
     for update_, failure in rows:
         if (organization_id, update_.wamid, update_.status) not in recorded:

@@ -79,7 +79,10 @@ def record_inbound(session: Session, organization_id: int, values: dict) -> int 
     """Record the message once per organization (another organization's message with the
     same id is not this one's repeat); its row id, or None for a repeat."""
     row = {"organization_id": organization_id, **values}
-    return insert_once(session, InboundMessage, row, ("organization_id", "wa_message_id"))
+    # With Meta's timestamp, the month inbound messages are partitioned by (0018): a repeat
+    # of the message carries the same one.
+    key = ("organization_id", "wa_message_id", "occurred_at")
+    return insert_once(session, InboundMessage, row, key)
 
 
 def link_inbound(session: Session, inbound_id: int, contact_id: int) -> None:

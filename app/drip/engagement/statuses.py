@@ -79,6 +79,11 @@ def logs_for_wamids(
     return {log.wamid: log for log in session.scalars(query)}
 
 
+# The key holds the month the events are partitioned by (0018): their log's created_at, the
+# same for every status of a wamid, so a repeat meets its first copy whatever Meta's timestamp.
+EVENT_KEY = ("organization_id", "wamid", "status", "message_created_at")
+
+
 def event_row(log: DripMessageLog, wamid: str, status: str, at, failure) -> dict:
     """The whatsapp_status_events row recording (wamid, status) for a log."""
     return {
@@ -87,6 +92,7 @@ def event_row(log: DripMessageLog, wamid: str, status: str, at, failure) -> dict
         "wamid": wamid,
         "status": status,
         "occurred_at": at,
+        "message_created_at": log.created_at,
         "error_code": failure.code if failure else None,
         "error_title": failure.title if failure else None,
     }
@@ -129,8 +135,7 @@ def record_event(
     """Record (wamid, status) once for the log's organization; False when it was recorded
     before (a repeat)."""
     values = event_row(log, wamid, status, at, failure)
-    unique = ("organization_id", "wamid", "status")
-    return insert_once(session, WhatsAppStatusEvent, values, unique) is not None
+    return insert_once(session, WhatsAppStatusEvent, values, EVENT_KEY) is not None
 
 
 def retired_log_id(session: Session, organization_id: int, wamid: str) -> int | None:
@@ -159,17 +164,21 @@ def record_retired(
 ) -> bool:
     """Keep a late status of a retired wamid as an event of its log (once), without applying
     it: the log has moved on to its next try. False for a repeat."""
+    created_at = session.scalar(
+        select(DripMessageLog.created_at).where(DripMessageLog.id == log_id)
+    )
     values = {
         "organization_id": organization_id,
         "message_log_id": log_id,
         "wamid": wamid,
         "status": status,
         "occurred_at": at,
+        # The log is there: its events cascade from it, and one of them named it.
+        "message_created_at": created_at,
         "error_code": failure.code if failure else None,
         "error_title": failure.title if failure else None,
     }
-    unique = ("organization_id", "wamid", "status")
-    return insert_once(session, WhatsAppStatusEvent, values, unique) is not None
+    return insert_once(session, WhatsAppStatusEvent, values, EVENT_KEY) is not None
 
 
 def settle(session: Session, log: DripMessageLog, wamid: str, now: datetime) -> None:

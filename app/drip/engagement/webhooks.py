@@ -19,7 +19,7 @@ import hashlib
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app import whatsapp
@@ -58,13 +58,20 @@ def record_delivery(session: Session, body: bytes, organization_id: int | None) 
         "received_at": utcnow(),
         "attempts": 0,
     }
-    new_id = insert_once(session, WebhookEvent, values, ("body_sha256",))
-    if new_id is not None:
-        return new_id, False
-    event_id, applied_at = session.execute(
-        select(WebhookEvent.id, WebhookEvent.applied_at).where(WebhookEvent.body_sha256 == digest)
-    ).one()
-    return event_id, applied_at is not None
+    # Partitioned by received_at (0018), the table cannot hold the hash unique on its own (a
+    # repeat comes in at another time): copies of one body queue on a lock of its hash until
+    # the first commits, then find it.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(digest, 0))))
+    found = session.execute(
+        select(WebhookEvent.id, WebhookEvent.applied_at)
+        .where(WebhookEvent.body_sha256 == digest)
+        .limit(1)
+    ).first()
+    if found is not None:
+        return found.id, found.applied_at is not None
+    new_id = insert_once(session, WebhookEvent, values, ("body_sha256", "received_at"))
+    return new_id, False
 
 
 def apply_batch(

@@ -31,6 +31,9 @@ from app.drip.sending.limit_settings import (
 from app.drip.sending.marketing_cap import schedule_retries as schedule_marketing_cap_retries
 from app.drip.sending.messages import Outgoing
 from app.drip.sending.outcomes import record
+from app.drip.sending.partitions import create_ahead as create_partitions_ahead
+from app.drip.sending.partitions import drop_expired as drop_expired_partitions
+from app.drip.sending.partitions import logs_cutoff
 from app.drip.sending.processor import Claim, claim
 from app.drip.sending.step_test import (
     TESTS_PER_HOUR,
@@ -57,9 +60,12 @@ __all__ = [
     "account_trouble",
     "claim",
     "clear_account_failure",
+    "create_partitions_ahead",
     "delete_old_job_runs",
     "delete_old_logs_batch",
+    "drop_expired_partitions",
     "fail_stale_logs",
+    "logs_cutoff",
     "note_account_health",
     "queue_health",
     "record",
