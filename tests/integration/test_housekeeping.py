@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select
 
+from app.drip import sending
 from app.drip.enrollment import actions as enrollment
 from app.drip.sending import housekeeping
 from app.drip.sending.health import PROCESSING_JOB, queue_health
@@ -166,8 +167,10 @@ def test_retention_keeps_the_log_that_guards_a_live_enrollment(session, org_a):
 def test_the_purge_job_loops_over_batches_and_forgets_old_job_runs(session, org_a, monkeypatch):
     monkeypatch.setattr("app.drip.sending.BATCH", 2)
     campaign = make_campaign(session, org_a.org_id)
+    # Past retention on both databases (on PostgreSQL logs go a whole month at a time).
+    old = sending.logs_cutoff(session, utcnow(), days=90) - timedelta(days=1)
     for _ in range(5):
-        message(session, campaign, created_at=utcnow() - timedelta(days=100))
+        message(session, campaign, created_at=old)
     keep = message(session, campaign, created_at=utcnow() - timedelta(days=10))
     session.add(JobRun(name="process_due", started_at=utcnow() - timedelta(days=30), ok=True))
     session.commit()
@@ -181,9 +184,18 @@ def test_the_purge_job_loops_over_batches_and_forgets_old_job_runs(session, org_
 def test_retention_follows_the_setting(session, org_a, monkeypatch, clean_app):
     monkeypatch.setitem(clean_app.config, "LOG_RETENTION_DAYS", 7)
     campaign = make_campaign(session, org_a.org_id)
-    message(session, campaign, created_at=utcnow() - timedelta(days=8))
+    cutoff = sending.logs_cutoff(session, utcnow(), days=7)
+    assert cutoff <= utcnow() - timedelta(days=7)
+    if session.get_bind().dialect.name == "postgresql":
+        # A month at a time: the logs go with their month of status events, dropped whole.
+        assert (cutoff.day, cutoff.hour, cutoff.minute) == (1, 0, 0)
+    else:
+        assert cutoff > utcnow() - timedelta(days=8)
+    message(session, campaign, created_at=cutoff - timedelta(hours=1))
+    kept = message(session, campaign, created_at=cutoff + timedelta(hours=1))
     session.commit()
     assert jobs.purge_old_logs()["deleted"] == 1
+    assert session.scalars(select(DripMessageLog.id)).all() == [kept.id]
 
 
 # --- campaign counters ---------------------------------------------------------------------

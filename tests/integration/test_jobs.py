@@ -80,6 +80,7 @@ def test_recurring_jobs_are_declared_once_with_their_intervals(clean_app):
         "fail_stale": 3600,
         "sync_templates": 3600,
         "purge_old_logs": 86400,
+        "manage_partitions": 86400,
     }
     for job in jobs.RECURRING:
         # RQ finds a job by module and name: each must be a module-level function of app.tasks.jobs.
