@@ -20,12 +20,12 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from app.drip.enrollment import IN_ORDER
 from app.models import DripActivityRollup, DripCampaignStep, DripMessageLog
 from app.models.analytics import AXIS_PATH, VIA_CODES
 
 ENROLLED = None  # the via of a contact's first message: they arrived by enrolling
 UNRECORDED = "unrecorded"  # messages whose log (and so its path) retention purged
-IN_ORDER = "next"
 _VIAS = {code: via for via, code in VIA_CODES.items()}
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from app.drip import enrollment
-from app.drip.campaigns.branches import campaign_problem, title
+from app.drip.campaigns.branches import branch_targets, campaign_problem, title
 from app.drip.campaigns.lifecycle import live_steps
 from app.drip.errors import Conflict
 from app.models import DripCampaign, DripCampaignStep
@@ -44,9 +44,8 @@ class Graph:
         }
 
 
-def step_title(step: DripCampaignStep) -> str:
-    """How a sentence names a step: 'Step 3 “Offer”'."""
-    return title(step)
+# How a sentence names a step: 'Step 3 “Offer”' (title(step, start=False) inside one).
+step_title = title
 
 
 class GraphConfirmationNeeded(Conflict):
@@ -67,12 +66,7 @@ def campaign_graph(session: Session, campaign: DripCampaign) -> Graph:
     """The graph of the campaign's live steps as they are now."""
     steps = live_steps(session, campaign.id)
     live = {step.id for step in steps}
-    named = {
-        target
-        for step in steps
-        for target in (enrollment.Branch.from_json(step.branch) or _NO_BRANCH).targets()
-        if isinstance(target, int) and target not in live
-    }
+    named = {target for step in steps for target in branch_targets(step) if target not in live}
     gone = {}
     for target in named:
         row = session.get(DripCampaignStep, target)
@@ -105,7 +99,8 @@ def build_graph(
             problem = campaign_problem(campaign, event)
             if problem:
                 graph.warnings.append(
-                    f"The branch of {lower_title(step)} on “{event}” is never taken. " + problem
+                    f"The branch of {title(step, start=False)} on “{event}” is never taken. "
+                    + problem
                 )
     graph.unreachable = _unreachable(steps, graph.edges)
     graph.warnings[:0] = [
@@ -113,14 +108,6 @@ def build_graph(
         for step in graph.unreachable
     ]
     return graph
-
-
-_NO_BRANCH = enrollment.Branch(1, "days", ())
-
-
-def lower_title(step: DripCampaignStep) -> str:
-    """step_title inside a sentence: 'step 3 “Offer”'."""
-    return title(step, start=False)
 
 
 def _to(target, following: int | None, steps: list, gone: dict | None) -> int | None:

@@ -25,12 +25,11 @@ from datetime import datetime
 
 from sqlalchemy import BigInteger, DateTime, String, and_, or_, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
 from app.drip.enrollment.branching import END, NEXT, WAIT_REASON, Branch, Facts, decide
 from app.drip.enrollment.endings import ended_by_event
 from app.drip.enrollment.enrolling import LIVE_STATUSES
-from app.drip.enrollment.timing import Scheduler
+from app.drip.enrollment.timing import Scheduler, expire_enrollments
 from app.drip.sql import Rows, as_utc, id_in
 from app.models import (
     Contact,
@@ -213,7 +212,7 @@ def rejudge_branches(session: Session, *where, now: datetime) -> int:
             .values(updated_at=now, **{n: getattr(batch.c, f"b_{n}") for n in names})
         )
     changed = [row["b_id"] for rows_ in changes.values() for row in rows_]
-    _expire(session, changed)
+    expire_enrollments(session, changed)
     return len(changed)
 
 
@@ -240,14 +239,6 @@ _TYPES = {
     "next_send_at": DateTime(timezone=True),
     "wait_reason": String(),
 }
-
-
-def _expire(session: Session, ids: list[int]) -> None:
-    """Enrollments loaded in the session read the columns changed behind their back again."""
-    for row_id in ids:
-        loaded = session.identity_map.get(identity_key(DripEnrollment, row_id))
-        if loaded is not None:
-            session.expire(loaded)
 
 
 def _values(plans: CampaignPlans, row, branch: Branch, outcome, done: set[int], facts: Facts):

@@ -130,7 +130,8 @@ def _reschedule_batches(session, query, statement, scheduler, delays, to_step) -
             )
         if params:
             session.execute(statement, params)
-            _expire(session, [p["b_id"] for p in params])
+            changed = ["next_send_at", "current_step_id", "updated_at"]
+            expire_enrollments(session, [p["b_id"] for p in params], changed)
         last_id, count = rows[-1].id, count + len(params)
     return count
 
@@ -144,9 +145,10 @@ def _step_delays(session: Session, campaign_id: int) -> dict[int, tuple[int, str
     return {row.id: (row.delay_amount, row.delay_unit) for row in rows}
 
 
-def _expire(session: Session, ids: list[int]) -> None:
-    """Objects already loaded for these rows re-read the columns changed behind their back."""
+def expire_enrollments(session: Session, ids: list[int], columns: list[str] | None = None):
+    """Enrollments already loaded for these rows re-read the columns (all, without `columns`)
+    a bulk UPDATE changed behind their back."""
     for row_id in ids:
         loaded = session.identity_map.get(identity_key(DripEnrollment, row_id))
         if loaded is not None:
-            session.expire(loaded, ["next_send_at", "current_step_id", "updated_at"])
+            session.expire(loaded, columns)
