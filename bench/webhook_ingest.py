@@ -1,12 +1,16 @@
 """Webhook ingest on PostgreSQL: gunicorn serving the app, 4 concurrent senders posting signed
-deliveries of 50 statuses (of existing message logs) for ~10 s.
+deliveries of 25 statuses (of existing message logs) for ~10 s.
 
-    .venv/bin/python bench/webhook_ingest.py [--seconds 10] [--senders 4] [--workers 4] [--branch]
+    .venv/bin/python bench/webhook_ingest.py [--seconds 10] [--senders 4] [--workers 4]
+        [--logs 6000] [--batch 25] [--branch]
 
 Prints status events applied per second (goal >= 3,000/s), p50/p99 latency per request
-(goal p99 < 250 ms) and the peak RSS of each gunicorn worker. With --branch the logs' step
-branches on a read (read -> step 2, otherwise the next step after a day) and every enrollment
-waits on it: each read then decides a branch in the webhook's transaction (the worst case).
+(goal p99 < 250 ms), the web workers' CPU ms per status event (goal <= 0.2: the CPU inside
+requests, summed by bench/load_cpu.py's hooks, and the workers' whole CPU, HTTP parsing
+included, from /proc/<pid>/schedstat) and the peak RSS of each gunicorn worker.
+bench/webhook_cpu.py measures the same in one process. With --branch the logs' step branches
+on a read (read -> step 2, otherwise the next step after a day) and every enrollment waits on
+it: each read then decides a branch in the webhook's transaction (the worst case).
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import shutil
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -32,6 +38,7 @@ from app.drip import accounts  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import WebhookEvent, WhatsAppStatusEvent  # noqa: E402
 from app.whatsapp.webhook import SIGNATURE_HEADER, signature_for  # noqa: E402
+from bench import load_cpu  # noqa: E402
 from bench.harness import PG, gunicorn, percentile  # noqa: E402
 from tests.integration.enrollment_world import live_steps, make_campaign  # noqa: E402
 from tests.support.accounts import set_verified_account  # noqa: E402
@@ -45,7 +52,7 @@ SCHEMA = "bench_webhook_ingest"
 SECRET_KEY = "bench-secret-key"
 APP_SECRET = "bench_app_secret"
 PHONE_ID = "100000000000042"
-BATCH = 50
+BATCH = 25
 STATUSES = ("sent", "delivered", "read")
 
 
@@ -92,15 +99,15 @@ def prepare(url: str, logs: int, branch: bool = False) -> list[str]:
     return list(wamids)
 
 
-def bodies(wamids: list[str]) -> list[bytes]:
-    """Deliveries of 50 statuses each: every log's sent, then delivered, then read."""
+def bodies(wamids: list[str], batch: int = BATCH) -> list[bytes]:
+    """Deliveries of `batch` statuses each: every log's sent, then delivered, then read."""
     out = []
     at = int(time.time()) - 3600
     for k, name in enumerate(STATUSES):
-        for i in range(0, len(wamids), BATCH):
+        for i in range(0, len(wamids), batch):
             statuses = [
                 {"id": w, "status": name, "timestamp": str(at + k), "recipient_id": "1202"}
-                for w in wamids[i : i + BATCH]
+                for w in wamids[i : i + batch]
             ]
             value = {"messaging_product": "whatsapp", "metadata": {"phone_number_id": PHONE_ID}}
             value["statuses"] = statuses
@@ -138,14 +145,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--logs", type=int, default=20_000)
+    parser.add_argument("--logs", type=int, default=6000)
+    parser.add_argument("--batch", type=int, default=BATCH, help="statuses per delivery")
     parser.add_argument("--branch", action="store_true", help="every read decides a branch")
     args = parser.parse_args()
 
     url = scratch_schema(PG, SCHEMA)
     wamids = prepare(url, args.logs, args.branch)
-    queue = bodies(wamids)
-    with gunicorn(url, SECRET_KEY, args.workers) as server:
+    queue = bodies(wamids, args.batch)
+    cpu_dir = tempfile.mkdtemp(prefix="drip_webhook_cpu_")
+    hooks = {"GUNICORN_CMD_ARGS": f"--config {ROOT / 'bench' / 'load_cpu.py'}"}
+    with gunicorn(url, SECRET_KEY, args.workers, env={**hooks, "LOAD_CPU_DIR": cpu_dir}) as server:
+        workers = server.worker_pids()
+        in_requests_before = load_cpu.read_sums(cpu_dir)
+        cpu_before = worker_cpu_s(workers)
         lock = threading.Lock()
         latencies: list[float] = []
         errors: list = []
@@ -162,7 +175,11 @@ def main() -> None:
         for t in threads:
             t.join()
         elapsed = time.time() - started
+        time.sleep(0.2)  # the last post_request hooks write their sums after the answer
+        worker_cpu = worker_cpu_s(workers) - cpu_before
+        in_requests = load_cpu.read_sums(cpu_dir)
         memory = server.peak_rss_mb()
+    shutil.rmtree(cpu_dir, ignore_errors=True)
     rss, master_rss = memory["workers"], memory["master"]
 
     app = create_app(Config(secret_key=SECRET_KEY, database_url=url))
@@ -179,6 +196,7 @@ def main() -> None:
     drop_schema(PG, SCHEMA)
 
     p99 = percentile(latencies, 0.99) or 0
+    request_ms = in_requests["webhook_ms"] - in_requests_before["webhook_ms"]
     result = {
         "requests": len(latencies),
         "errors": len(errors),
@@ -191,6 +209,8 @@ def main() -> None:
         "events_per_s": round(applied / elapsed, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
         "p99_ms": round(p99 * 1000, 1),
+        "cpu_ms_per_status_in_requests": round(request_ms / applied, 4) if applied else None,
+        "cpu_ms_per_status_workers": round(worker_cpu * 1000 / applied, 4) if applied else None,
         "worker_peak_rss_mb": rss,
         "master_peak_rss_mb": master_rss,
     }
@@ -198,8 +218,24 @@ def main() -> None:
     print(
         f"{result['events_per_s']:,.0f} status events/s (goal >= 3,000), "
         f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms (goal < 250), "
+        f"CPU {result['cpu_ms_per_status_in_requests']} ms per status event in requests "
+        f"({result['cpu_ms_per_status_workers']} ms whole workers; goal <= 0.2), "
         f"peak RSS per worker {rss} MB"
     )
+
+
+def worker_cpu_s(pids: list[int]) -> float:
+    """The CPU seconds the processes have run: /proc/<pid>/schedstat's first field, the
+    scheduler's exact count (utime + stime of /proc/<pid>/stat are sampled ticks, which read
+    half of the in-request sums on this machine). A sync worker runs one thread."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/schedstat") as file:
+                total += int(file.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 1e9
 
 
 if __name__ == "__main__":

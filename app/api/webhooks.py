@@ -140,7 +140,8 @@ def _read_body() -> bytes:
     return body
 
 
-def _signed_by(body: bytes, signature: str, account: WhatsAppAccount) -> bool:
+def _signed_by(body: bytes, signature: str, account) -> bool:
+    """`account`: a WhatsAppAccount or its routing row (engagement.accounts_for)."""
     box = current_app.extensions["drip_secret_box"]
     try:
         secret = box.decrypt(account.app_secret_encrypted)

@@ -20,10 +20,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
-from app.drip.engagement import replies
+from app.drip.engagement import replies, status_batch
 from app.drip.engagement import statuses as message_status
 from app.drip.engagement.costs import price_logs
 from app.drip.engagement.keywords import (
@@ -33,14 +32,15 @@ from app.drip.engagement.keywords import (
     organization_keywords,
 )
 from app.drip.engagement.opt_out import opt_out_contact
+from app.drip.engagement.status_batch import APPLIED, BRANCHING_STATUSES, judge_branches
 from app.drip.engagement.statuses import Failure
 from app.drip.enrollment import branching_step_ids, rejudge_branches
-from app.drip.sql import as_utc, insert_many_once
-from app.models import DripEnrollment, WhatsAppStatusEvent, utcnow
+from app.drip.sql import as_utc
+from app.models import DripEnrollment, utcnow
 from app.whatsapp import InboundMessageEvent, StatusUpdate
 
 # Outcomes of apply_status / apply_inbound, for the caller's counts.
-APPLIED = "applied"  # a new status applied to a known message
+# APPLIED: a new status applied to a known message (status_batch's word)
 SETTLED = "settled"  # ... to an ambiguous send, found by its callback data
 DUPLICATE = "duplicate"  # seen before: nothing changed
 UNKNOWN = "unknown"  # a status of a message that is not ours: ignored
@@ -51,9 +51,6 @@ OPTED_OUT = "opted_out"  # an opt-out keyword: unsubscribed everywhere, not a re
 ENROLLED = "enrolled"  # an unknown sender's keyword: contact created and enrolled
 UNKNOWN_SENDER = "unknown_sender"  # recorded without a contact
 
-# Statuses that can decide a branch: a read, or a failure that ends enrollments (which undoes
-# a branch taken after it). Sent and delivered never do.
-_BRANCHING_STATUSES = ("read", "failed")
 _CALLBACK = re.compile(r"\s*log=(\d{1,18})\s*")
 
 
@@ -85,8 +82,8 @@ def apply_status(
     if failure is not None:
         message_status.apply_failure(session, log, failure, at)
     session.flush()
-    if update.status in _BRANCHING_STATUSES:
-        _judge_branches(session, organization_id, [(log, update.status)], now or utcnow())
+    if update.status in BRANCHING_STATUSES:
+        judge_branches(session, organization_id, [(log, update.status)], now or utcnow())
     return SETTLED if settling else APPLIED
 
 
@@ -97,72 +94,21 @@ def apply_statuses(
     *,
     now: datetime | None = None,
 ) -> list[str]:
-    """apply_status for a webhook batch, in a few statements: the known logs are locked in one
-    query and the (wamid, status) events recorded in one insert. Statuses of unknown wamids
+    """apply_status for a webhook batch, in a few statements whatever its size: the known logs
+    are locked in one query, the (wamid, status) events recorded in one insert and the logs
+    written back in one update (app.drip.engagement.status_batch). Statuses of unknown wamids
     (settling an ambiguous send, or not ours) go one by one through apply_status."""
     valid = [u for u in updates if u.status in message_status.STATUSES]
-    logs = message_status.logs_for_wamids(
-        session, organization_id, sorted({u.wamid for u in valid})
-    )
-    known = [u for u in valid if u.wamid in logs]
-    rows, seen = [], set()
-    for update_ in known:
-        if (update_.wamid, update_.status) in seen:
-            continue
-        seen.add((update_.wamid, update_.status))
-        failure = Failure.from_errors(update_.errors) if update_.status == "failed" else None
-        rows.append((update_, failure))
-    recorded = insert_many_once(
-        session,
-        WhatsAppStatusEvent,
-        [
-            message_status.event_row(logs[u.wamid], u.wamid, u.status, as_utc(u.timestamp), f)
-            for u, f in rows
-        ],
-        message_status.EVENT_KEY,
-    )
-    recorded = {key[:3] for key in recorded}
-    outcomes, priced, judged = {}, [], []
-    for update_, failure in rows:
-        if (organization_id, update_.wamid, update_.status) not in recorded:
-            continue
-        log, at = logs[update_.wamid], as_utc(update_.timestamp)
-        message_status.merge(log, update_.status, at, failure)
-        priced.append((log, update_))
-        if failure is not None:
-            message_status.apply_failure(session, log, failure, at)
-        if update_.status in _BRANCHING_STATUSES:
-            judged.append((log, update_.status))
-        outcomes[(update_.wamid, update_.status)] = APPLIED
-    price_logs(session, organization_id, priced)  # one rate-card load for the batch
-    if judged:
-        _judge_branches(session, organization_id, judged, now or utcnow())
-    session.flush()
+    outcomes, known = status_batch.apply_known(session, organization_id, valid, now)
     results = []
     for update_ in updates:
         if update_.status not in message_status.STATUSES:
             results.append(IGNORED)
-        elif update_.wamid in logs:
+        elif update_.wamid in known:
             results.append(outcomes.pop((update_.wamid, update_.status), DUPLICATE))
         else:
             results.append(apply_status(session, organization_id, update_, now=now))
     return results
-
-
-def _judge_branches(session: Session, organization_id: int, changed: list, now: datetime):
-    """Decide again the branches these statuses may settle: a read, on its own message's
-    enrollment; a failure, on every enrollment of its contact (the failure may end them, which
-    undoes a branch taken after it). Nothing at all for an organization without branches."""
-    branching = branching_step_ids(session, organization_id)
-    if not branching:
-        return
-    enrollments = {log.enrollment_id for log, status in changed if log.step_id in branching}
-    contacts = {log.contact_id for log, status in changed if status == "failed"}
-    rejudge_branches(
-        session,
-        or_(DripEnrollment.id.in_(enrollments), DripEnrollment.contact_id.in_(contacts)),
-        now=now,
-    )
 
 
 def _rejudge_contact(session: Session, organization_id: int, contact_id: int) -> None:

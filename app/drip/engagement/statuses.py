@@ -64,21 +64,6 @@ def log_for_wamid(session: Session, organization_id: int, wamid: str) -> DripMes
     )
 
 
-def logs_for_wamids(
-    session: Session, organization_id: int, wamids: list[str]
-) -> dict[str, DripMessageLog]:
-    """The organization's logs with these wamids, locked in id order (so two batches touching
-    the same logs never deadlock), by wamid."""
-    query = (
-        select(DripMessageLog)
-        .where(DripMessageLog.organization_id == organization_id, DripMessageLog.wamid.in_(wamids))
-        .order_by(DripMessageLog.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return {log.wamid: log for log in session.scalars(query)}
-
-
 # The key holds the month the events are partitioned by (0018): their log's created_at, the
 # same for every status of a wamid, so a repeat meets its first copy whatever Meta's timestamp.
 EVENT_KEY = ("organization_id", "wamid", "status", "message_created_at")
