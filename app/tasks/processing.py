@@ -9,38 +9,20 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from flask import current_app
-from redis import Redis
 from sqlalchemy import select
 
 from app.drip import sending
 from app.extensions import db
 from app.models import WhatsAppAccount, utcnow
-from app.whatsapp import (
-    AllowedHosts,
-    CloudApiClient,
-    ErrorKind,
-    Provider,
-    RateLimiter,
-    SandboxProvider,
-    SendError,
-    SendResult,
-)
+from app.tasks.in_flight import InFlight
+from app.tasks.sender import Route, sender_for_app
+from app.whatsapp import AllowedHosts, CloudApiClient, SandboxProvider
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Route:
-    """How one organization's messages go out."""
-
-    provider: Provider
-    key: str  # rate-limit key: the phone number
-    rate: int  # messages per second; 0 = no limit (the sandbox)
 
 
 @dataclass
@@ -60,70 +42,6 @@ class PassStats:
     held: int = 0
     outside_window: int = 0  # free text due outside the 24-hour window, no fallback: ended
     batches: int = 0
-
-
-class Sender:
-    """The process-wide pieces of sending: a thread pool and the rate limiter."""
-
-    def __init__(self, concurrency: int, redis: Redis | None):
-        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="drip-send")
-        self.limiter = RateLimiter(redis)
-
-    def submit(self, messages, routes: dict[int, Route]) -> list[Future]:
-        """Start sending; each future gives (message, SendResult or SendError)."""
-        return [
-            self.pool.submit(lambda m: (m, self._send(m, routes[m.organization_id])), message)
-            for message in messages
-        ]
-
-    def _send(self, message: sending.Outgoing, route: Route) -> SendResult | SendError:
-        try:
-            self.limiter.acquire(route.key, route.rate)
-        # Nothing has gone out yet: a retry is safe. Raised, it would fail the whole batch's
-        # recording, leaving its sent messages unrecorded and its unsent ones parked for 24 h.
-        except Exception as exc:
-            log.exception("rate limiter failed before sending log %s", message.log_id)
-            return SendError(
-                ErrorKind.RETRY,
-                "Could not take a sending slot (the message was not sent); retrying",
-                title=type(exc).__name__,
-            )
-        try:
-            if message.kind == "template":
-                return route.provider.send_template(
-                    message.to,
-                    message.template_name,
-                    message.template_language,
-                    message.template_parameters,
-                    message.callback_data,
-                    components=message.template_components or None,
-                    user_id=message.recipient_user_id,
-                )
-            return route.provider.send_text(
-                message.to, message.body, message.callback_data, user_id=message.recipient_user_id
-            )
-        except SendError as error:
-            return error
-        # A bug must not lose track of a message that may have gone out.
-        except Exception as exc:
-            log.exception("unexpected error sending log %s", message.log_id)
-            return SendError(ErrorKind.AMBIGUOUS, f"Unexpected error: {exc.__class__.__name__}")
-
-
-_senders: dict[tuple, Sender] = {}
-
-
-def sender_for_app() -> Sender:
-    config = current_app.config
-    key = (config.get("REDIS_URL"), config["SEND_CONCURRENCY"])
-    if key not in _senders:
-        # Timeouts: a Redis that stops answering must fail fast (the limiter then degrades),
-        # not hold every send.
-        redis = (
-            Redis.from_url(key[0], socket_connect_timeout=2, socket_timeout=2) if key[0] else None
-        )
-        _senders[key] = Sender(key[1], redis)
-    return _senders[key]
 
 
 def routes_for(session, organization_ids: set[int]) -> dict[int, Route]:
@@ -163,7 +81,11 @@ def run_processing_pass(
     max_batches: int | None = None,
     time_budget: float | None = None,
 ) -> dict:
-    """Send what is due, batch after batch, until nothing is due or the budget is spent."""
+    """Send what is due, batch after batch, until nothing is due or the budget is spent.
+
+    At most two batches are out at once; outcomes are recorded as they finish, a batch's
+    worth at a time, and the next batch is claimed as soon as there is room for it (leaving
+    out the organizations whose number has its share out: app.tasks.in_flight)."""
     config = current_app.config
     batch_size = batch_size or config["PROCESSOR_BATCH_SIZE"]
     time_budget = (
@@ -173,47 +95,58 @@ def run_processing_pass(
     stats = PassStats()
     sender = sender_for_app()
     session = db.session
-    in_flight: tuple[list[Future], dict[int, int]] | None = None
+    flight = InFlight()
     # Messages Meta held back for the per-user marketing cap (131049 status webhooks): back to
     # their step for a retry a day later (issue 17), before this pass claims what is due.
     sending.schedule_marketing_cap_retries(session, now or utcnow())
     session.commit()
     while max_batches is None or stats.batches < max_batches:
-        claim = sending.claim(session, now or utcnow(), batch_size, config.get("PUBLIC_BASE_URL"))
+        if time.monotonic() - started > time_budget:
+            break
+        if flight.out > batch_size:  # no room for another batch yet
+            flight.collect(wait=1.0)
+            _record_some(session, flight, now, stats, batch_size)
+            continue
+        full = flight.full()
+        claim = sending.claim(
+            session, now or utcnow(), batch_size, config.get("PUBLIC_BASE_URL"), skip=full
+        )
         session.commit()
-        stats.batches += 1
-        stats.claimed += claim.claimed
-        stats.parked += claim.parked
-        stats.reconciled += claim.reconciled
-        stats.unsubscribed += claim.unsubscribed
-        stats.held += claim.held
-        stats.outside_window += claim.outside_window
+        _count_claim(stats, claim)
         if claim.outgoing:
             routes = routes_for(session, {m.organization_id for m in claim.outgoing})
             session.commit()  # end the read transaction before the network calls
-            # This batch goes out while the previous one is recorded.
-            next_flight = (sender.submit(claim.outgoing, routes), _attempts(claim))
-        else:
-            next_flight = None
-        if in_flight is not None:
-            _record(session, in_flight, now, stats)
-        in_flight = next_flight
-        if claim.claimed < batch_size or time.monotonic() - started > time_budget:
-            break
-    if in_flight is not None:
-        _record(session, in_flight, now, stats)
+            flight.add(sender.submit(claim.outgoing, routes), claim.outgoing, routes)
+        flight.collect()
+        _record_some(session, flight, now, stats, batch_size)
+        if claim.claimed < batch_size:
+            if not full:
+                break  # nothing else is due
+            # Only organizations with their share out have more due: wait for their sends.
+            flight.wait_for_room(full, started + time_budget)
+            _record_some(session, flight, now, stats, batch_size)
+    flight.wait_all()
+    _record_some(session, flight, now, stats, 1)
     return asdict(stats)
 
 
-def _record(session, flight, now: datetime | None, stats: PassStats) -> None:
-    futures, attempts = flight
-    results = [future.result() for future in futures]
+def _count_claim(stats: PassStats, claim: sending.Claim) -> None:
+    stats.batches += 1
+    stats.claimed += claim.claimed
+    stats.parked += claim.parked
+    stats.reconciled += claim.reconciled
+    stats.unsubscribed += claim.unsubscribed
+    stats.held += claim.held
+    stats.outside_window += claim.outside_window
+
+
+def _record_some(session, flight: InFlight, now: datetime | None, stats, at_least: int) -> None:
+    """Record the finished outcomes once there are at least `at_least` (or all are done)."""
+    if not flight.finished or (len(flight.finished) < at_least and flight.out):
+        return
+    results, attempts = flight.take()
     counts = sending.record(session, results, now or utcnow(), attempts)
     sending.note_account_health(session, results, now or utcnow())  # the failure banner
     session.commit()
     for name, value in asdict(counts).items():
         setattr(stats, name, getattr(stats, name) + value)
-
-
-def _attempts(claim: sending.Claim) -> dict[int, int]:
-    return {m.log_id: m.attempts for m in claim.outgoing}

@@ -44,6 +44,11 @@ LEASE_SECONDS = 0.02
 # on top of other workers' current ones. At most this many seconds' worth of sends start late.
 STALE_SECONDS = 0.005
 
+# A send may start this long after its slot: less than the headroom's share of a second, so
+# that even with every send this late no second holds more than `rate` of them (the slots of
+# 1 + LATE_SECONDS seconds, (1 + LATE_SECONDS) * HEADROOM * rate, stay under rate).
+LATE_SECONDS = 0.03
+
 # KEYS[1] timeline; ARGV: now, interval (seconds), count. Takes `count` consecutive slots and
 # returns the first as a string.
 _TAKE_SLOTS = """
@@ -83,13 +88,23 @@ class RateLimiter:
         self._leases: dict[str, _Lease] = {}
         self._script = redis.register_script(_TAKE_SLOTS) if redis is not None else None
         self.round_trips = 0  # leases taken (from Redis or the local timeline)
+        self.late_slots = 0  # slots let go because the thread woke too late for them
         self._redis_down_until = 0.0  # clock time before which Redis is not asked again
 
     def acquire(self, key: str, rate: int) -> float:
-        """Wait for this send's slot and return it (seconds since the epoch)."""
+        """Wait for this send's slot and return it (seconds since the epoch). A thread that
+        wakes more than LATE_SECONDS after its slot (a busy process) lets the slot go and
+        takes a later one, so that a late send never bunches with the ones after it."""
         if rate <= 0:
             return self.clock()
         interval = 1.0 / max(rate * HEADROOM, 1e-9)
+        while True:
+            slot = self._wait_for_slot(key, interval)
+            if self.clock() - slot <= LATE_SECONDS:
+                return slot
+            self.late_slots += 1
+
+    def _wait_for_slot(self, key: str, interval: float) -> float:
         # The lock is held through a lease's round trip: the threads that would otherwise each
         # take a lease of their own wait for this one and share it.
         with self._lock:

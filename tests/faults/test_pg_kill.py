@@ -104,14 +104,9 @@ def last_run(app) -> JobRun:
 
 
 def drain_sends(app) -> None:
-    """Until the sends a failed pass left running on the sender's threads are done: as many
-    tasks as threads, each waiting for all the others, run only once every earlier task has
-    finished (the pool's queue is first in, first out)."""
+    """Until the sends a failed pass left queued on the sender's lanes are done."""
     with app.app_context():
-        pool, threads = sender_for_app().pool, app.config["SEND_CONCURRENCY"]
-    barrier = threading.Barrier(threads)
-    for task in [pool.submit(barrier.wait, 60) for _ in range(threads)]:
-        task.result(timeout=90)
+        assert sender_for_app().drain(timeout=90)
 
 
 def settle_with_status_webhooks(app, fake, ids: set[int] | None = None) -> int:

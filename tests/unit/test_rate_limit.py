@@ -126,3 +126,33 @@ def test_leased_sends_in_many_threads_stay_under_a_high_rate(redis_client):
     starts.sort()
     assert min(b - a for a, b in itertools.pairwise(starts)) >= 1 / 950 - 1e-5
     assert sum(limiter.round_trips for limiter in limiters) < 1600 / 5
+
+
+class LateClock(FakeClock):
+    """A busy process: every `every`-th sleep wakes `late` seconds after it was due."""
+
+    def __init__(self, late: float, every: int):
+        super().__init__()
+        self.late, self.every, self.sleeps = late, every, 0
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps += 1
+        self.now += seconds + (self.late if self.sleeps % self.every == 0 else 0.0)
+
+
+def test_a_thread_that_wakes_late_takes_a_later_slot_instead_of_bunching():
+    """20/s: a thread woken 40 ms after its slot would start its send next to the following
+    slot's, and a second could then hold 20 sends at 19 slots a second plus a late one. It
+    lets the slot go and waits for a later one; every send starts at most LATE_SECONDS after
+    its slot, so no calendar second holds more than the rate."""
+    clock = LateClock(late=0.04, every=3)
+    limiter = RateLimiter(clock=clock, sleep=clock.sleep)
+    starts = []
+    for _ in range(200):
+        slot = limiter.acquire("777", 20)
+        starts.append(clock.now)
+        assert clock.now - slot <= 0.03
+    assert limiter.late_slots > 0
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert min(gaps) >= 1 / 19 - 1e-9  # no two sends closer than the slots' spacing
+    assert max(Counter(int(t) for t in starts).values()) <= 20

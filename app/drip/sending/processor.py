@@ -12,6 +12,7 @@ they are never resent; a status webhook settles them or the 24-hour stale rule f
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -57,15 +58,20 @@ class Claim:
 
 
 def claim(
-    session: Session, now: datetime, batch_size: int, link_base_url: str | None = None
+    session: Session,
+    now: datetime,
+    batch_size: int,
+    link_base_url: str | None = None,
+    skip: Collection[int] = (),
 ) -> Claim:
     """Lock and lease a batch of due enrollments and create (or reuse) their message logs.
 
     Enrollments whose step's template cannot be sent are held instead (not leased, no log);
     those whose free text would go outside the contact's window without a fallback template
     are ended. With link_base_url, URLs in text messages of campaigns that track links become
-    short links under it; without, no text is rewritten."""
-    rows = session.execute(_due_query(now, batch_size)).all()
+    short links under it; without, no text is rewritten. Organizations in `skip` are left
+    out (their number already has enough messages on the way)."""
+    rows = session.execute(_due_query(now, batch_size, skip)).all()
     result = Claim(claimed=len(rows))
     opted_out = [row.id for row in rows if row.opted_out_at is not None]
     if opted_out:
@@ -174,8 +180,8 @@ def _hold_or_end(session: Session, rows, decisions: Decisions, now: datetime, re
     return [row for row in rows if row.id not in gone]
 
 
-def _due_query(now: datetime, batch_size: int):
-    return (
+def _due_query(now: datetime, batch_size: int, skip: Collection[int] = ()):
+    query = (
         select(
             DripEnrollment.id,
             DripEnrollment.organization_id,
@@ -205,6 +211,9 @@ def _due_query(now: datetime, batch_size: int):
         # Any number of workers: each takes rows no other transaction holds.
         .with_for_update(of=DripEnrollment, skip_locked=True)
     )
+    if skip:
+        query = query.where(DripEnrollment.organization_id.not_in(sorted(skip)))
+    return query
 
 
 def _existing_logs(session: Session, rows) -> dict[tuple[int, int], object]:
