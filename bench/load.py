@@ -2,9 +2,12 @@
 once, then a reconciliation of every event and message.
 
     .venv/bin/python bench/load.py [--seconds 60] [--scale 1.0] [--database-url URL]
+        [--pass-interval 0.1]
 
 - gunicorn (4 sync workers, --preload) serving the app; 2 worker processes
-  (bench/load_worker.py) running processing passes back to back; the fake Cloud API
+  (bench/load_worker.py) running processing passes back to back (a pass starts at most every
+  --pass-interval seconds: each pass has a fixed cost of about 25 ms of CPU, so the CPU per
+  send depends on how many sends a pass finds due); the fake Cloud API
   (`python -m tests.fakes.cloud_api`, 50 ms answers) in its own process; a scratch schema
   `drip_load_<pid>` (dropped at the end) with the data of bench/load_world.py.
 - Open-loop streams (a fixed arrival rate, whatever the answers' pace; latency counts from the
@@ -249,6 +252,8 @@ def start_workers(args, url: str, redis: str | None) -> list[subprocess.Popen]:
         str(args.concurrency),
         "--drain",
         str(args.drain),
+        "--interval",
+        str(args.pass_interval),
     ]
     if redis:
         command += ["--redis", redis]
@@ -302,6 +307,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--send-workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=200, help="enrollments claimed per batch")
     parser.add_argument("--concurrency", type=int, default=64, help="sends in flight per worker")
+    parser.add_argument(
+        "--pass-interval",
+        type=float,
+        default=0.1,
+        help="seconds between the starts of two passes of a send worker (worker.py: 30)",
+    )
     parser.add_argument("--statuses-per-post", type=int, default=25)
     parser.add_argument("--fake-latency-ms", type=float, default=50)
     parser.add_argument("--drain", type=float, default=60, help="seconds to finish sending")
