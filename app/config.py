@@ -46,6 +46,17 @@ def _positive(name: str, value: str | None, default: float) -> float:
     return number
 
 
+def _positive_int(name: str, value: str | None, default: int) -> int:
+    """A whole number of at least 1, else the start stops with the setting's name."""
+    try:
+        number = int(value or default)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return number
+
+
 _HOST_ENTRY = re.compile(r"(?:\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(?::(?P<port>[0-9]{1,5}))?")
 
 
@@ -83,6 +94,10 @@ class Config:
     # wait for Meta's answer before the send counts as ambiguous (never resent).
     processor_batch_size: int = 200
     send_concurrency: int = 64
+    # Processing passes that may run at once across all workers (each claims its own rows);
+    # a pass that ends on its time budget with more due hands on to the next at once.
+    processor_concurrent_passes: int = 1
+    processor_hand_on: bool = True
     whatsapp_read_timeout: float = 15.0
     # Hosts besides https://graph.facebook.com that accounts' API base URLs may point at (a
     # local fake, a proxy): `host` allows any port of it, `host:port` that port only.
@@ -129,6 +144,9 @@ class Config:
             embedded_worker=_flag(env.get("EMBEDDED_WORKER")),
             processor_batch_size=int(env.get("PROCESSOR_BATCH_SIZE") or 200),
             send_concurrency=int(env.get("SEND_CONCURRENCY") or 64),
+            processor_concurrent_passes=_positive_int(
+                "PROCESSOR_CONCURRENT_PASSES", env.get("PROCESSOR_CONCURRENT_PASSES"), 1
+            ),
             whatsapp_read_timeout=float(env.get("WHATSAPP_READ_TIMEOUT") or 15),
             whatsapp_api_allowed_hosts=parse_allowed_hosts(env.get("WHATSAPP_API_ALLOWED_HOSTS")),
             redis_key_prefix=env.get("REDIS_KEY_PREFIX") or "drip:",
@@ -159,6 +177,8 @@ class Config:
             "EMBEDDED_WORKER": self.embedded_worker,
             "PROCESSOR_BATCH_SIZE": self.processor_batch_size,
             "SEND_CONCURRENCY": self.send_concurrency,
+            "PROCESSOR_CONCURRENT_PASSES": self.processor_concurrent_passes,
+            "PROCESSOR_HAND_ON": self.processor_hand_on,
             "WHATSAPP_READ_TIMEOUT": self.whatsapp_read_timeout,
             "WHATSAPP_API_ALLOWED_HOSTS": self.whatsapp_api_allowed_hosts,
             "REDIS_KEY_PREFIX": self.redis_key_prefix,
@@ -198,5 +218,8 @@ class TestConfig(Config):
     secret_key: str | None = "test-secret-key-not-for-production"
     testing: bool = True
     csrf_enabled: bool = False
+    # Tests run their passes one at a time, on a clock of their own: no pass starts behind
+    # their back (tests/integration/test_pass_hand_on.py turns it on).
+    processor_hand_on: bool = False
     # The fake Cloud API (tests/fakes/cloud_api.py) listens on this machine.
     whatsapp_api_allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")

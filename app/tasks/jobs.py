@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import JobRun, utcnow
 from app.tasks import partitions as history_partitions
 from app.tasks import processing
+from app.tasks.queue import enqueue
 from app.tasks.scheduler import RecurringJob, claim_interval, job_lock
 from app.tasks.template_sync import sync_all
 from app.tasks.webhook_sweep import sweep_webhook_events
@@ -62,8 +63,30 @@ def run_contact_import(import_id: int) -> None:
 
 
 def process_due() -> dict:
-    """One processing pass: send every step that is due (app.tasks.processing commits)."""
-    return run_job(PROCESSING_JOB, lambda session, now: processing.run_processing_pass())
+    """One processing pass: send every step that is due (app.tasks.processing commits).
+
+    With PROCESSOR_CONCURRENT_PASSES above 1, a pass that finds a full batch due asks for
+    another pass beside it (which runs when a slot and a worker are free, else is skipped),
+    so a backlog is worked by up to that many workers at once. With PROCESSOR_HAND_ON, a pass
+    that stopped on its time budget with more due is followed at once by the next one
+    instead of at the next interval."""
+    config = current_app.config
+    # SQLite has no SKIP LOCKED: two passes would claim the same rows (the log's unique guard
+    # would stop the second send, and fail that pass). One pass at a time there.
+    slots = config.get("PROCESSOR_CONCURRENT_PASSES", 1) if _skips_locked() else 1
+    beside = (lambda: enqueue(process_due)) if slots > 1 else None
+    stats = run_job(
+        PROCESSING_JOB,
+        lambda session, now: processing.run_processing_pass(on_backlog=beside),
+        slots=slots,
+    )
+    if stats.get("more_due") and config.get("PROCESSOR_HAND_ON"):
+        enqueue(process_due)  # after this pass's lock is released: the next one takes it
+    return stats
+
+
+def _skips_locked() -> bool:
+    return db.engine.dialect.name == "postgresql"
 
 
 def sandbox_tick() -> dict:
@@ -175,13 +198,14 @@ def run_recurring(name: str) -> dict:
 # --- running a job -------------------------------------------------------------------------
 
 
-def run_job(name: str, body: Callable[[Session, datetime], dict | None]) -> dict:
-    """Run body(session, now) under the job's lock, recorded as a JobRun; its stats.
+def run_job(name: str, body: Callable[[Session, datetime], dict | None], slots: int = 1) -> dict:
+    """Run body(session, now) under one of the job's `slots` locks, recorded as a JobRun;
+    its stats.
 
     Returns SKIPPED at once when another run of the job holds the lock. A failure is recorded
     and raised again (RQ marks the job failed; the embedded runner logs it).
     """
-    with job_lock(name) as acquired:
+    with job_lock(name, slots) as acquired:
         if not acquired:
             log.info("job %s is already running; skipped", name)
             return dict(SKIPPED)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -42,6 +43,9 @@ class PassStats:
     held: int = 0
     outside_window: int = 0  # free text due outside the 24-hour window, no fallback: ended
     batches: int = 0
+    # The pass stopped on its time budget (or its batch limit) with more due: worth handing on
+    # to another pass at once rather than waiting for the next interval.
+    more_due: bool = False
 
 
 def routes_for(session, organization_ids: set[int]) -> dict[int, Route]:
@@ -80,12 +84,16 @@ def run_processing_pass(
     batch_size: int | None = None,
     max_batches: int | None = None,
     time_budget: float | None = None,
+    on_backlog: Callable[[], object] | None = None,
 ) -> dict:
     """Send what is due, batch after batch, until nothing is due or the budget is spent.
 
     At most two batches are out at once; outcomes are recorded as they finish, a batch's
     worth at a time, and the next batch is claimed as soon as there is room for it (leaving
-    out the organizations whose number has its share out: app.tasks.in_flight)."""
+    out the organizations whose number has its share out: app.tasks.in_flight).
+
+    on_backlog is called once, when a claim comes back full (more may be due than this pass
+    will send soon): the job then asks for another pass beside this one."""
     config = current_app.config
     batch_size = batch_size or config["PROCESSOR_BATCH_SIZE"]
     time_budget = (
@@ -100,8 +108,14 @@ def run_processing_pass(
     # their step for a retry a day later (issue 17), before this pass claims what is due.
     sending.schedule_marketing_cap_retries(session, now or utcnow())
     session.commit()
-    while max_batches is None or stats.batches < max_batches:
-        if time.monotonic() - started > time_budget:
+    while True:
+        # Every pass claims at least once: a budget spent before its first claim would hand
+        # on forever without sending.
+        if stats.batches and (
+            (max_batches is not None and stats.batches >= max_batches)
+            or time.monotonic() - started > time_budget
+        ):
+            stats.more_due = True
             break
         if flight.out > batch_size:  # no room for another batch yet
             flight.collect(wait=1.0)
@@ -113,6 +127,9 @@ def run_processing_pass(
         )
         session.commit()
         _count_claim(stats, claim)
+        if on_backlog is not None and claim.claimed == batch_size:
+            on_backlog()
+            on_backlog = None
         if claim.outgoing:
             routes = routes_for(session, {m.organization_id for m in claim.outgoing})
             session.commit()  # end the read transaction before the network calls

@@ -122,35 +122,48 @@ _LOCAL_LOCKS: dict[str, threading.Lock] = {}
 
 
 @contextmanager
-def job_lock(name: str) -> Iterator[bool]:
-    """Hold job `name`'s lock for the with-block; yields False, holding nothing, when another
-    run has it. A Redis lock across machines with REDIS_URL (a lock of this process while
-    Redis cannot be reached), else a lock of this process."""
+def job_lock(name: str, slots: int = 1) -> Iterator[bool]:
+    """Hold one of job `name`'s `slots` locks for the with-block (one: the job never runs
+    beside itself; N: at most N runs at once); yields False, holding nothing, when every slot
+    is taken. Redis locks across machines with REDIS_URL (locks of this process while Redis
+    cannot be reached), else locks of this process."""
     config = current_app.config
+    keys = [f"{name}:lock"] + [f"{name}:lock:{slot}" for slot in range(1, slots)]
     if config.get("REDIS_URL"):
-        key = f"{config['REDIS_KEY_PREFIX']}job:{name}:lock"
-        shared = RedisLock(redis_for(config["REDIS_URL"]), key)
         try:
-            acquired = shared.acquire()
+            shared = _acquire_any(
+                redis_for(config["REDIS_URL"]),
+                [f"{config['REDIS_KEY_PREFIX']}job:{k}" for k in keys],
+            )
         except RedisError:
             # Without Redis the job still runs (the cron endpoint's pass, say) instead of
             # failing: every recurring job is safe beside a copy on another machine, so a lock
             # of this process is enough until Redis is back.
             log.warning("job %s: Redis unavailable, locked in this process only", name)
         else:
-            if not acquired:
+            if shared is None:
                 yield False
                 return
             with shared.kept():
                 yield True
             return
-    lock = _LOCAL_LOCKS.setdefault(name, threading.Lock())
-    acquired = lock.acquire(blocking=False)
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            lock.release()
+    for key in keys:
+        lock = _LOCAL_LOCKS.setdefault(key, threading.Lock())
+        if lock.acquire(blocking=False):
+            try:
+                yield True
+            finally:
+                lock.release()
+            return
+    yield False
+
+
+def _acquire_any(connection: Redis, keys: list[str]) -> RedisLock | None:
+    for key in keys:
+        lock = RedisLock(connection, key)
+        if lock.acquire():
+            return lock
+    return None
 
 
 def claim_interval(name: str, seconds: float) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import stat
 
+import pytest
+
 from app.config import Config, load_or_create_secret_key, normalize_database_url
 
 
@@ -45,3 +47,13 @@ def test_plain_postgres_urls_get_the_psycopg3_driver():
     assert normalize_database_url("postgres://a@b/c") == "postgresql+psycopg://a@b/c"
     assert normalize_database_url("postgresql+psycopg://a@b/c") == "postgresql+psycopg://a@b/c"
     assert normalize_database_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
+
+
+def test_concurrent_passes_are_a_whole_number_of_at_least_one(tmp_path):
+    assert Config.from_env({}).flask_settings(tmp_path)["PROCESSOR_CONCURRENT_PASSES"] == 1
+    settings = Config.from_env({"PROCESSOR_CONCURRENT_PASSES": "4"}).flask_settings(tmp_path)
+    assert settings["PROCESSOR_CONCURRENT_PASSES"] == 4
+    assert settings["PROCESSOR_HAND_ON"] is True
+    for wrong in ("0", "-1", "two", "1.5"):
+        with pytest.raises(ValueError, match="PROCESSOR_CONCURRENT_PASSES must be a whole number"):
+            Config.from_env({"PROCESSOR_CONCURRENT_PASSES": wrong})
