@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import Session
 
 from app.drip.enrollment import EnrollResult
@@ -236,17 +236,35 @@ def record_ab_test(
 def campaign_events(
     session: Session, organization_id: int, campaign_id: int, *, limit: int, offset: int = 0
 ) -> tuple[list[AuditEvent], int]:
-    """A campaign's events, newest first, and how many there are."""
-    where = (AuditEvent.organization_id == organization_id, AuditEvent.campaign_id == campaign_id)
-    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*where))
-    rows = session.scalars(
-        select(AuditEvent)
-        .where(*where)
-        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return list(rows), total or 0
+    """A campaign's events, newest first, and how many there are (in the page's statement;
+    a page past the end counts them on its own)."""
+    arguments = {
+        "organization_id": organization_id,
+        "campaign_id": campaign_id,
+        "limit": limit,
+        "offset": offset,
+    }
+    rows = session.execute(_CAMPAIGN_PAGE, arguments).all()
+    if rows:
+        return [event for event, _ in rows], rows[0][1]
+    if offset == 0:
+        return [], 0
+    return [], session.scalar(_CAMPAIGN_COUNT, arguments) or 0
+
+
+# Built once with bind parameters: the campaign page reads it at every view (issue 21).
+_OF_CAMPAIGN = (
+    AuditEvent.organization_id == bindparam("organization_id"),
+    AuditEvent.campaign_id == bindparam("campaign_id"),
+)
+_CAMPAIGN_PAGE = (
+    select(AuditEvent, func.count().over())
+    .where(*_OF_CAMPAIGN)
+    .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+_CAMPAIGN_COUNT = select(func.count()).select_from(AuditEvent).where(*_OF_CAMPAIGN)
 
 
 def describe(action: str, details: dict) -> str:

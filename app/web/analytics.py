@@ -102,7 +102,13 @@ def overview():
 
 @bp.get("/campaigns/<int:campaign_id>/analytics")
 def dashboard(campaign_id: int):
-    campaign = _campaign(campaign_id)
+    # The reports share their reads of the campaign, its clock, steps and totals.
+    with analytics.reads_shared(db.session):
+        return _dashboard(campaign_id)
+
+
+def _dashboard(campaign_id: int):
+    campaign = analytics.campaign(db.session, current_org_id(), campaign_id)
     zone = report_zone(db.session, campaign)
     query, problems = dashboard_query(request.args, datetime.now(zone).date())
     results = {"funnel": analytics.funnel(db.session, current_org_id(), campaign.id)}

@@ -6,11 +6,13 @@ warns of (templates, the activity log) and the confirmation before activating.""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from flask import render_template
+from flask_login import current_user
 
 from app.drip import analytics, audit, campaigns, templates
-from app.drip.zones import organization_zone
+from app.drip.zones import organization_zone, organization_zone_name, resolve_zone
 from app.extensions import db
 from app.models import DripCampaign, DripCampaignStep, utcnow
 from app.web.forms import EmptyForm, local_time, viewer_zone
@@ -38,6 +40,20 @@ class StepBox:
     @property
     def step(self) -> DripCampaignStep:
         return self.flow.step
+
+
+class ActionForm(EmptyForm):
+    """The page's buttons' form: its CSRF input, repeated in each button's <form> (three per
+    step), rendered once."""
+
+    _hidden = None
+
+    def hidden_tag(self, *fields):
+        if fields:
+            return super().hidden_tag(*fields)
+        if self._hidden is None:
+            self._hidden = super().hidden_tag()
+        return self._hidden
 
 
 def delay_text(step: DripCampaignStep, first: bool, branched: bool = False) -> str:
@@ -72,8 +88,15 @@ def delete_question(campaign: DripCampaign, flow: campaigns.FlowStep) -> str:
     )
 
 
-def step_boxes(campaign: DripCampaign, graph: campaigns.Graph | None = None) -> list[StepBox]:
-    flows = campaigns.flow_steps(db.session, campaign, graph)
+def step_boxes(
+    campaign: DripCampaign,
+    graph: campaigns.Graph | None = None,
+    *,
+    tally: campaigns.EnrollmentTally | None = None,
+    catalog: dict | None = None,
+) -> list[StepBox]:
+    """The flow's boxes; `tally` and `catalog` when the page has read them already."""
+    flows = campaigns.flow_steps(db.session, campaign, graph, tally=tally, catalog=catalog)
     if not flows:
         return []
     funnel = analytics.funnel(db.session, campaign.organization_id, campaign.id)
@@ -144,25 +167,42 @@ def restored_text(undone: campaigns.Undone) -> str:
     return text
 
 
-def template_warnings(campaign: DripCampaign) -> dict:
-    """The campaign page's template warnings: holds, and templates Meta rates low."""
+def template_warnings(
+    campaign: DripCampaign, catalog: dict | None = None, zone: ZoneInfo | None = None
+) -> dict:
+    """The campaign page's template warnings: holds, and templates Meta rates low (from
+    `catalog`, campaigns.step_templates of its live steps, when the page has read it), with
+    times in `zone` (the viewer's)."""
     org_id = campaign.organization_id
-    zone = viewer_zone()
+    zone = zone or viewer_zone()
+    if catalog is None:
+        low_quality = templates.low_quality_templates(db.session, org_id, campaign.id)
+    else:
+        low_quality = templates.low_quality_among(catalog.values())
     return {
         "holds": templates.campaign_holds(db.session, org_id, [campaign.id])[campaign.id],
         "not_in_catalog": templates.NOT_IN_CATALOG,
-        "low_quality": templates.low_quality_templates(db.session, org_id, campaign.id),
+        "low_quality": low_quality,
         "local": lambda value: local_time(value, zone),
     }
 
 
-def activity(campaign: DripCampaign, limit: int, page: int = 1) -> dict:
+def page_zones(campaign: DripCampaign) -> tuple[ZoneInfo, ZoneInfo]:
+    """The organization's clock and the viewer's (app.web.forms.viewer_zone), from one read of
+    the organization's zone."""
+    name = organization_zone_name(db.session, campaign.organization_id)
+    return resolve_zone(name), resolve_zone(current_user.timezone, name)
+
+
+def activity(
+    campaign: DripCampaign, limit: int, page: int = 1, zone: ZoneInfo | None = None
+) -> dict:
     """A page of the campaign's audit log, for the template: who did what, and when (in the
-    organization's time zone)."""
+    organization's time zone, `zone` when the page has it)."""
     events, total = audit.campaign_events(
         db.session, campaign.organization_id, campaign.id, limit=limit, offset=(page - 1) * limit
     )
-    zone = organization_zone(db.session, campaign.organization_id)
+    zone = zone or organization_zone(db.session, campaign.organization_id)
     rows = [
         {
             "when": local_time(e.created_at, zone),

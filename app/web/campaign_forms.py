@@ -24,6 +24,7 @@ from app.drip.campaigns import GOAL_EVENT_MAX, split_key, step_title, template_k
 from app.drip.errors import ValidationError
 from app.drip.limits import DESCRIPTION_MAX, KEYWORD_MAX, NAME_MAX
 from app.models.campaigns import DELAY_UNITS
+from app.web.campaigns_select import FixedOptionsSelect
 
 WEEKDAYS = [
     SelectChoice(str(day), label)
@@ -67,7 +68,7 @@ class CampaignForm(FlaskForm):
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
-    window_timezone = SelectField("Time zone", default="contact")
+    window_timezone = SelectField("Time zone", default="contact", widget=FixedOptionsSelect())
     goal_event = StringField("Goal event", validators=[Optional(), Length(max=GOAL_EVENT_MAX)])
     goal_within_days = IntegerField(
         "Within (days of enrolling)", default=30, validators=[Optional()]

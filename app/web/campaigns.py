@@ -5,31 +5,27 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from app.auth import current_actor, current_org_id
-from app.drip import campaigns
+from app.drip import analytics, campaigns
 from app.drip.campaigns import FREE_TEXT_WARNING
 from app.drip.errors import NotFound, ValidationError
 from app.drip.paging import page_count
 from app.drip.scope import get_scoped, scoped
 from app.drip.sending import queue_health
 from app.extensions import db
-from app.models import Contact, DripCampaign, DripCampaignStep, utcnow
+from app.models import DripCampaign, DripCampaignStep, utcnow
 from app.models.campaigns import CAMPAIGN_STATUSES
 from app.web.actions import commit_or_report
 from app.web.campaign_flow import (
-    BADGE_OF_STATUS,
     activity,
     confirm_page,
     deleted_text,
     restored_text,
-    step_boxes,
-    template_warnings,
-    undo_offer,
 )
 from app.web.campaign_forms import CampaignForm, StepForm
+from app.web.campaigns_editor import preview_contacts, render_editor, with_catalog
 from app.web.forms import EmptyForm, local_time, page_arg, viewer_zone
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
-ACTIVITY_SHOWN = 20  # on the campaign page; the activity page has them all
 ACTIVITY_PER_PAGE = 50
 CAMPAIGNS_PER_PAGE = 50
 ACTION_MESSAGES = {
@@ -111,40 +107,12 @@ def new():
     return render_template("campaigns/new.html", form=form), 200 if request.method == "GET" else 422
 
 
-def preview_contacts(organization_id: int) -> list[Contact]:
-    """The contacts the live preview offers to render a message for."""
-    return db.session.scalars(
-        scoped(Contact, organization_id).order_by(Contact.first_name, Contact.id).limit(50)
-    ).all()
-
-
-def render_editor(campaign, settings_form=None, step_form=None, status=200):
-    if settings_form is None:
-        settings_form = CampaignForm(formdata=None)
-        settings_form.load(campaign)
-    graph = campaigns.campaign_graph(db.session, campaign)
-    return render_template(
-        "campaigns/show.html",
-        campaign=campaign,
-        steps=campaigns.live_steps(db.session, campaign.id),
-        boxes=step_boxes(campaign, graph),
-        graph_warnings=graph.warnings,
-        undo=undo_offer(campaign) if campaign.status != "archived" else None,
-        template_badge=BADGE_OF_STATUS,
-        counts=campaigns.enrollment_counts(db.session, [campaign.id])[campaign.id],
-        settings_form=settings_form,
-        step_form=with_catalog(step_form or StepForm(formdata=None), campaign),
-        action_form=EmptyForm(),
-        preview_contacts=preview_contacts(campaign.organization_id),
-        free_text_warning=FREE_TEXT_WARNING,
-        **template_warnings(campaign),
-        **activity(campaign, ACTIVITY_SHOWN),
-    ), status
-
-
 @bp.route("/<int:id>")
 def show(id: int):
-    return render_editor(_campaign(id))
+    # The funnel of the flow's figures loads the campaign through the analytics' shared reads:
+    # loaded that way here, it is loaded once.
+    with analytics.reads_shared(db.session):
+        return render_editor(analytics.campaign(db.session, current_org_id(), id))
 
 
 @bp.route("/<int:id>/activity")
@@ -264,17 +232,6 @@ def add_step(id: int):
 def choosing_template(form: StepForm) -> bool:
     """The no-JS picker's button: the form comes back with the chosen template's inputs."""
     return bool(request.form.get("choose_template")) and form.validate_on_submit()
-
-
-def with_catalog(form: StepForm, campaign: DripCampaign) -> StepForm:
-    """The step form with the catalog its template pickers offer (a sandbox organization that
-    never synced gets the built-in catalog here, committed)."""
-    form.catalog = campaigns.step_catalog(db.session, campaign.organization_id)
-    db.session.commit()
-    form.catalog_by_key = {entry["key"]: entry for entry in form.catalog}
-    form.chosen_key = campaigns.template_key(*form.chosen_template())
-    form.chosen_fallback_key = campaigns.template_key(*form.chosen_fallback())
-    return form
 
 
 @bp.route("/<int:id>/steps/<int:step_id>", methods=["GET", "POST"])

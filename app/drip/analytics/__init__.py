@@ -8,6 +8,7 @@ from app.drip.analytics.funnels import engagement, funnel, report
 from app.drip.analytics.lift import LIFT_SHOWN_MAX, lift
 from app.drip.analytics.query import GRANULARITIES, TYPES, AnalyticsQuery, BadParameter, parse_query
 from app.drip.analytics.rollups import JOB_NAME, compact_all, last_watermarks
+from app.drip.analytics.shared import campaign, reads_shared
 
 __all__ = [
     "DROP_OFF_REASONS",
@@ -18,6 +19,7 @@ __all__ = [
     "UNRECORDED",
     "AnalyticsQuery",
     "BadParameter",
+    "campaign",
     "cohorts",
     "compact_all",
     "engagement",
@@ -26,6 +28,7 @@ __all__ = [
     "lift",
     "overview",
     "parse_query",
+    "reads_shared",
     "report",
     "report_zone",
     "timeseries",

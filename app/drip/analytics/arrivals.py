@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.drip.enrollment import IN_ORDER
@@ -27,28 +27,46 @@ from app.models.analytics import AXIS_PATH, VIA_CODES
 ENROLLED = None  # the via of a contact's first message: they arrived by enrolling
 UNRECORDED = "unrecorded"  # messages whose log (and so its path) retention purged
 _VIAS = {code: via for via, code in VIA_CODES.items()}
+_CAMPAIGN = bindparam("campaign_id")
 
 
-def step_paths(session: Session, campaign_id: int) -> dict[int, list[dict]]:
-    """step id -> its arrivals [{fromStepId, fromStepName, via, reached}], most first; one
-    grouped query over the campaign's logs."""
+def _paths():
     log, source = DripMessageLog, aliased(DripCampaignStep)
     count = func.count()
-    rows = session.execute(
+    return (
         select(log.step_id, log.via_step_id, source.name, log.via, count)
         .outerjoin(source, source.id == log.via_step_id)
-        .where(log.campaign_id == campaign_id)
+        .where(log.campaign_id == _CAMPAIGN)
         .group_by(log.step_id, log.via_step_id, source.name, log.via)
         .order_by(log.step_id, count.desc(), log.via_step_id, log.via)
     )
+
+
+def _purged_paths():
+    r = DripActivityRollup
+    total = func.sum(r.count)
+    return (
+        select(r.step_id, r.bucket, r.metric, total)
+        .where(r.campaign_id == _CAMPAIGN, r.axis == AXIS_PATH)
+        .group_by(r.step_id, r.bucket, r.metric)
+        .having(total != 0)
+    )
+
+
+# Built once: a page runs them every time, and building one costs more than running it.
+_PATHS, _PURGED_PATHS = _paths(), _purged_paths()
+
+
+def step_paths(
+    session: Session, campaign_id: int, steps: Sequence[DripCampaignStep]
+) -> dict[int, list[dict]]:
+    """step id -> its arrivals [{fromStepId, fromStepName, via, reached}], most first; one
+    grouped query over the campaign's logs. steps: the campaign's steps in order, all the
+    live ones among them (activity.reported_steps)."""
+    rows = session.execute(_PATHS, {"campaign_id": campaign_id})
     counted: dict[int, dict[tuple, int]] = defaultdict(dict)
     names = {}
-    first = session.scalar(
-        select(DripCampaignStep.id)
-        .where(DripCampaignStep.campaign_id == campaign_id, DripCampaignStep.deleted_at.is_(None))
-        .order_by(DripCampaignStep.position, DripCampaignStep.id)
-        .limit(1)
-    )
+    first = next((step.id for step in steps if step.deleted_at is None), None)
     for step_id, from_id, from_name, recorded, reached in rows:
         # Logs of a later step without a path were claimed before paths were recorded
         # (migration 0017), when every journey went in order.
@@ -76,14 +94,7 @@ def step_paths(session: Session, campaign_id: int) -> dict[int, list[dict]]:
 
 def _purged(session: Session, campaign_id: int) -> list[tuple[int, int | None, str | None, int]]:
     """(step id, from step id, via, count) of the paths the purge kept."""
-    r = DripActivityRollup
-    total = func.sum(r.count)
-    rows = session.execute(
-        select(r.step_id, r.bucket, r.metric, total)
-        .where(r.campaign_id == campaign_id, r.axis == AXIS_PATH)
-        .group_by(r.step_id, r.bucket, r.metric)
-        .having(total != 0)
-    )
+    rows = session.execute(_PURGED_PATHS, {"campaign_id": campaign_id})
     return [(s, int(b) or None, _VIAS.get(int(m)), int(n)) for s, b, m, n in rows]
 
 

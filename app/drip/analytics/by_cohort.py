@@ -19,9 +19,9 @@ from app.drip.analytics.by_day import report_zone
 from app.drip.analytics.local_days import LocalDays
 from app.drip.analytics.query import check_range
 from app.drip.analytics.rates import percent
-from app.drip.scope import get_scoped
+from app.drip.analytics.shared import campaign as shared_campaign
 from app.drip.sql import day_range_utc
-from app.models import DripCampaign, utcnow
+from app.models import utcnow
 
 SIGNIFICANCE = 0.05
 DAY = timedelta(days=1)
@@ -65,7 +65,7 @@ def cohorts(
 ) -> dict:
     """One row per cohort with enrollments, oldest first; `now` (default: the clock) decides
     which are still maturing."""
-    campaign = get_scoped(session, DripCampaign, organization_id, campaign_id)
+    campaign = shared_campaign(session, organization_id, campaign_id)
     zone = report_zone(session, campaign)
     steps = activity.reported_steps(session, campaign.id)
     groups = _grouped(session, campaign, zone, start, end, lambda d: period_of(d, granularity))
@@ -108,7 +108,7 @@ def compare(
 ) -> dict:
     """Enrollments of range a against range b: completion, read and reply rates, their
     difference (b - a, in points) and a pooled two-proportion z-test of each."""
-    campaign = get_scoped(session, DripCampaign, organization_id, campaign_id)
+    campaign = shared_campaign(session, organization_id, campaign_id)
     zone = report_zone(session, campaign)
     sides = {}
     for name, (first, last) in (("a", a), ("b", b)):

@@ -21,7 +21,9 @@ from app.drip.analytics import conversions as goal
 from app.drip.analytics.local_days import LocalDays
 from app.drip.analytics.query import check_range
 from app.drip.analytics.rates import percent
-from app.drip.scope import get_scoped, scoped
+from app.drip.analytics.shared import campaign as shared_campaign
+from app.drip.analytics.shared import shared
+from app.drip.scope import scoped
 from app.drip.sql import as_utc, day_range_utc
 from app.drip.zones import organization_zone
 from app.models import DripCampaign, utcnow
@@ -29,6 +31,7 @@ from app.models import DripCampaign, utcnow
 DAY_METRICS = ("enrolled", "sent", "delivered", "read", "replied", "clicked", "failed", "completed")
 
 
+@shared
 def report_zone(session: Session, campaign: DripCampaign) -> ZoneInfo:
     """The clock a campaign's days are counted on: its send-window zone, or the
     organization's when the window follows each contact's own zone."""
@@ -47,7 +50,7 @@ def timeseries(
     days, from the campaign's first day on; `now` (default: the clock) says which day is
     still under way."""
     check_range(start, end, "from")
-    campaign = get_scoped(session, DripCampaign, organization_id, campaign_id)
+    campaign = shared_campaign(session, organization_id, campaign_id)
     zone = report_zone(session, campaign)
     first = first_days(session, [campaign], zone)[campaign.id]
     today = (now or utcnow()).astimezone(zone).date()

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app.drip import enrollment
 from app.drip.analytics.local_days import LocalDays
+from app.drip.analytics.shared import shared
 from app.drip.sql import BUCKET_SECONDS, epoch_seconds
-from app.models import DripConversion, DripEnrollment
+from app.models import DripConversion
 
 _C = DripConversion
 CONVERTED = enrollment.STOP_REASON_CONVERTED  # drip_enrollments.stop_reason
@@ -74,13 +75,18 @@ def _messaged(campaign_id: int):
     return (_C.campaign_id == campaign_id, _C.enrollment_id.is_not(None))
 
 
+# Built once (a page runs it every time): building a statement costs more than running it.
+_STEP_CONVERSIONS = (
+    select(_C.attributed_step_id, *_columns())
+    .where(*_messaged(bindparam("campaign_id")))
+    .group_by(_C.attributed_step_id, _C.currency)
+)
+
+
+@shared
 def step_conversions(session: Session, campaign_id: int) -> dict[int | None, Conversions]:
     """attributed step id (None: before any message was sent) -> its conversions."""
-    rows = session.execute(
-        select(_C.attributed_step_id, *_columns())
-        .where(*_messaged(campaign_id))
-        .group_by(_C.attributed_step_id, _C.currency)
-    )
+    rows = session.execute(_STEP_CONVERSIONS, {"campaign_id": campaign_id})
     result: dict[int | None, Conversions] = defaultdict(Conversions)
     for step_id, currency, count, amount, valued in rows:
         result[step_id].add(currency, amount, count, valued)
@@ -108,17 +114,3 @@ def day_conversions(
     for number, currency, count, amount, valued in rows:
         result[days.date(number)].add(currency, amount, count, valued)
     return dict(result)
-
-
-def converted_by_step(session: Session, campaign_id: int) -> dict[int | None, int]:
-    """last step id (None: before the first message) -> enrollments the goal ended."""
-    rows = session.execute(
-        select(DripEnrollment.last_step_id, func.count())
-        .where(
-            DripEnrollment.campaign_id == campaign_id,
-            DripEnrollment.status == "stopped",
-            DripEnrollment.stop_reason == CONVERTED,
-        )
-        .group_by(DripEnrollment.last_step_id)
-    )
-    return {step_id: int(count) for step_id, count in rows}

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app.drip.analytics.local_days import LocalDays
+from app.drip.analytics.shared import shared
 from app.drip.sql import BUCKET_SECONDS, epoch_seconds
 from app.models import DripMessageLog
 
@@ -51,13 +52,22 @@ class Spend:
         return answer
 
 
+# Built once (a page runs it every time): building a statement costs more than running it.
+_STEP_SPEND = (
+    select(_L.step_id, _L.currency, func.sum(_L.cost), func.count(_L.cost))
+    .where(
+        _L.campaign_id == bindparam("campaign_id"),
+        _L.cost.is_not(None),
+        _L.currency.is_not(None),
+    )
+    .group_by(_L.step_id, _L.currency)
+)
+
+
+@shared
 def step_spend(session: Session, campaign_id: int) -> dict[int, Spend]:
     """step id -> what its messages cost."""
-    rows = session.execute(
-        select(_L.step_id, _L.currency, func.sum(_L.cost), func.count(_L.cost))
-        .where(_L.campaign_id == campaign_id, _L.cost.is_not(None), _L.currency.is_not(None))
-        .group_by(_L.step_id, _L.currency)
-    )
+    rows = session.execute(_STEP_SPEND, {"campaign_id": campaign_id})
     spend: dict[int, Spend] = defaultdict(Spend)
     for step_id, currency, amount, count in rows:
         spend[step_id].add(currency, amount, count)

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from app.drip.analytics.shared import shared
 from app.drip.enrollment import LIVE_STATUSES
 from app.drip.sql import BUCKET_SECONDS, bucket_number
 from app.models import DripEnrollmentRollup
@@ -33,14 +34,25 @@ def no_reasons() -> dict[str, int]:
     return dict.fromkeys(DROP_OFF_REASONS, 0)
 
 
+# Built once, as app.drip.analytics.activity's: a page runs them every time.
+_STATUS_TOTALS = (
+    select(_R.campaign_id, _R.status, _TOTAL)
+    .where(_R.campaign_id.in_(bindparam("campaign_ids", expanding=True)))
+    .group_by(_R.campaign_id, _R.status)
+    .having(_TOTAL != 0)
+)
+_DROP_OFFS = (
+    select(_R.last_step_id, _R.status, _R.replied, _TOTAL)
+    .where(_R.campaign_id == bindparam("campaign_id"), _R.status != "completed")
+    .group_by(_R.last_step_id, _R.status, _R.replied)
+    .having(_TOTAL != 0)
+)
+
+
+@shared
 def status_totals(session: Session, campaign_ids: list[int]) -> dict[int, dict[str, int]]:
     """campaign id -> {status: count}."""
-    rows = session.execute(
-        select(_R.campaign_id, _R.status, _TOTAL)
-        .where(_R.campaign_id.in_(campaign_ids))
-        .group_by(_R.campaign_id, _R.status)
-        .having(_TOTAL != 0)
-    )
+    rows = session.execute(_STATUS_TOTALS, {"campaign_ids": list(campaign_ids)})
     totals: dict[int, dict[str, int]] = defaultdict(dict)
     for campaign_id, status, count in rows:
         totals[campaign_id][status] = int(count)
@@ -50,12 +62,7 @@ def status_totals(session: Session, campaign_ids: list[int]) -> dict[int, dict[s
 def drop_offs(session: Session, campaign_id: int) -> dict[int | None, dict[str, int]]:
     """last step id (None: before the first message) -> {reason: count} of the enrollments
     that did not complete."""
-    rows = session.execute(
-        select(_R.last_step_id, _R.status, _R.replied, _TOTAL)
-        .where(_R.campaign_id == campaign_id, _R.status != "completed")
-        .group_by(_R.last_step_id, _R.status, _R.replied)
-        .having(_TOTAL != 0)
-    )
+    rows = session.execute(_DROP_OFFS, {"campaign_id": campaign_id})
     result: dict[int | None, dict[str, int]] = defaultdict(no_reasons)
     for step_id, status, replied, count in rows:
         key = None if step_id == NO_STEP else step_id
@@ -85,17 +92,18 @@ def enrollment_days(
 ) -> list[tuple[int, str, date, int]]:
     """(campaign id, "enrolled" | "completed", local day, count) for events in [start, end)."""
     low, high = bucket_number(start), bucket_number(end)
-    result = []
-    for name, column in (("enrolled", _R.enrolled_bucket), ("completed", _R.completed_bucket)):
+    names = ("enrolled", "completed")
+    parts = []
+    for index, column in enumerate((_R.enrolled_bucket, _R.completed_bucket)):
         day = days.day_number(column).label("day")
-        rows = session.execute(
-            select(_R.campaign_id, day, _TOTAL)
+        parts.append(
+            select(literal(index).label("event"), _R.campaign_id, day, _TOTAL)
             .where(_R.campaign_id.in_(campaign_ids), column >= low, column < high)
             .group_by(_R.campaign_id, day)
             .having(_TOTAL != 0)
         )
-        result += [(cid, name, days.date(n), int(count)) for cid, n, count in rows]
-    return result
+    rows = session.execute(union_all(*parts))  # one round trip for both
+    return [(cid, names[event], days.date(n), int(count)) for event, cid, n, count in rows]
 
 
 def first_enrolled(session: Session, campaign_ids: list[int]) -> dict[int, datetime]:

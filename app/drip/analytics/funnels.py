@@ -24,7 +24,7 @@ An enrollment waiting on a branch waits at its step; a journey a branch ended is
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from app.drip.analytics import activity, arrivals, costs, enrollment_counts
@@ -33,9 +33,9 @@ from app.drip.analytics.by_cohort import cohorts, compare
 from app.drip.analytics.by_day import overview, timeseries
 from app.drip.analytics.lift import lift
 from app.drip.analytics.query import AnalyticsQuery
-from app.drip.analytics.rates import delay_summary, percent
-from app.drip.scope import get_scoped
-from app.models import DripCampaign, DripEnrollment
+from app.drip.analytics.rates import percent
+from app.drip.analytics.shared import campaign as shared_campaign
+from app.models import DripEnrollment
 
 __all__ = [
     "cohorts",
@@ -51,19 +51,20 @@ __all__ = [
 
 def funnel(session: Session, organization_id: int, campaign_id: int) -> dict:
     """The campaign's funnel in the DESIGN.md shape."""
-    campaign = get_scoped(session, DripCampaign, organization_id, campaign_id)
+    campaign = shared_campaign(session, organization_id, campaign_id)
     steps = activity.reported_steps(session, campaign.id)
     totals = activity.step_totals(session, [campaign.id])
     statuses = enrollment_counts.status_totals(session, [campaign.id]).get(campaign.id, {})
-    drops = _marketing_cap(session, campaign.id, enrollment_counts.drop_offs(session, campaign.id))
-    drops = _converted(session, campaign.id, drops)
+    held, ended = _held_and_converted(session, campaign.id)
+    drops = _marketing_cap(held, enrollment_counts.drop_offs(session, campaign.id))
+    drops = _converted(ended, drops)
     converted = goal.step_conversions(session, campaign.id)
     failures = activity.failures_by_code(session, campaign.id)
     spend = costs.step_spend(session, campaign.id)
     enrolled = sum(statuses.values())
     completed = statuses.get("completed", 0)
     before = drops.get(None, _no_reasons())
-    found = arrivals.step_paths(session, campaign.id)
+    found = arrivals.step_paths(session, campaign.id, steps)
     order = [None, *(step.id for step in steps)]
     settled_at = {None: enrolled - waiting_of(before)}
     moved = {(p["fromStepId"], step_id): p["reached"] for step_id, ps in found.items() for p in ps}
@@ -147,18 +148,37 @@ def _no_reasons() -> dict[str, int]:
     return {**dict.fromkeys(enrollment_counts.DROP_OFF_REASONS, 0), CONVERTED: 0, MARKETING_CAP: 0}
 
 
-def _marketing_cap(session: Session, campaign_id: int, drops: dict) -> dict:
-    rows = session.execute(
-        select(DripEnrollment.last_step_id, func.count())
+def _held_or_ended():
+    e = DripEnrollment
+    held = (e.status == "active") & (e.wait_reason == MARKETING_CAP_WAIT)
+    ended = (e.status == "stopped") & (e.stop_reason == goal.CONVERTED)
+    return (
+        select(e.last_step_id, func.count(case((held, 1))), func.count(case((ended, 1))))
         .where(
-            DripEnrollment.campaign_id == campaign_id,
-            DripEnrollment.status == "active",
-            DripEnrollment.wait_reason == MARKETING_CAP_WAIT,
+            e.campaign_id == bindparam("campaign_id"),
+            e.status.in_(("active", "stopped")),
+            held | ended,
         )
-        .group_by(DripEnrollment.last_step_id)
+        .group_by(e.last_step_id)
     )
+
+
+_HELD_OR_ENDED = _held_or_ended()  # built once: the dashboard and campaign page run it often
+
+
+def _held_and_converted(session: Session, campaign_id: int) -> tuple[dict, dict]:
+    """last step id -> enrollments waiting for a marketing-cap retry, and -> enrollments the
+    goal ended (None: before the first message): one pass over the campaign's enrollments."""
+    rows = session.execute(_HELD_OR_ENDED, {"campaign_id": campaign_id}).all()
+    return (
+        {step_id: int(n) for step_id, n, _ in rows if n},
+        {step_id: int(n) for step_id, _, n in rows if n},
+    )
+
+
+def _marketing_cap(held: dict, drops: dict) -> dict:
     result = {step_id: {**_no_reasons(), **reasons} for step_id, reasons in drops.items()}
-    for step_id, count in rows:
+    for step_id, count in held.items():
         reasons = result.setdefault(step_id, _no_reasons())
         moved = min(int(count), reasons["waiting"])
         reasons["waiting"] -= moved
@@ -166,10 +186,10 @@ def _marketing_cap(session: Session, campaign_id: int, drops: dict) -> dict:
     return result
 
 
-def _converted(session: Session, campaign_id: int, drops: dict) -> dict:
+def _converted(ended: dict, drops: dict) -> dict:
     """Enrollments the goal ended, out of "stopped" (the rollups know the status, not the
     stop reason): the reasons still add up the same."""
-    for step_id, count in goal.converted_by_step(session, campaign_id).items():
+    for step_id, count in ended.items():
         reasons = drops.setdefault(step_id, _no_reasons())
         moved = min(count, reasons["stopped"])
         reasons["stopped"] -= moved
@@ -179,7 +199,7 @@ def _converted(session: Session, campaign_id: int, drops: dict) -> dict:
 
 def engagement(session: Session, organization_id: int, campaign_id: int) -> dict:
     """Delivery, read, reply, click and failure rates, and the delays to read and to reply."""
-    campaign = get_scoped(session, DripCampaign, organization_id, campaign_id)
+    campaign = shared_campaign(session, organization_id, campaign_id)
     counts = activity.Counts()
     for step_counts in activity.step_totals(session, [campaign.id]).values():
         for metric in activity.METRICS:
@@ -189,6 +209,7 @@ def engagement(session: Session, organization_id: int, campaign_id: int) -> dict
     conversions = goal.total(goal.step_conversions(session, campaign.id))
     statuses = enrollment_counts.status_totals(session, [campaign.id]).get(campaign.id, {})
     enrolled = sum(statuses.values())
+    delays = activity.delay_summaries(session, campaign.id, ("read", "replied"))
     return {
         "campaignId": campaign.id,
         "attempted": counts["reached"],
@@ -198,8 +219,8 @@ def engagement(session: Session, organization_id: int, campaign_id: int) -> dict
         "replyRate": percent(counts["replied"], sent),
         "clickRate": percent(counts["clicked"], sent),
         "failureRate": percent(counts["failed"], counts["reached"]),
-        "timeToRead": delay_summary(activity.delays(session, campaign.id, "read")),
-        "timeToReply": delay_summary(activity.delays(session, campaign.id, "replied")),
+        "timeToRead": delays["read"],
+        "timeToReply": delays["replied"],
         **spend.fields(),
         "costPerRead": costs.per(spend.cost, counts["read"]),
         "costPerReply": costs.per(spend.cost, counts["replied"]),

@@ -21,7 +21,14 @@ from app.drip.campaigns.changes import (
     update_step,
 )
 from app.drip.campaigns.copies import copy_name
-from app.drip.campaigns.flow import FlowStep, TemplateState, flow_steps
+from app.drip.campaigns.flow import (
+    EnrollmentTally,
+    FlowStep,
+    TemplateState,
+    enrollment_tally,
+    flow_steps,
+    step_templates,
+)
 from app.drip.campaigns.forecast import Forecast, StepForecast, forecast
 from app.drip.campaigns.goal_settings import GOAL_DAYS_MAX, GOAL_EVENT_MAX, HOLDOUT_NOTE
 from app.drip.campaigns.graph import (
@@ -36,7 +43,12 @@ from app.drip.campaigns.lifecycle import enrollment_counts, ensure_editable, liv
 from app.drip.campaigns.listing import CampaignPage, check_filters, list_campaigns
 from app.drip.campaigns.preview import FREE_TEXT_WARNING, contact_values, preview_message
 from app.drip.campaigns.step_undo import UNDO_MINUTES, Undone, deletion_event, step_move
-from app.drip.campaigns.template_picker import split_key, step_catalog, template_key
+from app.drip.campaigns.template_picker import (
+    picker_catalog,
+    split_key,
+    step_catalog,
+    template_key,
+)
 from app.drip.campaigns.template_preview import TemplateMessage, render_template_message
 from app.drip.campaigns.templating import render, text_errors
 from app.drip.campaigns.window_report import (
@@ -55,6 +67,7 @@ __all__ = [
     "AudienceValues",
     "CampaignPage",
     "Edge",
+    "EnrollmentTally",
     "FlowStep",
     "Forecast",
     "Graph",
@@ -84,12 +97,14 @@ __all__ = [
     "duplicate_campaign",
     "enroll_contacts",
     "enrollment_counts",
+    "enrollment_tally",
     "ensure_editable",
     "flow_steps",
     "forecast",
     "list_campaigns",
     "live_steps",
     "move_step",
+    "picker_catalog",
     "preview_message",
     "render",
     "render_template_message",
@@ -98,6 +113,7 @@ __all__ = [
     "split_key",
     "step_catalog",
     "step_move",
+    "step_templates",
     "step_title",
     "template_key",
     "text_errors",

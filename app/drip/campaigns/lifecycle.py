@@ -6,7 +6,7 @@ and raises ValidationError / Conflict with a message a marketer can act on.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from app.drip import enrollment
@@ -167,15 +167,18 @@ def _window(fields: dict, campaign: DripCampaign, values: dict, errors: dict) ->
 
 
 def live_steps(session: Session, campaign_id: int) -> list[DripCampaignStep]:
-    return list(
-        session.scalars(
-            select(DripCampaignStep)
-            .where(
-                DripCampaignStep.campaign_id == campaign_id, DripCampaignStep.deleted_at.is_(None)
-            )
-            .order_by(DripCampaignStep.position, DripCampaignStep.id)
-        )
+    return list(session.scalars(_LIVE_STEPS, {"campaign_id": campaign_id}))
+
+
+# Built once with a bind parameter: the campaign page reads it at every view (issue 21).
+_LIVE_STEPS = (
+    select(DripCampaignStep)
+    .where(
+        DripCampaignStep.campaign_id == bindparam("campaign_id"),
+        DripCampaignStep.deleted_at.is_(None),
     )
+    .order_by(DripCampaignStep.position, DripCampaignStep.id)
+)
 
 
 def change_status(session: Session, campaign: DripCampaign, action: str) -> DripCampaign:

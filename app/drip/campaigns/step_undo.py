@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from app.drip import enrollment
@@ -101,22 +101,31 @@ def moved_record(session: Session, step: DripCampaignStep) -> dict:
     }
 
 
+# Built once with bind parameters: the campaign page reads it at every view (issue 21).
+_DELETIONS = (
+    select(AuditEvent)
+    .where(
+        AuditEvent.organization_id == bindparam("organization_id"),
+        AuditEvent.campaign_id == bindparam("campaign_id"),
+        AuditEvent.action == "step.deleted",
+        AuditEvent.created_at >= bindparam("since"),
+    )
+    .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    .limit(20)
+)
+
+
 def deletion_event(
     session: Session, campaign: DripCampaign, now: datetime, *, step_id: int | None = None
 ) -> AuditEvent | None:
     """The newest step.deleted event of the campaign still within UNDO_MINUTES whose step is
     still deleted (of step_id, when given)."""
-    events = session.scalars(
-        select(AuditEvent)
-        .where(
-            AuditEvent.organization_id == campaign.organization_id,
-            AuditEvent.campaign_id == campaign.id,
-            AuditEvent.action == "step.deleted",
-            AuditEvent.created_at >= now - timedelta(minutes=UNDO_MINUTES),
-        )
-        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-        .limit(20)
-    )
+    arguments = {
+        "organization_id": campaign.organization_id,
+        "campaign_id": campaign.id,
+        "since": now - timedelta(minutes=UNDO_MINUTES),
+    }
+    events = session.scalars(_DELETIONS, arguments).all()
     for event in events:
         details = event.details or {}
         if step_id is not None and details.get("stepId") != step_id:

@@ -5,6 +5,7 @@ or used as a text step's fallback (body parameters only)."""
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.drip.campaigns.template_preview import (
@@ -14,7 +15,7 @@ from app.drip.campaigns.template_preview import (
     parameter_slots,
     url_buttons,
 )
-from app.drip.templates import REFUSED_AT_SAVE, ensure_sandbox_catalog, list_templates
+from app.drip.templates import REFUSED_AT_SAVE, ensure_sandbox_catalog
 from app.models import WhatsAppTemplate, utcnow
 
 PICKER_MAX = 1_000  # templates offered in one editor (a WABA holds at most 250 by default)
@@ -62,9 +63,31 @@ def _header_input(fmt: str | None) -> dict:
     return {"format": "TEXT", "label": "Header text (the header's {{1}})"}
 
 
+# Built once: the editor reads it on every view (issue 21).
+_PICKER_ROWS = (
+    select(WhatsAppTemplate)
+    .where(
+        WhatsAppTemplate.organization_id == bindparam("organization_id"),
+        WhatsAppTemplate.deleted_at.is_(None),
+    )
+    .order_by(WhatsAppTemplate.name, WhatsAppTemplate.language, WhatsAppTemplate.id)
+    .limit(PICKER_MAX)
+)
+
+
 def step_catalog(session: Session, organization_id: int) -> list[dict]:
     """The editor's templates by name then language (a sandbox organization that never
     synced gets the built-in catalog first: the caller commits)."""
-    ensure_sandbox_catalog(session, organization_id, utcnow())
-    page = list_templates(session, organization_id, per_page=PICKER_MAX)
-    return [picker_entry(row) for row in page.templates]
+    return picker_catalog(session, organization_id)[0]
+
+
+def picker_catalog(session: Session, organization_id: int) -> tuple[list[dict], bool]:
+    """step_catalog, and whether the sandbox's built-in catalog was written (then the caller
+    commits; otherwise nothing was, and a commit would only expire what the page loaded)."""
+    arguments = {"organization_id": organization_id}
+    rows = session.scalars(_PICKER_ROWS, arguments).all()
+    # A catalog with a live template is not a sandbox's that never synced: no more to ask.
+    synced = not rows and ensure_sandbox_catalog(session, organization_id, utcnow()) is not None
+    if synced:
+        rows = session.scalars(_PICKER_ROWS, arguments).all()
+    return [picker_entry(row) for row in rows], synced

@@ -8,6 +8,7 @@ from app.drip.templates.holds_report import (
     NOT_IN_CATALOG,
     Hold,
     campaign_holds,
+    low_quality_among,
     low_quality_templates,
     organization_holds,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "hold_enrollments",
     "is_sendable",
     "list_templates",
+    "low_quality_among",
     "low_quality_templates",
     "organization_holds",
     "organizations_to_sync",

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.drip.enrollment import LIVE_STATUSES
@@ -48,12 +48,8 @@ def campaign_holds(
     result: dict[int, list[Hold]] = {cid: [] for cid in campaign_ids}
     if not campaign_ids:
         return result
-    rows = _held_rows(
-        session,
-        organization_id,
-        DripEnrollment.campaign_id.in_(campaign_ids),
-        by=(DripEnrollment.campaign_id, DripEnrollment.current_step_id),
-    )
+    arguments = {"organization_id": organization_id, "campaign_ids": list(campaign_ids)}
+    rows = session.execute(_CAMPAIGN_HELD, arguments).all()
     for row in rows:
         result[row.campaign_id].append(_hold(row, by_step=True))
     for holds in result.values():
@@ -64,7 +60,8 @@ def campaign_holds(
 def organization_holds(session: Session, organization_id: int) -> list[Hold]:
     """The organization's holds by template (all campaigns together), the longest-held first."""
     merged: dict[tuple, list] = defaultdict(list)
-    for row in _held_rows(session, organization_id, by=(DripEnrollment.current_step_id,)):
+    rows = session.execute(_ORGANIZATION_HELD, {"organization_id": organization_id})
+    for row in rows:
         hold = _hold(row, by_step=False)
         key = (hold.template_id,) if hold.template_id else (None, hold.name, hold.language)
         merged[key].append(hold)
@@ -124,9 +121,23 @@ def low_quality_templates(
     return list(rows)
 
 
-def _held_rows(session: Session, organization_id: int, *where, by: tuple):
+def low_quality_among(rows) -> list[WhatsAppTemplate]:
+    """low_quality_templates from catalog rows already read for the campaign's live steps'
+    (name, language) pairs, deleted ones included: no statement of its own."""
+    low = [
+        row
+        for row in rows
+        if row.quality_score == LOW_QUALITY and row.deleted_at is None and row.language
+    ]
+    return sorted(low, key=lambda row: (row.name, row.language))
+
+
+def _held_statement(*where, by: tuple):
+    """The held enrollments grouped by `by`, the template and the step; the organization is
+    the bind parameter organization_id."""
     enrollment, step, template = DripEnrollment, DripCampaignStep, WhatsAppTemplate
-    return session.execute(
+    organization_id = bindparam("organization_id")
+    return (
         select(
             *by,
             enrollment.held_template_id,
@@ -170,7 +181,15 @@ def _held_rows(session: Session, organization_id: int, *where, by: tuple):
             template.reason,
             template.deleted_at,
         )
-    ).all()
+    )
+
+
+# Built once with bind parameters: the campaign page reads it at every view (issue 21).
+_CAMPAIGN_HELD = _held_statement(
+    DripEnrollment.campaign_id.in_(bindparam("campaign_ids", expanding=True)),
+    by=(DripEnrollment.campaign_id, DripEnrollment.current_step_id),
+)
+_ORGANIZATION_HELD = _held_statement(by=(DripEnrollment.current_step_id,))
 
 
 def _hold(row, *, by_step: bool) -> Hold:

@@ -1,0 +1,98 @@
+"""The campaign page's CPU (issue 21) is mostly its SQL statements and its forms: a view reads
+each thing once (the steps are not loaded again one by one after a commit, the enrollments are
+counted in one GROUP BY for the tiles and the flow, the organization's clock is read once), and
+however many steps the campaign has, the statements are the same. The settings form's ~600 time
+zones are rendered once per process, exactly as WTForms renders them."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from wtforms.widgets import Select
+
+from app.drip import audit, campaigns
+from app.drip.campaigns.flow import _branch_waiting
+from app.drip.campaigns.step_undo import waiting_counts
+from app.drip.demo import history as demo_history
+from app.drip.demo.seed import seed_demo_data
+from app.extensions import db
+from app.models import DripCampaign
+from app.web.campaign_forms import CampaignForm
+from tests.integration.test_campaign_pages import add_step, create
+from tests.integration.test_dashboard_queries import statements_of
+
+# The statements of one view of the demo's onboarding campaign: the session lookup, the
+# campaign, its steps, the flow's reads, the funnel's (app.drip.analytics), the undo offer,
+# the catalog, the preview contacts, the holds, the activity and the banner's account check.
+# There were 39, some of them the same statement run again.
+PAGE_STATEMENTS = 23
+
+
+@pytest.fixture
+def onboarding(clean_app, org_a) -> int:
+    with clean_app.app_context():
+        seed_demo_data(db.session, org_a.org_id)
+        db.session.commit()
+        return db.session.scalar(
+            select(DripCampaign.id).where(
+                DripCampaign.organization_id == org_a.org_id,
+                DripCampaign.name == demo_history.NAME,
+            )
+        )
+
+
+def viewed(app, client, path: str) -> list[str]:
+    client.get(path)  # the first view of a process may load what later views keep
+    return statements_of(app, client, path)
+
+
+def test_a_campaign_page_view_runs_each_statement_once(clean_app, client_a, onboarding):
+    statements = viewed(clean_app, client_a, f"/campaigns/{onboarding}")
+    repeated = {s.split("\n")[0] for s in statements if statements.count(s) > 1}
+    assert not repeated
+    assert len(statements) <= PAGE_STATEMENTS
+
+
+def test_the_statements_do_not_grow_with_the_steps(clean_app, client_a):
+    cid = create(client_a)
+    for index in range(2):
+        assert add_step(client_a, cid, name=f"Step {index}").status_code == 302
+    few = viewed(clean_app, client_a, f"/campaigns/{cid}")
+    for index in range(2, 8):
+        assert add_step(client_a, cid, name=f"Step {index}").status_code == 302
+    many = viewed(clean_app, client_a, f"/campaigns/{cid}")
+    assert "Step 7" in client_a.get(f"/campaigns/{cid}").get_data(as_text=True)
+    assert len(many) == len(few)
+
+
+def test_the_tally_counts_as_the_three_reads_it_replaces(clean_app, onboarding):
+    with clean_app.app_context():
+        tally = campaigns.enrollment_tally(db.session, onboarding)
+        assert sum(tally.by_status.values()) > 100  # the demo's history has thousands
+        assert tally.by_status == campaigns.enrollment_counts(db.session, [onboarding])[onboarding]
+        assert tally.waiting == waiting_counts(db.session, onboarding)
+        assert tally.on_branch == _branch_waiting(db.session, onboarding)
+
+
+def test_a_page_of_events_says_how_many_there_are_past_the_end_too(clean_app, onboarding):
+    with clean_app.app_context():
+        campaign = db.session.get(DripCampaign, onboarding)
+        org = campaign.organization_id
+        first, total = audit.campaign_events(db.session, org, onboarding, limit=2)
+        assert total >= 1 and len(first) == min(2, total)
+        assert audit.campaign_events(db.session, org, onboarding, limit=2, offset=total) == (
+            [],
+            total,
+        )
+        assert audit.campaign_events(db.session, org, onboarding + 1000, limit=2) == ([], 0)
+
+
+@pytest.mark.parametrize("zone", ["contact", "Europe/Berlin", "UTC", "America/New_York"])
+def test_the_time_zones_render_as_wtforms_renders_them(clean_app, zone):
+    with clean_app.test_request_context("/"):
+        for _ in range(2):  # the second from the kept options
+            form = CampaignForm(formdata=None, data={"window_timezone": zone})
+            field = form.window_timezone
+            assert str(field()) == str(Select()(field))
+            assert str(field(class_="x")) == str(Select()(field, class_="x"))
+            assert f'<option selected value="{zone}">' in str(field())
