@@ -1,6 +1,7 @@
 """WhatsApp Cloud API client: POST {base}/{version}/{phone-number-id}/messages on the shared
-keep-alive pool (or an injected httpx.Client), every failure turned into a classified
-`SendError`; GET {base}/{version}/{phone-number-id} to verify that the token can read the id.
+keep-alive wire (app.whatsapp.wire; or an injected httpx.Client), every failure turned into a
+classified `SendError`; GET {base}/{version}/{phone-number-id} to verify that the token can
+read the id.
 
 Only to an allowed host (app.whatsapp.hosts), and never following a redirect: a 3xx would
 carry the token's request anywhere the answering server likes."""
@@ -27,6 +28,7 @@ from app.whatsapp.verification import (
     VerificationError,
     read_phone_number,
 )
+from app.whatsapp.wire import Malformed, NotSent, Target, Unsure, shared_wire
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +146,8 @@ class CloudApiClient:
             "Content-Type": "application/json",
         }
         self._http = http
+        self._target = Target.of(self.url)
+        self._connect_timeout, self._read_timeout = connect_timeout, read_timeout
         self._timeout = httpx.Timeout(
             connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
         )
@@ -228,18 +232,34 @@ class CloudApiClient:
                     " changed in Settings.",
                     code=HOST_NOT_ALLOWED,
                 )
-            result = _answer(self._post(payload))
+            result = _answer(*self._post(payload))
         except SendError as error:
             log.info("send %s failed: %s %s (%s)", callback, error.kind, error.code, error.reason)
             raise
         log.debug("send %s accepted as %s", callback, result.wamid)
         return result
 
-    def _post(self, payload: dict[str, Any]) -> httpx.Response:
+    def _post(self, payload: dict[str, Any]) -> tuple[int, bytes]:
+        """(HTTP status, body) of the answer: on the shared wire (app.whatsapp.wire), or on
+        the injected httpx client."""
         content = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-        http = self._http or shared_http_client()
+        if self._http is None:
+            try:
+                return shared_wire().post(
+                    self._target,
+                    content,
+                    self._headers,
+                    self._connect_timeout,
+                    self._read_timeout,
+                )
+            except NotSent as exc:
+                raise _not_sent(exc.title) from exc
+            except Malformed as exc:
+                raise SendError(ErrorKind.STOP_ACCOUNT, _MALFORMED_TOKEN) from exc
+            except Unsure as exc:
+                raise SendError(ErrorKind.AMBIGUOUS, AMBIGUOUS_REASON, title=exc.title) from exc
         try:
-            return http.post(
+            response = self._http.post(
                 self.url,
                 content=content,
                 headers=self._headers,
@@ -247,10 +267,10 @@ class CloudApiClient:
                 follow_redirects=False,
             )
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise _not_sent(exc) from exc
+            raise _not_sent(type(exc).__name__) from exc
         except (httpx.WriteError, httpx.WriteTimeout) as exc:
             # The body never fully left: Meta cannot have acted on a request it did not get.
-            raise _not_sent(exc) from exc
+            raise _not_sent(type(exc).__name__) from exc
         except httpx.LocalProtocolError as exc:
             # The request could not even be formed (e.g. a token with a newline in it).
             raise SendError(ErrorKind.STOP_ACCOUNT, _MALFORMED_TOKEN) from exc
@@ -259,24 +279,24 @@ class CloudApiClient:
             raise SendError(
                 ErrorKind.AMBIGUOUS, AMBIGUOUS_REASON, title=type(exc).__name__
             ) from exc
+        return response.status_code, response.content
 
 
 _MALFORMED_TOKEN = "The request to WhatsApp could not be formed: check the account's access token"
 
 
-def _not_sent(exc: Exception) -> SendError:
+def _not_sent(title: str) -> SendError:
     return SendError(
         ErrorKind.RETRY,
         "Could not reach WhatsApp (the message was not sent); retrying",
-        title=type(exc).__name__,
+        title=title,
     )
 
 
-def _answer(response: httpx.Response) -> SendResult:
-    status = response.status_code
+def _answer(status: int, content: bytes) -> SendResult:
     try:
-        data = response.json()
-    except ValueError:
+        data = json.loads(content)
+    except ValueError:  # UnicodeDecodeError included
         data = None
     if 300 <= status < 400:
         # Not followed: the request was not sent to WhatsApp, and every message of the

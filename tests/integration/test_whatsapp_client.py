@@ -43,8 +43,13 @@ def fake(server):
     server.reset()
 
 
-@pytest.fixture
-def http():
+@pytest.fixture(params=["wire", "httpx"])
+def http(request):
+    """The client as it sends (None: the shared wire, app.whatsapp.wire) and on an injected
+    httpx client: both classify every answer and failure the same way."""
+    if request.param == "wire":
+        yield None
+        return
     pool = new_http_client()
     yield pool
     pool.close()
@@ -326,3 +331,29 @@ def test_the_fake_runs_as_a_separate_process(http):
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+def test_a_token_that_cannot_go_in_a_header_stops_the_account_and_sends_nothing(fake, http):
+    """A pasted token with a line break in it: the request cannot be formed (nothing leaves),
+    and every send of the account would fail the same way."""
+    client = make_client(fake, http, token="EAAG-token\nX-Injected: 1")
+    error = send_error(client.send_text, ANA, "hi", "log=1")
+    assert error.kind is ErrorKind.STOP_ACCOUNT
+    assert "could not be formed" in error.reason
+    assert fake.requests == 0
+
+
+def test_the_wire_reuses_its_connections_and_drops_one_the_server_closed(fake):
+    from app.whatsapp.wire import Target, Wire
+
+    wire = Wire()
+    target = Target.of(make_client(fake).url)
+    headers = {"Authorization": f"Bearer {fake.access_token}", "Content-Type": "application/json"}
+    body = b'{"messaging_product":"whatsapp","to":"447700900123","type":"text","text":{"body":"x"}}'
+    for _ in range(3):
+        assert wire.post(target, body, headers, 2, 2)[0] == 200
+    [(connection, _)] = wire._idle[target.origin]  # one connection carried the three
+    connection.sock.shutdown(socket.SHUT_RDWR)  # as a server closing an idle connection does
+    assert wire.post(target, body, headers, 2, 2)[0] == 200  # a new one, not an error
+    assert fake.accepted() == 4
+    wire.close()
