@@ -1,4 +1,6 @@
-"""The shared keep-alive HTTP pool the Cloud API client sends on.
+"""The shared keep-alive httpx pool of the Cloud API client's other requests (verifying a
+phone number, listing templates) and of an injected client; the sends themselves go out on
+app.whatsapp.wire.
 
 httpcore's own pool rescans every connection (twice, quadratically) on each request under one
 lock: with 128 sending threads it fell to ~350 requests/s. This pool hands each request one
@@ -153,7 +155,7 @@ os.register_at_fork(after_in_child=_SHARED.forget)
 
 
 def shared_http_client() -> httpx.Client:
-    """The pooled client every CloudApiClient uses unless one is injected."""
+    """The pooled client of every CloudApiClient without an injected one (sends aside)."""
     return _SHARED.get()
 
 
