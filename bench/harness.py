@@ -100,9 +100,10 @@ def gunicorn(
             "--log-level",
             "warning",
             # The app is imported once, before the fork: no worker is still importing (plotly,
-            # scipy...) when the clock starts.
+            # scipy...) when the clock starts. wsgi.py, as in production: it also freezes the
+            # app's objects out of the garbage collector's reach (gc.freeze).
             "--preload",
-            "app:create_app()",
+            "wsgi:app",
         ],
         cwd=ROOT,
         env=environ,

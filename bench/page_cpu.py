@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/page_cpu.py [--views 30] [--scale 1.0] [--database-url URL]
                                        [--profile onboarding|announcement|campaign]
-                                       [--keep | --reuse]
+                                       [--keep | --reuse] [--freeze]
 
 Builds bench/load_world.py's data in a scratch schema (dropped at the end; --scale as the load
 bench's, for a 60-second run), logs the marketer in with the Flask test client, views each
@@ -11,13 +11,15 @@ page a few times to warm up, then --views times in turn, and prints per page the
 CPU per view (time.process_time: this process is the web worker and the database is another),
 the SQL statements per view (SQLAlchemy's before_cursor_execute) and the peak RSS. --profile
 prints the cProfile of that page's views instead of timing them; --keep leaves the schema
-for --reuse.
+for --reuse; --freeze moves what building the app made out of the collector's reach
+(gc.freeze), as wsgi.py does in a web worker.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import pstats
 import re
 import resource
@@ -139,6 +141,7 @@ def main() -> None:
     parser.add_argument("--profile", choices=("onboarding", "announcement", "campaign"))
     parser.add_argument("--keep", action="store_true", help="leave the schema for --reuse")
     parser.add_argument("--reuse", action="store_true", help="use the schema a --keep run left")
+    parser.add_argument("--freeze", action="store_true", help="gc.freeze() the app, as wsgi.py")
     args = parser.parse_args()
     if args.reuse:
         url = reused(args.database_url)
@@ -146,6 +149,9 @@ def main() -> None:
         url = build(args.database_url, args.scale)
     try:
         app = load_world.app_for(url)
+        if args.freeze:
+            gc.collect()
+            gc.freeze()
         paths = pages(app)
         if args.profile:
             profile(app, paths[args.profile], args.views)

@@ -14,13 +14,15 @@ from urllib.parse import quote
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from app import create_app
 from app.config import TestConfig
 from app.drip import accounts
+from app.drip.demo import history as demo_history
+from app.drip.demo.seed import seed_demo_data
 from app.extensions import db
-from app.models import Base, Organization
+from app.models import Base, DripCampaign, Organization
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TEST_PASSWORD = "correct horse battery"
@@ -182,6 +184,20 @@ def org_a(clean_app) -> OrgFixture:
 @pytest.fixture
 def org_b(clean_app) -> OrgFixture:
     return make_org(clean_app, "Globex")
+
+
+@pytest.fixture
+def onboarding(clean_app, org_a) -> int:
+    """The demo's onboarding campaign (months of history) in organization A."""
+    with clean_app.app_context():
+        seed_demo_data(db.session, org_a.org_id)
+        db.session.commit()
+        return db.session.scalar(
+            select(DripCampaign.id).where(
+                DripCampaign.organization_id == org_a.org_id,
+                DripCampaign.name == demo_history.NAME,
+            )
+        )
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """The campaign page's flow: each step as a box with its delay, figures (sent, read, replied,
-dropped, from the same funnel the analytics page draws), template status, A/B test, branch and
+dropped: the funnel's, analytics.step_figures), template status, A/B test, branch and
 the enrollments waiting on it; the "Undo" of a step deleted in the last minutes; what the page
 warns of (templates, the activity log) and the confirmation before activating."""
 
@@ -99,24 +99,16 @@ def step_boxes(
     flows = campaigns.flow_steps(db.session, campaign, graph, tally=tally, catalog=catalog)
     if not flows:
         return []
-    funnel = analytics.funnel(db.session, campaign.organization_id, campaign.id)
-    by_step = {row["stepId"]: row for row in funnel["steps"]}
+    figures = analytics.step_figures(db.session, campaign.id, [flow.step.id for flow in flows])
     branched = {edge.to_step_id for edge in (graph.edges if graph else ()) if edge.via != "next"}
     boxes = []
     for index, flow in enumerate(flows):
-        row = by_step.get(flow.step.id, {})
-        figures = {
-            "sent": row.get("sentCount", 0),
-            "read": row.get("readCount", 0),
-            "replied": row.get("repliedCount", 0),
-            "dropped": row.get("dropOffCount", 0),
-        }
         boxes.append(
             StepBox(
                 "message",
                 flow,
                 delay_text(flow.step, index == 0, flow.step.id in branched),
-                figures,
+                figures[flow.step.id],
                 delete_question(campaign, flow),
             )
         )

@@ -109,8 +109,7 @@ def new():
 
 @bp.route("/<int:id>")
 def show(id: int):
-    # The funnel of the flow's figures loads the campaign through the analytics' shared reads:
-    # loaded that way here, it is loaded once.
+    # Within the analytics' shared reads: the page's reads of them run once.
     with analytics.reads_shared(db.session):
         return render_editor(analytics.campaign(db.session, current_org_id(), id))
 

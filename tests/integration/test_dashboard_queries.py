@@ -4,33 +4,15 @@ the delays' quantiles are counted by the database, not from every second's count
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event
 
 from app.drip.analytics import activity
 from app.drip.analytics.rates import DELAY_QUANTILES, delay_summary, low_rank
-from app.drip.demo import history as demo_history
-from app.drip.demo.seed import seed_demo_data
 from app.extensions import db
-from app.models import DripCampaign
 
 # The statements of one view of the demo's onboarding dashboard: the session lookup and the
 # banner's account check, then the reports' own. There were 41.
 DASHBOARD_STATEMENTS = 23
-
-
-@pytest.fixture
-def onboarding(clean_app, org_a) -> int:
-    """The demo's onboarding campaign (months of history) in organization A."""
-    with clean_app.app_context():
-        seed_demo_data(db.session, org_a.org_id)
-        db.session.commit()
-        return db.session.scalar(
-            select(DripCampaign.id).where(
-                DripCampaign.organization_id == org_a.org_id,
-                DripCampaign.name == demo_history.NAME,
-            )
-        )
 
 
 def statements_of(app, client, path: str) -> list[str]:

@@ -4,7 +4,7 @@ from app.drip.analytics.arrivals import UNRECORDED
 from app.drip.analytics.by_cohort import cohorts
 from app.drip.analytics.by_day import overview, report_zone, timeseries
 from app.drip.analytics.enrollment_counts import DROP_OFF_REASONS
-from app.drip.analytics.funnels import engagement, funnel, report
+from app.drip.analytics.funnels import engagement, funnel, report, step_figures
 from app.drip.analytics.lift import LIFT_SHOWN_MAX, lift
 from app.drip.analytics.query import GRANULARITIES, TYPES, AnalyticsQuery, BadParameter, parse_query
 from app.drip.analytics.rollups import JOB_NAME, compact_all, last_watermarks
@@ -31,5 +31,6 @@ __all__ = [
     "reads_shared",
     "report",
     "report_zone",
+    "step_figures",
     "timeseries",
 ]

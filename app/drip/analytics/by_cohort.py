@@ -159,14 +159,22 @@ def _grouped(session, campaign, zone, start, end, key) -> dict:
         zone, utc_start or campaign.created_at - DAY, utc_end or utcnow() + DAY
     )
     groups: dict = {}
+    of_day: dict = {}  # day -> its group: a cohort's rows are hundreds for a handful of days
+
+    def group_of(day: date) -> dict:
+        group = of_day.get(day)
+        if group is None:
+            group = of_day[day] = groups.setdefault(key(day), _empty_group())
+        return group
+
     sizes = enrollment_counts.cohort_sizes(session, campaign.id, utc_start, utc_end, days)
     for day, (size, completed) in sizes.items():
-        group = groups.setdefault(key(day), _empty_group())
+        group = group_of(day)
         group["size"] += size
         group["completed"] += completed
     rows = activity.cohort_days(session, campaign.id, utc_start, utc_end, days)
     for step_id, day, metric, count in rows:
-        group = groups.setdefault(key(day), _empty_group())
+        group = group_of(day)
         if metric == "reached":
             group["steps"][step_id] = group["steps"].get(step_id, 0) + count
         group["messages"].add(metric, count)
