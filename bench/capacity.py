@@ -4,7 +4,7 @@ per-unit CPU costs and row sizes.
     .venv/bin/python bench/capacity.py [--contacts 10000000] [--organizations 100]
         [--sends-per-day 1000000] [--statuses-per-send 3] [--replies-rate 0.05]
         [--peak-factor 3] [--utilisation 0.6] [--retention-days 90]
-        [--cpu-per-send-ms 0.9] [--cpu-per-status-ms 0.36] [--cpu-per-page-ms 30]
+        [--cpu-per-send-ms 0.45] [--cpu-per-status-ms 0.23] [--cpu-per-page-ms 20]
 
 Row sizes are measured on every run (bench/capacity_measure.py): a scratch PostgreSQL schema
 with a sample of --sample-sends sends, their statuses and replies posted to the webhook as
@@ -34,9 +34,9 @@ HISTORY = ("drip_message_logs", "whatsapp_status_events", "webhook_events", "inb
 KEPT = ("rollups", "drip_enrollments")
 TABLES = (*HISTORY, *KEPT, "contacts")
 SOURCES = {
-    "send_ms": "bench/send_throughput.py, worker CPU per message",
-    "status_ms": "bench/load.py, ~9 ms per 25-status delivery",
-    "page_ms": "bench/load.py, dashboard and campaign pages",
+    "send_ms": "bench/load.py, full mix, worker CPU per send",
+    "status_ms": "bench/load.py, full mix, ~5.8 ms per 25-status delivery",
+    "page_ms": "bench/load.py, full mix, dashboard and campaign pages",
     "reply_ms": "measured here, in-process",
 }
 
@@ -58,10 +58,10 @@ class Workload:
 class Costs:
     """CPU milliseconds of Python per unit of work (one core each: a process is one core)."""
 
-    send_ms: float = 0.9
-    status_ms: float = 0.36
+    send_ms: float = 0.45
+    status_ms: float = 0.23
     reply_ms: float = 9.0
-    page_ms: float = 30.0
+    page_ms: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -285,11 +285,12 @@ def main(argv=None) -> None:
     low = plan_storage(load, m.compact_bytes_per_row, *keep)
     print_storage(plan, low, m.sample, args.retention_days, args.months)
     print(
-        "\nMonthly partitions: "
+        "\nA month of history: monthly partitions of "
         f"{human(plan['whatsapp_status_events'].per_month)} of status events, "
-        f"{human(plan['drip_message_logs'].per_month)} of message logs, "
-        f"{human(plan['webhook_events'].per_month)} of webhook deliveries, "
-        f"{human(plan['inbound_messages'].per_month)} of inbound messages"
+        f"{human(plan['webhook_events'].per_month)} of webhook deliveries and "
+        f"{human(plan['inbound_messages'].per_month)} of inbound messages (dropped whole);"
+        f" {human(plan['drip_message_logs'].per_month)} of message logs (one table: deleted"
+        " in batches up to the same month)"
     )
     each = ", ".join(f"{a:.0f} + {b:.0f}" for a, b in m.drop_times_ms)
     print(

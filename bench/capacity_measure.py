@@ -157,11 +157,18 @@ def _sample(url, sends, sends_per_step, per_delivery, reply_rate) -> Measured:
 
 
 def _sizes(conn) -> dict[str, tuple[int, int]]:
-    """(bytes with indexes and toast, rows) per table; the two rollup tables as one."""
+    """(bytes with indexes and toast, of all its partitions, rows) per table; the two rollup
+    tables as one."""
     sizes = {
         t: tuple(
             conn.execute(
-                text(f"SELECT pg_total_relation_size('{t}'), (SELECT count(*) FROM {t})")
+                # A partitioned table's own size is 0: its partitions hold the rows.
+                text(
+                    "SELECT coalesce((SELECT sum(pg_total_relation_size(relid))::bigint"
+                    " FROM pg_partition_tree(CAST(:t AS regclass))),"
+                    f" pg_total_relation_size(:t)), (SELECT count(*) FROM {t})"
+                ),
+                {"t": t},
             ).one()
         )
         for t in (*MEASURED, *ROLLUPS)
