@@ -40,11 +40,16 @@ def drip_processor():
     return ok({camel_case(name): value for name, value in stats.items()})
 
 
+def _json_type(annotation) -> str:
+    # Annotations are strings here (from __future__ import annotations).
+    return "boolean" if annotation in ("bool", bool) else "integer"
+
+
 PASS_SCHEMA = {
     "type": "object",
     "description": "what the pass did; skipped (with a reason) when a pass was already running",
     "properties": {
-        **{camel_case(f.name): {"type": "integer"} for f in fields(PassStats)},
+        **{camel_case(f.name): {"type": _json_type(f.type)} for f in fields(PassStats)},
         "skipped": {"type": "boolean"},
         "reason": {"type": "string"},
     },
