@@ -23,6 +23,7 @@ from app.drip.demo import history as demo_history
 from app.drip.demo.seed import seed_demo_data
 from app.extensions import db
 from app.models import Base, DripCampaign, Organization
+from tests.support.scratch import drop_statements
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TEST_PASSWORD = "correct horse battery"
@@ -44,7 +45,8 @@ def reset_pg_schema(schema: str) -> None:
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            for statement in drop_statements(schema):
+                conn.execute(text(statement))
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except Exception as exc:
         pytest.fail(
@@ -78,7 +80,8 @@ def _drop_test_schemas():
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         for schema in _SCHEMAS_CREATED:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            for statement in drop_statements(schema):
+                conn.execute(text(statement))
     engine.dispose()
 
 

@@ -23,13 +23,22 @@ def _admin(pg_url: str, *statements: str) -> None:
 
 def scratch_schema(pg_url: str, schema: str) -> str:
     """An empty schema (dropped first if left over); the URL whose search_path is it."""
-    _admin(pg_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE', f'CREATE SCHEMA "{schema}"')
+    _admin(pg_url, *drop_statements(schema), f'CREATE SCHEMA "{schema}"')
     separator = "&" if "?" in pg_url else "?"
     return f"{pg_url}{separator}options={quote(f'-csearch_path={schema}')}"
 
 
 def drop_schema(pg_url: str, schema: str) -> None:
-    _admin(pg_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    _admin(pg_url, *drop_statements(schema))
+
+
+def drop_statements(schema: str) -> tuple[str, str]:
+    """A schema and its history schema (where migration 0018 keeps the monthly partitions):
+    dropping the first drops the partitions but leaves the second, empty, behind."""
+    return (
+        f'DROP SCHEMA IF EXISTS "{schema}" CASCADE',
+        f'DROP SCHEMA IF EXISTS "{schema}_history" CASCADE',
+    )
 
 
 def enroll_generated_contacts(
