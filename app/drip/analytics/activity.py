@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from sqlalchemy import BigInteger, bindparam, case, cast, func, or_, select
 from sqlalchemy.orm import Session
@@ -48,14 +49,20 @@ class Counts:
         self.values[metric] += int(count)
 
 
-def _range(axis: int, start: datetime | None, end: datetime | None) -> list:
-    """Rows of one axis whose bucket lies in [start, end) (both on 15-minute boundaries)."""
+def _range(axis: int, bounded_start: bool, bounded_end: bool) -> list:
+    """Rows of one axis whose bucket lies in [:low, :high) (either bound left out)."""
     where = [_R.axis == axis]
-    if start is not None:
-        where.append(_R.bucket >= bucket_number(start))
-    if end is not None:
-        where.append(_R.bucket < bucket_number(end))
+    if bounded_start:
+        where.append(_R.bucket >= bindparam("low"))
+    if bounded_end:
+        where.append(_R.bucket < bindparam("high"))
     return where
+
+
+def _bounds(start: datetime | None, end: datetime | None) -> dict[str, int]:
+    """The values of `_range`'s bounds (both times on 15-minute boundaries)."""
+    bounds = {"low": start, "high": end}
+    return {name: bucket_number(at) for name, at in bounds.items() if at is not None}
 
 
 _STEP_TOTALS = (
@@ -75,6 +82,25 @@ def step_totals(session: Session, campaign_ids: list[int]) -> dict[tuple[int, in
     return dict(totals)
 
 
+# The local-day statements depend on the zone only through the number of its offsets in the
+# range (LocalDays.shape): built once per shape, the offsets bound.
+@lru_cache(maxsize=32)
+def _event_days(shape: int):
+    day = LocalDays.day_sql(_R.bucket, shape).label("day")
+    total = func.sum(_R.count)
+    return (
+        select(_R.campaign_id, _R.metric, day, total)
+        .where(
+            _R.campaign_id.in_(bindparam("campaign_ids", expanding=True)),
+            _R.metric.in_(bindparam("metrics", expanding=True)),
+            *_range(AXIS_EVENT, True, True),
+        )
+        .group_by(_R.campaign_id, _R.metric, day)
+        # A time that moved (an earlier delivery report) leaves its old bucket at zero.
+        .having(total != 0)
+    )
+
+
 def event_days(
     session: Session,
     campaign_ids: list[int],
@@ -84,20 +110,28 @@ def event_days(
     metrics: tuple[str, ...] = METRICS,
 ) -> list[tuple[int, str, date, int]]:
     """(campaign id, metric, local day, count) of the events that happened in [start, end)."""
-    day = days.day_number(_R.bucket).label("day")
-    total = func.sum(_R.count)
     rows = session.execute(
-        select(_R.campaign_id, _R.metric, day, total)
-        .where(
-            _R.campaign_id.in_(campaign_ids),
-            _R.metric.in_([METRICS.index(m) for m in metrics]),
-            *_range(AXIS_EVENT, start, end),
-        )
-        .group_by(_R.campaign_id, _R.metric, day)
-        # A time that moved (an earlier delivery report) leaves its old bucket at zero.
-        .having(total != 0)
+        _event_days(days.shape),
+        {
+            "campaign_ids": list(campaign_ids),
+            "metrics": [METRICS.index(m) for m in metrics],
+            **_bounds(start, end),
+            **days.params(),
+        },
     )
     return [(cid, METRICS[metric], days.date(n), int(count)) for cid, metric, n, count in rows]
+
+
+@lru_cache(maxsize=32)
+def _cohort_days(shape: int, bounded_start: bool, bounded_end: bool):
+    day = LocalDays.day_sql(_R.bucket, shape).label("day")
+    total = func.sum(_R.count)
+    return (
+        select(_R.step_id, day, _R.metric, total)
+        .where(_R.campaign_id == _CAMPAIGN, *_range(AXIS_COHORT, bounded_start, bounded_end))
+        .group_by(_R.step_id, day, _R.metric)
+        .having(total != 0)
+    )
 
 
 def cohort_days(
@@ -105,13 +139,9 @@ def cohort_days(
 ) -> list[tuple[int, date, str, int]]:
     """(step id, local day of the enrollment, metric, count) for the messages of enrollments
     made in [start, end)."""
-    day = days.day_number(_R.bucket).label("day")
-    total = func.sum(_R.count)
+    statement = _cohort_days(days.shape, start is not None, end is not None)
     rows = session.execute(
-        select(_R.step_id, day, _R.metric, total)
-        .where(_R.campaign_id == campaign_id, *_range(AXIS_COHORT, start, end))
-        .group_by(_R.step_id, day, _R.metric)
-        .having(total != 0)
+        statement, {"campaign_id": campaign_id, **_bounds(start, end), **days.params()}
     )
     return [(step, days.date(n), METRICS[metric], int(count)) for step, n, metric, count in rows]
 

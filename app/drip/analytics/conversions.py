@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
@@ -100,16 +101,27 @@ def total(by_step: dict) -> Conversions:
     return answer
 
 
+# Once per LocalDays.shape: the zone's offsets are bound.
+@lru_cache(maxsize=32)
+def _day_conversions(shape: int):
+    day = LocalDays.day_sql(epoch_seconds(_C.occurred_at) // BUCKET_SECONDS, shape).label("day")
+    return (
+        select(day, *_columns())
+        .where(
+            *_messaged(bindparam("campaign_id")),
+            _C.occurred_at >= bindparam("start"),
+            _C.occurred_at < bindparam("end"),
+        )
+        .group_by(day, _C.currency)
+    )
+
+
 def day_conversions(
     session: Session, campaign_id: int, start: datetime, end: datetime, days: LocalDays
 ) -> dict[date, Conversions]:
     """Local day of the conversion -> its conversions, for occurred_at in [start, end)."""
-    day = days.day_number(epoch_seconds(_C.occurred_at) // BUCKET_SECONDS).label("day")
-    rows = session.execute(
-        select(day, *_columns())
-        .where(*_messaged(campaign_id), _C.occurred_at >= start, _C.occurred_at < end)
-        .group_by(day, _C.currency)
-    )
+    params = {"campaign_id": campaign_id, "start": start, "end": end, **days.params()}
+    rows = session.execute(_day_conversions(days.shape), params)
     result: dict[date, Conversions] = defaultdict(Conversions)
     for number, currency, count, amount, valued in rows:
         result[days.date(number)].add(currency, amount, count, valued)

@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
@@ -81,22 +82,29 @@ def total_spend(by_step: dict[int, Spend]) -> Spend:
     return total
 
 
-def day_spend(
-    session: Session, campaign_id: int, start: datetime, end: datetime, days: LocalDays
-) -> dict[date, Spend]:
-    """Local day of sent_at -> what the messages sent that day cost, for sent_at in [start, end)."""
-    day = days.day_number(epoch_seconds(_L.sent_at) // BUCKET_SECONDS).label("day")
-    rows = session.execute(
+# Once per LocalDays.shape: the zone's offsets are bound.
+@lru_cache(maxsize=32)
+def _day_spend(shape: int):
+    day = LocalDays.day_sql(epoch_seconds(_L.sent_at) // BUCKET_SECONDS, shape).label("day")
+    return (
         select(day, _L.currency, func.sum(_L.cost), func.count(_L.cost))
         .where(
-            _L.campaign_id == campaign_id,
-            _L.sent_at >= start,
-            _L.sent_at < end,
+            _L.campaign_id == bindparam("campaign_id"),
+            _L.sent_at >= bindparam("start"),
+            _L.sent_at < bindparam("end"),
             _L.cost.is_not(None),
             _L.currency.is_not(None),
         )
         .group_by(day, _L.currency)
     )
+
+
+def day_spend(
+    session: Session, campaign_id: int, start: datetime, end: datetime, days: LocalDays
+) -> dict[date, Spend]:
+    """Local day of sent_at -> what the messages sent that day cost, for sent_at in [start, end)."""
+    params = {"campaign_id": campaign_id, "start": start, "end": end, **days.params()}
+    rows = session.execute(_day_spend(days.shape), params)
     spend: dict[date, Spend] = defaultdict(Spend)
     for number, currency, amount, count in rows:
         spend[days.date(number)].add(currency, amount, count)

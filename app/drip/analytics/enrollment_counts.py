@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
 from sqlalchemy import bindparam, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from app.drip.analytics.local_days import LocalDays
 from app.drip.analytics.shared import shared
 from app.drip.enrollment import LIVE_STATUSES
 from app.drip.sql import BUCKET_SECONDS, bucket_number
@@ -70,51 +72,78 @@ def drop_offs(session: Session, campaign_id: int) -> dict[int | None, dict[str, 
     return result
 
 
+# The local-day statements, once per LocalDays.shape (the zone's offsets are bound).
+@lru_cache(maxsize=32)
+def _cohort_sizes(shape: int, bounded_start: bool, bounded_end: bool):
+    where = [_R.campaign_id == bindparam("campaign_id")]
+    if bounded_start:
+        where.append(_R.enrolled_bucket >= bindparam("low"))
+    if bounded_end:
+        where.append(_R.enrolled_bucket < bindparam("high"))
+    day = LocalDays.day_sql(_R.enrolled_bucket, shape).label("day")
+    completed = func.sum(case((_R.status == "completed", _R.count), else_=0))
+    return select(day, _TOTAL, completed).where(*where).group_by(day).having(_TOTAL != 0)
+
+
 def cohort_sizes(
     session: Session, campaign_id: int, start: datetime | None, end: datetime | None, days
 ) -> dict[date, tuple[int, int]]:
     """local day of enrollment -> (enrollments, completed) for enrollments in [start, end)."""
-    where = [_R.campaign_id == campaign_id]
+    params = {"campaign_id": campaign_id, **days.params()}
     if start is not None:
-        where.append(_R.enrolled_bucket >= bucket_number(start))
+        params["low"] = bucket_number(start)
     if end is not None:
-        where.append(_R.enrolled_bucket < bucket_number(end))
-    day = days.day_number(_R.enrolled_bucket).label("day")
-    completed = func.sum(case((_R.status == "completed", _R.count), else_=0))
-    rows = session.execute(
-        select(day, _TOTAL, completed).where(*where).group_by(day).having(_TOTAL != 0)
-    )
+        params["high"] = bucket_number(end)
+    statement = _cohort_sizes(days.shape, start is not None, end is not None)
+    rows = session.execute(statement, params)
     return {days.date(n): (int(size), int(done)) for n, size, done in rows}
+
+
+@lru_cache(maxsize=32)
+def _enrollment_days(shape: int):
+    parts = []
+    for index, column in enumerate((_R.enrolled_bucket, _R.completed_bucket)):
+        day = LocalDays.day_sql(column, shape).label("day")
+        parts.append(
+            select(literal(index).label("event"), _R.campaign_id, day, _TOTAL)
+            .where(
+                _R.campaign_id.in_(bindparam("campaign_ids", expanding=True)),
+                column >= bindparam("low"),
+                column < bindparam("high"),
+            )
+            .group_by(_R.campaign_id, day)
+            .having(_TOTAL != 0)
+        )
+    return union_all(*parts)  # one round trip for both
 
 
 def enrollment_days(
     session: Session, campaign_ids: list[int], start: datetime, end: datetime, days
 ) -> list[tuple[int, str, date, int]]:
     """(campaign id, "enrolled" | "completed", local day, count) for events in [start, end)."""
-    low, high = bucket_number(start), bucket_number(end)
     names = ("enrolled", "completed")
-    parts = []
-    for index, column in enumerate((_R.enrolled_bucket, _R.completed_bucket)):
-        day = days.day_number(column).label("day")
-        parts.append(
-            select(literal(index).label("event"), _R.campaign_id, day, _TOTAL)
-            .where(_R.campaign_id.in_(campaign_ids), column >= low, column < high)
-            .group_by(_R.campaign_id, day)
-            .having(_TOTAL != 0)
-        )
-    rows = session.execute(union_all(*parts))  # one round trip for both
+    params = {
+        "campaign_ids": list(campaign_ids),
+        "low": bucket_number(start),
+        "high": bucket_number(end),
+        **days.params(),
+    }
+    rows = session.execute(_enrollment_days(days.shape), params)
     return [(cid, names[event], days.date(n), int(count)) for event, cid, n, count in rows]
+
+
+_FIRST_ENROLLED = (
+    select(_R.campaign_id, func.min(_R.enrolled_bucket))
+    .where(_R.campaign_id.in_(bindparam("campaign_ids", expanding=True)))
+    .group_by(_R.campaign_id)
+)
 
 
 def first_enrolled(session: Session, campaign_ids: list[int]) -> dict[int, datetime]:
     """campaign id -> the start of the 15-minute bucket of its first enrollment (campaigns
     without one are absent). enrolled_at never changes, so every rollup row of an enrollment
     keeps its bucket: the smallest bucket is the first enrollment's."""
-    rows = session.execute(
-        select(_R.campaign_id, func.min(_R.enrolled_bucket))
-        .where(_R.campaign_id.in_(campaign_ids))
-        .group_by(_R.campaign_id)
-    )
+    rows = session.execute(_FIRST_ENROLLED, {"campaign_ids": list(campaign_ids)})
     return {
         cid: datetime.fromtimestamp(int(bucket) * BUCKET_SECONDS, UTC)
         for cid, bucket in rows

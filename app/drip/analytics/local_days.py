@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, literal
+from sqlalchemy import Integer, bindparam, case
 
 from app.drip.sql import BUCKET_SECONDS
 
@@ -58,17 +58,33 @@ class LocalDays:
                 return int(instant.timestamp()) // BUCKET_SECONDS, offset
         raise AssertionError("an offset change inside the hour was not found")
 
-    def day_number(self, bucket_column):
-        """SQL: the local day number of a bucket column."""
-        if len(self.changes) == 1:
-            offset = literal(self.changes[0][1])
+    @property
+    def shape(self) -> int:
+        """What a statement of `day_sql` depends on: every zone and range of the same number
+        of offsets runs the same statement, so a page builds it once."""
+        return len(self.changes)
+
+    @staticmethod
+    def day_sql(bucket_column, shape: int):
+        """SQL: the local day number of a bucket column for any LocalDays of this shape, its
+        offsets and changes bound parameters (`params`)."""
+        offsets = [bindparam(f"zone_offset_{i}", type_=Integer) for i in range(shape)]
+        if shape == 1:
+            offset = offsets[0]
         else:
             whens = [
-                (bucket_column < first, previous)
-                for (_, previous), (first, _) in zip(self.changes, self.changes[1:], strict=False)
+                (bucket_column < bindparam(f"zone_change_{i}"), offsets[i])
+                for i in range(shape - 1)
             ]
-            offset = case(*whens, else_=self.changes[-1][1])
+            offset = case(*whens, else_=offsets[-1])
         return (bucket_column + offset) // BUCKETS_PER_DAY
+
+    def params(self) -> dict[str, int]:
+        """The bound values of a `day_sql` statement for these offsets."""
+        values = {f"zone_offset_{i}": offset for i, (_, offset) in enumerate(self.changes)}
+        for i, (first, _) in enumerate(self.changes[1:]):
+            values[f"zone_change_{i}"] = first
+        return values
 
     @staticmethod
     def date(number: int) -> date:
