@@ -23,19 +23,18 @@ AHEAD_SECONDS = 2.0
 class InFlight:
     def __init__(self) -> None:
         self._done: queue.SimpleQueue[Future] = queue.SimpleQueue()
-        self.out = 0  # sent or waiting to be, not finished
-        self.by_org: Counter[int] = Counter()
+        self.by_org: Counter[int] = Counter()  # sent or waiting to be, not finished
         self.rates: dict[int, int] = {}
-        self.attempts: dict[int, int] = {}  # log id -> attempt number, until recorded
         self.finished: list[Outcome] = []  # done, not recorded yet
 
+    @property
+    def out(self) -> int:
+        return self.by_org.total()
+
     def add(self, futures: list[Future], outgoing, routes: dict[int, Route]) -> None:
-        for message in outgoing:
-            self.by_org[message.organization_id] += 1
-            self.attempts[message.log_id] = message.attempts
+        self.by_org.update(message.organization_id for message in outgoing)
         for organization_id, route in routes.items():
             self.rates[organization_id] = route.rate
-        self.out += len(futures)
         for future in futures:
             future.add_done_callback(self._done.put)
 
@@ -71,12 +70,10 @@ class InFlight:
     def take(self) -> tuple[list[Outcome], dict[int, int]]:
         """The finished outcomes to record, with their attempt numbers."""
         outcomes, self.finished = self.finished, []
-        attempts = {message.log_id: self.attempts.pop(message.log_id) for message, _ in outcomes}
-        return outcomes, attempts
+        return outcomes, {message.log_id: message.attempts for message, _ in outcomes}
 
     def _finish(self, future: Future) -> None:
         message, result = future.result()
-        self.out -= 1
         self.by_org[message.organization_id] -= 1
         if not self.by_org[message.organization_id]:
             del self.by_org[message.organization_id]

@@ -241,10 +241,10 @@ class CloudApiClient:
 
     def _post(self, payload: dict[str, Any]) -> tuple[int, bytes]:
         """(HTTP status, body) of the answer: on the shared wire (app.whatsapp.wire), or on
-        the injected httpx client."""
+        the injected httpx client; a failure to get one as the SendError it means."""
         content = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-        if self._http is None:
-            try:
+        try:
+            if self._http is None:
                 return shared_wire().post(
                     self._target,
                     content,
@@ -252,45 +252,37 @@ class CloudApiClient:
                     self._connect_timeout,
                     self._read_timeout,
                 )
-            except NotSent as exc:
-                raise _not_sent(exc.title) from exc
-            except Malformed as exc:
-                raise SendError(ErrorKind.STOP_ACCOUNT, _MALFORMED_TOKEN) from exc
-            except Unsure as exc:
-                raise SendError(ErrorKind.AMBIGUOUS, AMBIGUOUS_REASON, title=exc.title) from exc
-        try:
-            response = self._http.post(
-                self.url,
-                content=content,
-                headers=self._headers,
-                timeout=self._timeout,
-                follow_redirects=False,
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise _not_sent(type(exc).__name__) from exc
-        except (httpx.WriteError, httpx.WriteTimeout) as exc:
-            # The body never fully left: Meta cannot have acted on a request it did not get.
-            raise _not_sent(type(exc).__name__) from exc
-        except httpx.LocalProtocolError as exc:
-            # The request could not even be formed (e.g. a token with a newline in it).
+            return _post_httpx(self._http, self.url, content, self._headers, self._timeout)
+        except NotSent as exc:
+            reason = "Could not reach WhatsApp (the message was not sent); retrying"
+            raise SendError(ErrorKind.RETRY, reason, title=exc.title) from exc
+        except Malformed as exc:
             raise SendError(ErrorKind.STOP_ACCOUNT, _MALFORMED_TOKEN) from exc
-        except httpx.TransportError as exc:
-            # ReadTimeout, ReadError, RemoteProtocolError...: after the send, so maybe accepted.
-            raise SendError(
-                ErrorKind.AMBIGUOUS, AMBIGUOUS_REASON, title=type(exc).__name__
-            ) from exc
-        return response.status_code, response.content
+        except Unsure as exc:
+            raise SendError(ErrorKind.AMBIGUOUS, AMBIGUOUS_REASON, title=exc.title) from exc
+
+
+def _post_httpx(http: httpx.Client, url: str, content: bytes, headers, timeout):
+    """The send on an injected httpx client, its failures told as the wire tells them."""
+    try:
+        response = http.post(
+            url, content=content, headers=headers, timeout=timeout, follow_redirects=False
+        )
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        raise NotSent(type(exc).__name__, exc) from exc
+    except (httpx.WriteError, httpx.WriteTimeout) as exc:
+        # The body never fully left: Meta cannot have acted on a request it did not get.
+        raise NotSent(type(exc).__name__, exc) from exc
+    except httpx.LocalProtocolError as exc:
+        # The request could not even be formed (e.g. a token with a newline in it).
+        raise Malformed(type(exc).__name__, exc) from exc
+    except httpx.TransportError as exc:
+        # ReadTimeout, ReadError, RemoteProtocolError...: after the send, so maybe accepted.
+        raise Unsure(type(exc).__name__, exc) from exc
+    return response.status_code, response.content
 
 
 _MALFORMED_TOKEN = "The request to WhatsApp could not be formed: check the account's access token"
-
-
-def _not_sent(title: str) -> SendError:
-    return SendError(
-        ErrorKind.RETRY,
-        "Could not reach WhatsApp (the message was not sent); retrying",
-        title=title,
-    )
 
 
 def _answer(status: int, content: bytes) -> SendResult:
