@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from app.drip.analytics.local_days import LocalDays
-from app.drip.analytics.rates import delay_summary, quantile
+from tests.support.delays import delay_summary, quantile
 
 
 def test_the_offsets_of_a_range_are_scanned_once():

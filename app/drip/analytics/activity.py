@@ -146,23 +146,6 @@ def cohort_days(
     return [(step, days.date(n), METRICS[metric], int(count)) for step, n, metric, count in rows]
 
 
-def delays(session: Session, campaign_id: int, until: str) -> list[tuple[int, int]]:
-    """(whole seconds from send to `until` ("read" or "replied"), how many messages), sorted."""
-    total = func.sum(_R.count)
-    rows = session.execute(
-        select(_R.bucket, total)
-        .where(
-            _R.campaign_id == campaign_id,
-            _R.axis == AXIS_DELAY,
-            _R.metric == METRICS.index(until),
-        )
-        .group_by(_R.bucket)
-        .having(total > 0)
-        .order_by(_R.bucket)
-    )
-    return [(int(seconds), int(n)) for seconds, n in rows]
-
-
 def _delay_quantiles():
     """Per metric: its count, then per DELAY_QUANTILES the lower rank, and the values at that
     rank and the next (NULL past the last)."""
@@ -204,7 +187,7 @@ _DELAY_QUANTILES = _delay_quantiles()
 def delay_summaries(
     session: Session, campaign_id: int, untils: tuple[str, ...] = ("read", "replied")
 ) -> dict[str, dict]:
-    """until -> rates.summary of its delays() multiset, in one query: the database keeps the
+    """until -> rates.summary of its delays' multiset, in one query: the database keeps the
     running totals and returns, per quantile, the values at the two ranks around it, not the
     tens of thousands of (seconds, count) pairs of a campaign."""
     metrics = [METRICS.index(until) for until in untils]

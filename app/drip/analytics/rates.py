@@ -3,9 +3,7 @@ there is nothing to divide by."""
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Callable
-from itertools import accumulate
 
 # The delays' summary: (key, q) of each quantile it reports.
 DELAY_QUANTILES = (("medianSeconds", 0.5), ("p90Seconds", 0.9))
@@ -15,15 +13,10 @@ def percent(part: int, whole: int) -> float | None:
     return part * 100 / whole if whole else None
 
 
-def delay_summary(value_counts: list[tuple[int, int]]) -> dict:
-    """Count, median and 90th percentile of a multiset given as sorted (value, count)."""
-    return summary(*_ranked(value_counts))
-
-
 def summary(total: int, value_at: Callable[[int], int]) -> dict:
     """Count and DELAY_QUANTILES of a multiset of `total` values; value_at(rank): the value
     at that 0-based rank in sorted order."""
-    return {"count": total, **{key: _quantile(total, value_at, q) for key, q in DELAY_QUANTILES}}
+    return {"count": total, **{key: quantile_at(total, value_at, q) for key, q in DELAY_QUANTILES}}
 
 
 def low_rank(q: float, total: int) -> int:
@@ -31,22 +24,9 @@ def low_rank(q: float, total: int) -> int:
     return int(q * (total - 1))
 
 
-def quantile(value_counts: list[tuple[int, int]], q: float) -> float | None:
+def quantile_at(total: int, value_at: Callable[[int], int], q: float) -> float | None:
     """The q-quantile with linear interpolation between closest ranks (numpy's default,
-    PostgreSQL's percentile_cont) of a multiset given as sorted (value, count) pairs."""
-    return _quantile(*_ranked(value_counts), q)
-
-
-def _ranked(value_counts: list[tuple[int, int]]) -> tuple[int, Callable[[int], int]]:
-    """The multiset's size, and its value at a rank."""
-    # One running total serves every quantile of a summary.
-    values = [value for value, _ in value_counts]
-    ends = list(accumulate(n for _, n in value_counts))
-    # The value whose run covers a rank: the first whose running total passes it.
-    return (ends[-1] if ends else 0), lambda rank: values[bisect_right(ends, rank)]
-
-
-def _quantile(total: int, value_at: Callable[[int], int], q: float) -> float | None:
+    PostgreSQL's percentile_cont) of a multiset of `total` values."""
     if total == 0:
         return None
     rank = q * (total - 1)
