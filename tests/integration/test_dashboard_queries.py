@@ -9,7 +9,7 @@ from sqlalchemy import event
 from app.drip.analytics import activity
 from app.drip.analytics.rates import DELAY_QUANTILES, low_rank
 from app.extensions import db
-from tests.support.delays import delay_summary, delays
+from tests.support.delays import delay_summary
 
 # The statements of one view of the demo's onboarding dashboard: the session lookup and the
 # banner's account check, then the reports' own. There were 41.
@@ -45,7 +45,7 @@ def test_the_delay_quantiles_counted_in_sql_are_those_of_every_second(clean_app,
     with clean_app.app_context():
         summaries = activity.delay_summaries(db.session, onboarding)
         for until in ("read", "replied"):
-            pairs = delays(db.session, onboarding, until)
+            pairs = activity.delays(db.session, onboarding, until)
             assert summaries[until]["count"] > 100  # the demo's history has thousands
             assert summaries[until] == delay_summary(pairs)
         # A campaign without messages

@@ -1,6 +1,6 @@
-"""A campaign's send-to-read and send-to-reply delays as every second's count, summarised in
-Python from running totals: what the dashboard's one query
-(app.drip.analytics.activity.delay_summaries) must agree with."""
+"""The summary of a campaign's delays (app.drip.analytics.activity.delays: every second's
+count) worked out in Python from running totals: what the dashboard's one query
+(activity.delay_summaries) must agree with."""
 
 from __future__ import annotations
 
@@ -8,26 +8,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from itertools import accumulate
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from app.drip.analytics.activity import METRICS
 from app.drip.analytics.rates import quantile_at, summary
-from app.models import DripActivityRollup as R
-from app.models.analytics import AXIS_DELAY
-
-
-def delays(session: Session, campaign_id: int, until: str) -> list[tuple[int, int]]:
-    """(whole seconds from send to `until` ("read" or "replied"), how many messages), sorted."""
-    total = func.sum(R.count)
-    rows = session.execute(
-        select(R.bucket, total)
-        .where(R.campaign_id == campaign_id, R.axis == AXIS_DELAY, R.metric == METRICS.index(until))
-        .group_by(R.bucket)
-        .having(total > 0)
-        .order_by(R.bucket)
-    )
-    return [(int(seconds), int(n)) for seconds, n in rows]
 
 
 def delay_summary(value_counts: list[tuple[int, int]]) -> dict:

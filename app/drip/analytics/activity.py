@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from app.drip.analytics.local_days import LocalDays
 from app.drip.analytics.rates import DELAY_QUANTILES, summary
 from app.drip.analytics.shared import shared
-from app.drip.sql import bucket_number
+from app.drip.sql import bucket_bounds, bucket_range
 from app.models import DripActivityRollup, DripCampaignStep
 from app.models.analytics import AXIS_COHORT, AXIS_DELAY, AXIS_EVENT, AXIS_FAILURE
 
@@ -51,18 +51,7 @@ class Counts:
 
 def _range(axis: int, bounded_start: bool, bounded_end: bool) -> list:
     """Rows of one axis whose bucket lies in [:low, :high) (either bound left out)."""
-    where = [_R.axis == axis]
-    if bounded_start:
-        where.append(_R.bucket >= bindparam("low"))
-    if bounded_end:
-        where.append(_R.bucket < bindparam("high"))
-    return where
-
-
-def _bounds(start: datetime | None, end: datetime | None) -> dict[str, int]:
-    """The values of `_range`'s bounds (both times on 15-minute boundaries)."""
-    bounds = {"low": start, "high": end}
-    return {name: bucket_number(at) for name, at in bounds.items() if at is not None}
+    return [_R.axis == axis, *bucket_range(_R.bucket, bounded_start, bounded_end)]
 
 
 _STEP_TOTALS = (
@@ -115,7 +104,7 @@ def event_days(
         {
             "campaign_ids": list(campaign_ids),
             "metrics": [METRICS.index(m) for m in metrics],
-            **_bounds(start, end),
+            **bucket_bounds(start, end),
             **days.params(),
         },
     )
@@ -141,9 +130,27 @@ def cohort_days(
     made in [start, end)."""
     statement = _cohort_days(days.shape, start is not None, end is not None)
     rows = session.execute(
-        statement, {"campaign_id": campaign_id, **_bounds(start, end), **days.params()}
+        statement, {"campaign_id": campaign_id, **bucket_bounds(start, end), **days.params()}
     )
     return [(step, days.date(n), METRICS[metric], int(count)) for step, n, metric, count in rows]
+
+
+def delays(session: Session, campaign_id: int, until: str) -> list[tuple[int, int]]:
+    """(whole seconds from send to `until` ("read" or "replied"), how many messages), sorted:
+    the multiset delay_summaries reads (tests recount it from the logs)."""
+    total = func.sum(_R.count)
+    rows = session.execute(
+        select(_R.bucket, total)
+        .where(
+            _R.campaign_id == campaign_id,
+            _R.axis == AXIS_DELAY,
+            _R.metric == METRICS.index(until),
+        )
+        .group_by(_R.bucket)
+        .having(total > 0)
+        .order_by(_R.bucket)
+    )
+    return [(int(seconds), int(n)) for seconds, n in rows]
 
 
 def _delay_quantiles():
@@ -187,7 +194,7 @@ _DELAY_QUANTILES = _delay_quantiles()
 def delay_summaries(
     session: Session, campaign_id: int, untils: tuple[str, ...] = ("read", "replied")
 ) -> dict[str, dict]:
-    """until -> rates.summary of its delays' multiset, in one query: the database keeps the
+    """until -> rates.summary of its delays() multiset, in one query: the database keeps the
     running totals and returns, per quantile, the values at the two ranks around it, not the
     tens of thousands of (seconds, count) pairs of a campaign."""
     metrics = [METRICS.index(until) for until in untils]
