@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.drip.analytics.local_days import LocalDays
 from app.drip.analytics.shared import shared
 from app.drip.enrollment import LIVE_STATUSES
-from app.drip.sql import BUCKET_SECONDS, bucket_number
+from app.drip.sql import BUCKET_SECONDS, bucket_bounds, bucket_number, bucket_range
 from app.models import DripEnrollmentRollup
 
 DROP_OFF_REASONS = ("replied", "unsubscribed", "failed", "stopped", "waiting")
@@ -75,11 +75,10 @@ def drop_offs(session: Session, campaign_id: int) -> dict[int | None, dict[str, 
 # The local-day statements, once per LocalDays.shape (the zone's offsets are bound).
 @lru_cache(maxsize=32)
 def _cohort_sizes(shape: int, bounded_start: bool, bounded_end: bool):
-    where = [_R.campaign_id == bindparam("campaign_id")]
-    if bounded_start:
-        where.append(_R.enrolled_bucket >= bindparam("low"))
-    if bounded_end:
-        where.append(_R.enrolled_bucket < bindparam("high"))
+    where = [
+        _R.campaign_id == bindparam("campaign_id"),
+        *bucket_range(_R.enrolled_bucket, bounded_start, bounded_end),
+    ]
     day = LocalDays.day_sql(_R.enrolled_bucket, shape).label("day")
     completed = func.sum(case((_R.status == "completed", _R.count), else_=0))
     return select(day, _TOTAL, completed).where(*where).group_by(day).having(_TOTAL != 0)
@@ -89,11 +88,7 @@ def cohort_sizes(
     session: Session, campaign_id: int, start: datetime | None, end: datetime | None, days
 ) -> dict[date, tuple[int, int]]:
     """local day of enrollment -> (enrollments, completed) for enrollments in [start, end)."""
-    params = {"campaign_id": campaign_id, **days.params()}
-    if start is not None:
-        params["low"] = bucket_number(start)
-    if end is not None:
-        params["high"] = bucket_number(end)
+    params = {"campaign_id": campaign_id, **bucket_bounds(start, end), **days.params()}
     statement = _cohort_sizes(days.shape, start is not None, end is not None)
     rows = session.execute(statement, params)
     return {days.date(n): (int(size), int(done)) for n, size, done in rows}

@@ -8,7 +8,9 @@ from app.drip.sql.statements import fresh_plans, id_in, savepoint_on_postgresql
 from app.drip.sql.time import (
     BUCKET_SECONDS,
     as_utc,
+    bucket_bounds,
     bucket_number,
+    bucket_range,
     day_range_utc,
     epoch_seconds,
 )
@@ -18,7 +20,9 @@ __all__ = [
     "CHUNK_ROWS",
     "Rows",
     "as_utc",
+    "bucket_bounds",
     "bucket_number",
+    "bucket_range",
     "chunked",
     "day_range_utc",
     "dialect_name",

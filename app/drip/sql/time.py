@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, bindparam
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -40,6 +40,23 @@ def _epoch_sqlite(element, compiler, **kw):
 
 def bucket_number(instant: datetime) -> int:
     return int(instant.timestamp()) // BUCKET_SECONDS
+
+
+def bucket_range(column, bounded_start: bool, bounded_end: bool) -> list:
+    """Conditions: a bucket column in [:low, :high), either bound left out; a statement built
+    once with them runs with bucket_bounds' values."""
+    where = []
+    if bounded_start:
+        where.append(column >= bindparam("low"))
+    if bounded_end:
+        where.append(column < bindparam("high"))
+    return where
+
+
+def bucket_bounds(start: datetime | None, end: datetime | None) -> dict[str, int]:
+    """The values of bucket_range's bounds (times on 15-minute boundaries)."""
+    bounds = {"low": start, "high": end}
+    return {name: bucket_number(at) for name, at in bounds.items() if at is not None}
 
 
 def day_range_utc(first: date, last: date, zone: tzinfo) -> tuple[datetime, datetime]:
