@@ -92,10 +92,10 @@ def step_boxes(
     campaign: DripCampaign,
     graph: campaigns.Graph | None = None,
     *,
-    tally: campaigns.EnrollmentTally | None = None,
-    catalog: dict | None = None,
+    tally: campaigns.EnrollmentTally,
+    catalog: dict,
 ) -> list[StepBox]:
-    """The flow's boxes; `tally` and `catalog` when the page has read them already."""
+    """The flow's boxes, from what the page has read for its other parts too."""
     flows = campaigns.flow_steps(db.session, campaign, graph, tally=tally, catalog=catalog)
     if not flows:
         return []

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.drip import enrollment
 from app.drip.campaigns.graph import Graph, campaign_graph, step_title
-from app.drip.campaigns.step_undo import next_live_step, waiting_counts
+from app.drip.campaigns.step_undo import next_live_step
 from app.drip.enrollment import LIVE_STATUSES
 from app.drip.templates import NOT_IN_CATALOG, SENDABLE_STATUSES
 from app.models import (
@@ -111,20 +111,15 @@ def flow_steps(
     campaign: DripCampaign,
     graph: Graph | None = None,
     *,
-    tally: EnrollmentTally | None = None,
-    catalog: dict[tuple[str, str], WhatsAppTemplate] | None = None,
+    tally: EnrollmentTally,
+    catalog: dict[tuple[str, str], WhatsAppTemplate],
 ) -> list[FlowStep]:
-    """The flow's steps; `tally` and `catalog` when the page has read them already."""
+    """The flow's steps, from the enrollment tally and the templates (step_templates) the
+    page has read for its other parts too."""
     graph = graph or campaign_graph(session, campaign)
     steps = graph.steps
-    if catalog is None:
-        catalog = step_templates(session, campaign.organization_id, steps)
     tests = _tests(session, campaign.id)
-    if tally is None:
-        waiting = waiting_counts(session, campaign.id)
-        on_branch = _branch_waiting(session, campaign.id)
-    else:
-        waiting, on_branch = tally.waiting, tally.on_branch
+    waiting, on_branch = tally.waiting, tally.on_branch
     unreachable = {step.id for step in graph.unreachable}
 
     def state(name, language) -> TemplateState | None:
@@ -172,20 +167,6 @@ def branch_words(graph: Graph, step: DripCampaignStep) -> str | None:
     ]
     unit = branch.wait_unit if branch.wait_amount != 1 else branch.wait_unit[:-1]
     return f"Waits up to {branch.wait_amount:,} {unit}: " + " · ".join(ways)
-
-
-def _branch_waiting(session: Session, campaign_id: int) -> dict[int, int]:
-    """step id -> live enrollments sent it and waiting on its branch, in one GROUP BY."""
-    rows = session.execute(
-        select(DripEnrollment.current_step_id, func.count())
-        .where(
-            DripEnrollment.campaign_id == campaign_id,
-            DripEnrollment.status == "active",
-            DripEnrollment.wait_reason == enrollment.WAIT_REASON,
-        )
-        .group_by(DripEnrollment.current_step_id)
-    )
-    return {step_id: int(n) for step_id, n in rows}
 
 
 # Built once with bind parameters: building a statement and its cache key costs more CPU
